@@ -1,0 +1,440 @@
+//! Formatters: turn a [`Record`] into the text a handler writes.
+//!
+//! [`Formatter`] is Python's `logging.Formatter`: a format string in one of three styles
+//! (`%(levelname)-8s`, `{levelname:<8}`, `$levelname`), an optional strftime `datefmt`, local
+//! time or UTC, and `defaults` for fields a record may lack. The format string is compiled once,
+//! at construction, into a template; errors there say what is wrong and at which byte. Formatting
+//! a record appends to a caller's buffer and parses nothing.
+//!
+//! As in Python, the formatted line is followed by the record's exception text and then its stack
+//! text, each on a new line. Anything implementing [`Format`] can stand in for a `Formatter`.
+//!
+//! What does not live here: the per-value spec engine (`spec`), the date cache (`date`), and the
+//! template parser (`template`) are private rooms of this module.
+
+mod date;
+pub mod spec;
+mod template;
+
+use std::fmt::Write as _;
+use std::str::FromStr;
+
+use self::date::DateFormat;
+pub use self::date::DEFAULT_TIME_FORMAT;
+use self::spec::{write_float_repr, FieldValue, ValueError};
+use self::template::{Field, Piece, Render, Template};
+use crate::record::{Record, Value};
+
+/// The default format: the message alone (Python's `Formatter()` default).
+pub const DEFAULT_FORMAT: &str = "%(message)s";
+
+/// `basicConfig`'s default format.
+pub const BASIC_FORMAT: &str = "%(levelname)s:%(name)s:%(message)s";
+
+/// A format string's style.
+///
+/// ```
+/// use mplog::format::Style;
+/// assert_eq!("{".parse::<Style>().unwrap(), Style::Brace);
+/// assert!("?".parse::<Style>().is_err());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Style {
+    /// printf style, `%(name)s` (Python's default).
+    #[default]
+    Percent,
+    /// `str.format` style, `{name}`.
+    Brace,
+    /// `string.Template` style, `$name` or `${name}`.
+    Dollar,
+}
+
+impl Style {
+    /// The character Python uses to name the style.
+    pub fn symbol(self) -> char {
+        match self {
+            Style::Percent => '%',
+            Style::Brace => '{',
+            Style::Dollar => '$',
+        }
+    }
+}
+
+impl FromStr for Style {
+    type Err = FormatError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "%" => Ok(Style::Percent),
+            "{" => Ok(Style::Brace),
+            "$" => Ok(Style::Dollar),
+            other => Err(FormatError::UnknownStyle(other.to_owned())),
+        }
+    }
+}
+
+/// An error building a formatter.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FormatError {
+    /// The format string does not parse.
+    #[error("invalid format {format:?} for '{style}' style at byte {offset}: {reason}")]
+    Invalid {
+        /// The format string.
+        format: String,
+        /// The style's symbol.
+        style: char,
+        /// Where the problem starts.
+        offset: usize,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Validation is on and the format names no field.
+    #[error("invalid format {format:?} for '{style}' style: it needs at least one field")]
+    NoField {
+        /// The format string.
+        format: String,
+        /// The style's symbol.
+        style: char,
+    },
+    /// The style is none of `%`, `{`, `$`.
+    #[error("style must be one of '%', '{{' or '$', not {0:?}")]
+    UnknownStyle(String),
+    /// The `datefmt` does not parse.
+    #[error("invalid datefmt {datefmt:?}: {reason}")]
+    InvalidDatefmt {
+        /// The date format.
+        datefmt: String,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// An error formatting one record (the handler's error policy reports it).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RenderError {
+    /// A field is neither on the record nor among the formatter's defaults.
+    #[error("Formatting field not found in record: '{0}'")]
+    MissingField(String),
+    /// A field's value does not fit its spec (`%d` of a string).
+    #[error("field '{field}': {source}")]
+    Value {
+        /// The field.
+        field: String,
+        /// What did not fit.
+        source: ValueError,
+    },
+}
+
+/// Something that renders records to text; [`Formatter`] is the standard one.
+///
+/// ```
+/// use mplog::format::{Format, RenderError};
+/// use mplog::Record;
+/// struct Upper;
+/// impl Format for Upper {
+///     fn format(&self, r: &Record, out: &mut String) -> Result<(), RenderError> {
+///         out.push_str(&r.message.to_uppercase());
+///         Ok(())
+///     }
+/// }
+/// let mut s = String::new();
+/// Upper.format(&Record::new("a", mplog::Level::INFO, "hi"), &mut s).unwrap();
+/// assert_eq!(s, "HI");
+/// ```
+pub trait Format: Send + Sync {
+    /// Appends the text of `record` to `out` (no terminator).
+    fn format(&self, record: &Record, out: &mut String) -> Result<(), RenderError>;
+}
+
+impl<F: Fn(&Record, &mut String) -> Result<(), RenderError> + Send + Sync> Format for F {
+    fn format(&self, record: &Record, out: &mut String) -> Result<(), RenderError> {
+        self(record, out)
+    }
+}
+
+/// Python's `logging.Formatter`.
+///
+/// ```
+/// use mplog::{Formatter, Level, Record};
+/// use mplog::format::Format;
+/// let f = Formatter::new("%(levelname)-8s %(name)s: %(message)s").unwrap();
+/// let mut out = String::new();
+/// f.format(&Record::new("app.db", Level::INFO, "ready"), &mut out).unwrap();
+/// assert_eq!(out, "INFO     app.db: ready");
+/// ```
+#[derive(Debug)]
+pub struct Formatter {
+    template: Template,
+    uses_time: bool,
+    date: DateFormat,
+    defaults: Vec<(String, Value)>,
+}
+
+impl Formatter {
+    /// A `%`-style formatter, validated.
+    pub fn new(format: &str) -> Result<Formatter, FormatError> {
+        Formatter::builder(format).build()
+    }
+
+    /// A builder for the other options (style, datefmt, UTC, defaults, validation).
+    ///
+    /// ```
+    /// use mplog::format::Style;
+    /// let f = mplog::Formatter::builder("{asctime} {message}")
+    ///     .style(Style::Brace)
+    ///     .datefmt("%H:%M:%S")
+    ///     .utc(true)
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = f;
+    /// ```
+    pub fn builder(format: &str) -> FormatterBuilder {
+        FormatterBuilder {
+            format: format.to_owned(),
+            style: Style::Percent,
+            datefmt: None,
+            utc: false,
+            validate: true,
+            defaults: Vec::new(),
+        }
+    }
+
+    /// The record's `asctime` as this formatter renders it (Python's `formatTime`).
+    ///
+    /// ```
+    /// let f = mplog::Formatter::builder("%(asctime)s").utc(true).build().unwrap();
+    /// let mut r = mplog::Record::new("a", mplog::Level::INFO, "m");
+    /// r.created_ns = 1_700_000_000_123_000_000;
+    /// assert_eq!(f.format_time(&r), "2023-11-14 22:13:20,123");
+    /// ```
+    pub fn format_time(&self, record: &Record) -> String {
+        self.date.with_asctime(record.created_ns, str::to_owned)
+    }
+
+    fn render(&self, record: &Record, asctime: &str, out: &mut String) -> Result<(), RenderError> {
+        for piece in &self.template.pieces {
+            match piece {
+                Piece::Literal(text) => out.push_str(text),
+                Piece::Field(field, render) => {
+                    let value = self.value(field, record, asctime)?;
+                    let result = match render {
+                        Render::Plain => {
+                            write_plain(value, out);
+                            Ok(())
+                        }
+                        Render::Percent(spec) => spec.render(value, out),
+                        Render::Brace(spec) => spec.render(value, out),
+                    };
+                    result.map_err(|source| RenderError::Value {
+                        field: field_name(field).to_owned(),
+                        source,
+                    })?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn value<'a>(
+        &'a self,
+        field: &'a Field,
+        r: &'a Record,
+        asctime: &'a str,
+    ) -> Result<FieldValue<'a>, RenderError> {
+        let opt = |s: Option<&'a str>| s.map_or(FieldValue::None, FieldValue::Str);
+        Ok(match field {
+            Field::Name => FieldValue::Str(&r.name),
+            Field::Msg | Field::Message => FieldValue::Str(&r.message),
+            Field::Args => FieldValue::Str("()"),
+            Field::LevelName => FieldValue::Str(&r.level_name),
+            Field::LevelNo => FieldValue::Int(i64::from(r.level.as_u32())),
+            Field::Pathname => FieldValue::Str(&r.pathname),
+            Field::Filename => FieldValue::Str(r.filename()),
+            Field::Module => FieldValue::Str(r.module()),
+            Field::ModulePath => FieldValue::Str(&r.module_path),
+            Field::FuncName => FieldValue::Str(&r.func_name),
+            Field::Lineno => FieldValue::Int(i64::from(r.lineno)),
+            Field::Created => FieldValue::Float(r.created()),
+            Field::Msecs => FieldValue::Float(r.msecs()),
+            Field::RelativeCreated => FieldValue::Float(r.relative_created()),
+            Field::Thread => FieldValue::Int(i64::try_from(r.thread).unwrap_or(i64::MAX)),
+            Field::ThreadName => FieldValue::Str(&r.thread_name),
+            Field::Process => FieldValue::Int(i64::from(r.process)),
+            Field::ProcessName => FieldValue::Str(&r.process_name),
+            Field::TaskName => opt(r.task_name.as_deref()),
+            Field::ExcInfo => FieldValue::None,
+            Field::ExcText => opt(r.exc_text.as_deref()),
+            Field::StackInfo => opt(r.stack_info.as_deref()),
+            Field::Asctime => FieldValue::Str(asctime),
+            Field::Other(name) => {
+                let found = r.get_extra(name).or_else(|| {
+                    self.defaults
+                        .iter()
+                        .find(|(k, _)| **k == **name)
+                        .map(|(_, v)| v)
+                });
+                match found {
+                    Some(v) => borrow_value(v),
+                    None => return Err(RenderError::MissingField(name.to_string())),
+                }
+            }
+        })
+    }
+}
+
+impl Default for Formatter {
+    /// `%(message)s`, as Python's `Formatter()`.
+    fn default() -> Self {
+        Formatter {
+            template: Template {
+                pieces: vec![Piece::Field(Field::Message, Render::Plain)],
+            },
+            uses_time: false,
+            date: DateFormat::new(None, false).unwrap_or_else(|_| unreachable!()),
+            defaults: Vec::new(),
+        }
+    }
+}
+
+impl Format for Formatter {
+    fn format(&self, record: &Record, out: &mut String) -> Result<(), RenderError> {
+        let start = out.len();
+        if self.uses_time {
+            self.date
+                .with_asctime(record.created_ns, |asctime| self.render(record, asctime, out))?;
+        } else {
+            self.render(record, "", out)?;
+        }
+        append_trailers(record, start, out);
+        Ok(())
+    }
+}
+
+/// Appends exception text, then stack text, each after a newline unless the text so far (from
+/// `start`) already ends with one (CPython's `Formatter.format`).
+pub(crate) fn append_trailers(record: &Record, start: usize, out: &mut String) {
+    for text in [&record.exc_text, &record.stack_info].into_iter().flatten() {
+        if !out[start..].ends_with('\n') {
+            out.push('\n');
+        }
+        out.push_str(text);
+    }
+}
+
+fn borrow_value(v: &Value) -> FieldValue<'_> {
+    match v {
+        Value::Str(s) => FieldValue::Str(s),
+        Value::Int(i) => FieldValue::Int(*i),
+        Value::Float(f) => FieldValue::Float(*f),
+        Value::Bool(b) => FieldValue::Bool(*b),
+        Value::None => FieldValue::None,
+    }
+}
+
+/// `str()` of a value, appended.
+fn write_plain(value: FieldValue<'_>, out: &mut String) {
+    match value {
+        FieldValue::Str(s) => out.push_str(s),
+        FieldValue::Int(i) => {
+            let _ = write!(out, "{i}");
+        }
+        FieldValue::Float(f) => write_float_repr(f, out),
+        FieldValue::Bool(true) => out.push_str("True"),
+        FieldValue::Bool(false) => out.push_str("False"),
+        FieldValue::None => out.push_str("None"),
+    }
+}
+
+fn field_name(field: &Field) -> &str {
+    match field {
+        Field::Name => "name",
+        Field::Msg => "msg",
+        Field::Args => "args",
+        Field::LevelName => "levelname",
+        Field::LevelNo => "levelno",
+        Field::Pathname => "pathname",
+        Field::Filename => "filename",
+        Field::Module => "module",
+        Field::ModulePath => "module_path",
+        Field::FuncName => "funcName",
+        Field::Lineno => "lineno",
+        Field::Created => "created",
+        Field::Msecs => "msecs",
+        Field::RelativeCreated => "relativeCreated",
+        Field::Thread => "thread",
+        Field::ThreadName => "threadName",
+        Field::Process => "process",
+        Field::ProcessName => "processName",
+        Field::TaskName => "taskName",
+        Field::ExcInfo => "exc_info",
+        Field::ExcText => "exc_text",
+        Field::StackInfo => "stack_info",
+        Field::Message => "message",
+        Field::Asctime => "asctime",
+        Field::Other(name) => name,
+    }
+}
+
+/// Builds a [`Formatter`]; see [`Formatter::builder`].
+#[derive(Debug, Clone)]
+pub struct FormatterBuilder {
+    format: String,
+    style: Style,
+    datefmt: Option<String>,
+    utc: bool,
+    validate: bool,
+    defaults: Vec<(String, Value)>,
+}
+
+impl FormatterBuilder {
+    /// The format string's style (default `%`).
+    pub fn style(mut self, style: Style) -> Self {
+        self.style = style;
+        self
+    }
+
+    /// A strftime format for `asctime` (then no milliseconds are added, as in Python).
+    pub fn datefmt(mut self, datefmt: &str) -> Self {
+        self.datefmt = Some(datefmt.to_owned());
+        self
+    }
+
+    /// Render times in UTC rather than local time (Python's `converter = time.gmtime`).
+    pub fn utc(mut self, utc: bool) -> Self {
+        self.utc = utc;
+        self
+    }
+
+    /// Whether a format must name at least one field (default true, as Python's `validate`).
+    pub fn validate(mut self, validate: bool) -> Self {
+        self.validate = validate;
+        self
+    }
+
+    /// A value for a field that a record may lack (Python's `defaults`).
+    ///
+    /// ```
+    /// use mplog::format::Format;
+    /// let f = mplog::Formatter::builder("%(ip)s %(message)s").default("ip", "-").build().unwrap();
+    /// let mut out = String::new();
+    /// f.format(&mplog::Record::new("a", mplog::Level::INFO, "m"), &mut out).unwrap();
+    /// assert_eq!(out, "- m");
+    /// ```
+    pub fn default(mut self, field: &str, value: impl Into<Value>) -> Self {
+        self.defaults.push((field.to_owned(), value.into()));
+        self
+    }
+
+    /// Compiles the format; errors say what is wrong and where.
+    pub fn build(self) -> Result<Formatter, FormatError> {
+        let template = Template::compile(&self.format, self.style, self.validate)?;
+        Ok(Formatter {
+            uses_time: template.uses_time(),
+            template,
+            date: DateFormat::new(self.datefmt.as_deref(), self.utc)?,
+            defaults: self.defaults,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

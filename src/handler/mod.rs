@@ -1,0 +1,322 @@
+//! Handlers: where records go.
+//!
+//! A handler is a small type that implements [`Handler::emit`]; everything else comes from the
+//! shared [`HandlerBase`] it carries: its level, its [`Filters`], its formatter and its error
+//! policy. Adding a handler touches neither the loggers nor the listener.
+//!
+//! The rules are Python's:
+//! - the *logger* checks `record.level >= handler.level()` before calling a handler;
+//! - [`Handler::handle`] runs the handler's filters (a filter may replace the record), then
+//!   `emit`;
+//! - an error in `emit` (a full disk, a field missing from a record) goes to
+//!   [`HandlerBase::handle_error`] (Python's `handleError`): a report on stderr, rate-limited,
+//!   and logging goes on. A handler never panics the program.
+//!
+//! Each handler serialises its own writes (a mutex around format-and-write), so lines from
+//! different threads never interleave.
+
+mod file;
+mod memory;
+mod null;
+mod stream;
+
+use std::fmt;
+use std::io;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use parking_lot::{Mutex, RwLock};
+
+pub use self::file::{FileHandler, FileHandlerBuilder, FileMode};
+#[allow(unused_imports)] // used by the rotating handlers
+pub(crate) use self::file::FileStream;
+pub use self::memory::MemoryHandler;
+pub use self::null::NullHandler;
+pub use self::stream::StreamHandler;
+use crate::filter::{Filter, Filters};
+use crate::format::{Format, RenderError};
+use crate::level::Level;
+use crate::record::Record;
+
+/// Why a handler could not emit a record.
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    /// Writing or opening failed.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done (`opening "/var/log/app.log"`).
+        context: String,
+        /// The OS error.
+        source: io::Error,
+    },
+    /// The formatter could not render the record.
+    #[error(transparent)]
+    Render(#[from] RenderError),
+    /// Anything else a handler reports.
+    #[error("{0}")]
+    Other(String),
+}
+
+impl HandlerError {
+    /// An I/O error with what was being done.
+    pub fn io(context: impl Into<String>, source: io::Error) -> HandlerError {
+        HandlerError::Io {
+            context: context.into(),
+            source,
+        }
+    }
+}
+
+/// A destination for records (Python's `Handler`).
+///
+/// Implement [`emit`](Handler::emit) and [`base`](Handler::base); override `flush` and `close`
+/// where the handler holds buffered data or OS resources.
+///
+/// ```
+/// use mplog::handler::{Handler, HandlerBase, HandlerError};
+/// use mplog::Record;
+/// use std::sync::Mutex;
+///
+/// #[derive(Default)]
+/// struct Collect { base: HandlerBase, lines: Mutex<Vec<String>> }
+/// impl Handler for Collect {
+///     fn base(&self) -> &HandlerBase { &self.base }
+///     fn emit(&self, record: &Record) -> Result<(), HandlerError> {
+///         let mut line = String::new();
+///         self.base.format(record, &mut line)?;
+///         self.lines.lock().unwrap().push(line);
+///         Ok(())
+///     }
+/// }
+/// let h = Collect::default();
+/// h.handle(&Record::new("a", mplog::Level::INFO, "hi"));
+/// assert_eq!(*h.lines.lock().unwrap(), ["hi"]);
+/// ```
+pub trait Handler: Send + Sync {
+    /// The shared part: level, filters, formatter, error policy.
+    fn base(&self) -> &HandlerBase;
+
+    /// Formats and writes one record. Called by [`handle`](Handler::handle) after the filters.
+    fn emit(&self, record: &Record) -> Result<(), HandlerError>;
+
+    /// Writes out anything buffered.
+    fn flush(&self) -> io::Result<()> {
+        Ok(())
+    }
+
+    /// Flushes and releases resources; the handler may still be called afterwards (Python
+    /// reopens files lazily; handlers here do the same or drop the record quietly).
+    fn close(&self) {
+        let _ = self.flush();
+    }
+
+    /// Runs the filters, then `emit`; errors go to the error policy. Returns whether the
+    /// record passed the filters (Python's `Handler.handle`).
+    fn handle(&self, record: &Record) -> bool {
+        let base = self.base();
+        let Some(record) = base.filters().apply(record) else {
+            return false;
+        };
+        if let Err(e) = self.emit(&record) {
+            base.handle_error(&record, &e);
+        }
+        true
+    }
+
+    /// The handler's level (records below it are not passed to it by loggers).
+    fn level(&self) -> Level {
+        self.base().level()
+    }
+}
+
+/// What every handler has: level, filters, formatter, name, and the error policy.
+///
+/// ```
+/// use mplog::handler::HandlerBase;
+/// let base = HandlerBase::new();
+/// base.set_level(mplog::Level::ERROR);
+/// assert_eq!(base.level(), mplog::Level::ERROR);
+/// ```
+pub struct HandlerBase {
+    level: AtomicU32,
+    filters: Filters,
+    /// `None`: the default formatter (Python's `_defaultFormatter`, `%(message)s`).
+    formatter: RwLock<Option<Arc<dyn Format>>>,
+    name: RwLock<Option<String>>,
+    errors: ErrorReporter,
+}
+
+impl Default for HandlerBase {
+    fn default() -> Self {
+        HandlerBase::new()
+    }
+}
+
+impl fmt::Debug for HandlerBase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HandlerBase")
+            .field("level", &self.level())
+            .field("name", &*self.name.read())
+            .field("filters", &self.filters)
+            .finish_non_exhaustive()
+    }
+}
+
+impl HandlerBase {
+    /// Level NOTSET, no filters, the default formatter (`%(message)s`).
+    pub fn new() -> HandlerBase {
+        HandlerBase {
+            level: AtomicU32::new(Level::NOTSET.as_u32()),
+            filters: Filters::default(),
+            formatter: RwLock::new(None),
+            name: RwLock::new(None),
+            errors: ErrorReporter::default(),
+        }
+    }
+
+    /// The level.
+    pub fn level(&self) -> Level {
+        Level::new(self.level.load(Ordering::Relaxed))
+    }
+
+    /// Sets the level.
+    pub fn set_level(&self, level: Level) {
+        self.level.store(level.as_u32(), Ordering::Relaxed);
+    }
+
+    /// The filters.
+    pub fn filters(&self) -> &Filters {
+        &self.filters
+    }
+
+    /// Adds a filter.
+    pub fn add_filter(&self, filter: Arc<dyn Filter>) {
+        self.filters.add(filter);
+    }
+
+    /// Replaces the formatter.
+    pub fn set_formatter(&self, formatter: Arc<dyn Format>) {
+        *self.formatter.write() = Some(formatter);
+    }
+
+    /// The formatter set on this handler (`None`: the default, `%(message)s`).
+    pub fn formatter(&self) -> Option<Arc<dyn Format>> {
+        self.formatter.read().clone()
+    }
+
+    /// Formats `record` with the handler's formatter, appending to `out`.
+    pub fn format(&self, record: &Record, out: &mut String) -> Result<(), RenderError> {
+        match &*self.formatter.read() {
+            Some(f) => f.format(record, out),
+            None => {
+                // Python's default formatter: the message, then exception and stack text.
+                let start = out.len();
+                out.push_str(&record.message);
+                crate::format::append_trailers(record, start, out);
+                Ok(())
+            }
+        }
+    }
+
+    /// The handler's name (used by configuration).
+    pub fn name(&self) -> Option<String> {
+        self.name.read().clone()
+    }
+
+    /// Names the handler.
+    pub fn set_name(&self, name: impl Into<String>) {
+        *self.name.write() = Some(name.into());
+    }
+
+    /// How many errors this handler has met.
+    pub fn error_count(&self) -> u64 {
+        self.errors.count.load(Ordering::Relaxed)
+    }
+
+    /// Python's `handleError`: reports the failure on stderr (at most
+    /// [`ERROR_REPORTS_PER_SECOND`] a second per handler, then a count of what was
+    /// suppressed) and returns; logging goes on.
+    pub fn handle_error(&self, record: &Record, error: &HandlerError) {
+        self.errors.count.fetch_add(1, Ordering::Relaxed);
+        let name = self.name.read().clone();
+        self.errors.report(|suppressed| {
+            let mut text = String::from("--- Logging error ---\n");
+            if let Some(name) = name {
+                text.push_str(&format!("handler '{name}': "));
+            }
+            text.push_str(&format!(
+                "{error}\nMessage: {:?}\nLogged from logger '{}' at {}:{}\n",
+                record.message, record.name, record.pathname, record.lineno
+            ));
+            if suppressed > 0 {
+                text.push_str(&format!("({suppressed} similar errors not shown)\n"));
+            }
+            text
+        });
+    }
+}
+
+/// At most this many error reports a second per handler reach stderr.
+pub const ERROR_REPORTS_PER_SECOND: u32 = 5;
+
+#[derive(Default)]
+struct ErrorReporter {
+    count: AtomicU64,
+    window: Mutex<Option<(Instant, u32, u64)>>,
+}
+
+impl ErrorReporter {
+    fn report(&self, text: impl FnOnce(u64) -> String) {
+        let now = Instant::now();
+        let suppressed = {
+            let mut w = self.window.lock();
+            let (start, shown, suppressed) = w.get_or_insert((now, 0, 0));
+            if now.duration_since(*start) >= Duration::from_secs(1) {
+                let s = *suppressed;
+                *w = Some((now, 1, 0));
+                s
+            } else if *shown < ERROR_REPORTS_PER_SECOND {
+                *shown += 1;
+                0
+            } else {
+                *suppressed += 1;
+                return;
+            }
+        };
+        use std::io::Write as _;
+        let _ = io::stderr().write_all(text(suppressed).as_bytes());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Failing(HandlerBase);
+    impl Handler for Failing {
+        fn base(&self) -> &HandlerBase {
+            &self.0
+        }
+        fn emit(&self, _: &Record) -> Result<(), HandlerError> {
+            Err(HandlerError::Other("boom".into()))
+        }
+    }
+
+    #[test]
+    fn errors_are_counted_and_logging_goes_on() {
+        let h = Failing(HandlerBase::new());
+        for _ in 0..20 {
+            assert!(h.handle(&Record::new("a", Level::ERROR, "m")));
+        }
+        assert_eq!(h.base().error_count(), 20);
+    }
+
+    #[test]
+    fn filters_run_before_emit() {
+        let h = Failing(HandlerBase::new());
+        h.base().add_filter(crate::filter::from_fn(|_| false));
+        assert!(!h.handle(&Record::new("a", Level::ERROR, "m")));
+        assert_eq!(h.base().error_count(), 0);
+    }
+}

@@ -1,0 +1,80 @@
+//! # mplog
+//!
+//! Python's `logging`, and its multi-process queue pattern, for Rust.
+//!
+//! The model is Python's: [`Logger`]s in a dotted hierarchy with levels and propagation,
+//! [`Handler`]s that write records somewhere, [`Filter`](filter::Filter)s, and
+//! [`Formatter`]s with `%`, `{}` and `$` styles. A disabled log call costs one atomic load;
+//! an enabled one builds one owned [`Record`] that can cross processes.
+//!
+//! ```
+//! use mplog::{info, BasicConfig, Level};
+//!
+//! let m = mplog::Manager::new(); // or mplog::get_logger for the process-wide hierarchy
+//! BasicConfig::new().level(Level::INFO).apply_to(&m).unwrap();
+//! let log = m.get_logger("app.http");
+//! info!(log, "listening on port {}", 8080); // INFO:app.http:listening on port 8080
+//! ```
+//!
+//! Map of the crate: [`level`], [`record`], [`filter`], [`format`], [`handler`], [`logger`],
+//! [`macros`], [`basic_config`], [`compat`] (the `log` facade).
+
+pub mod basic_config;
+pub mod compat;
+pub mod config;
+pub mod filter;
+pub mod format;
+pub mod handler;
+pub mod level;
+pub mod lock;
+pub mod logger;
+pub mod macros;
+pub mod queue;
+pub mod record;
+
+use std::sync::LazyLock;
+
+pub use crate::basic_config::BasicConfig;
+pub use crate::format::Formatter;
+pub use crate::handler::Handler;
+pub use crate::level::{add_level_name, Level};
+pub use crate::logger::{Logger, Manager};
+pub use crate::record::Record;
+
+static DEFAULT: LazyLock<Manager> = LazyLock::new(Manager::new);
+
+/// The process-wide default hierarchy.
+///
+/// ```
+/// assert!(mplog::manager().root().is_root());
+/// ```
+pub fn manager() -> &'static Manager {
+    &DEFAULT
+}
+
+/// A logger of the default hierarchy (Python's `logging.getLogger`); `""` or `"root"` is the
+/// root.
+///
+/// ```
+/// let log = mplog::get_logger("app");
+/// assert_eq!(log.name(), "app");
+/// ```
+pub fn get_logger(name: &str) -> Logger {
+    DEFAULT.get_logger(name)
+}
+
+/// The root logger of the default hierarchy.
+pub fn root() -> Logger {
+    DEFAULT.root()
+}
+
+/// Silences every record at or below `level` in the default hierarchy (Python's
+/// `logging.disable`); `Level::NOTSET` turns it off.
+pub fn disable(level: Level) {
+    DEFAULT.disable(level);
+}
+
+/// Flushes and closes every handler of the default hierarchy (Python's `logging.shutdown`).
+pub fn shutdown() {
+    DEFAULT.shutdown();
+}

@@ -1,0 +1,315 @@
+//! [`Manager`]: one logger hierarchy (Python's `logging.Manager`).
+//!
+//! Names are dotted; `a.b.c`'s parent is the nearest existing ancestor, else the root. Creating
+//! `a.b.c` before `a.b` leaves a *placeholder* at `a.b` (and `a`) that remembers `a.b.c`; when
+//! `a.b` is created later it takes `a.b.c` as its child (CPython's `_fixupParents` and
+//! `_fixupChildren`).
+//!
+//! Python caches `isEnabledFor` per logger and clears every cache when a level or `disable`
+//! changes. Here the cache is computed eagerly instead: each logger holds its *threshold* (the
+//! lowest enabled level, `max(effective level, disable + 1)`, or "never" when disabled), and any
+//! change to a level, a parent or `disable` recomputes every threshold under the registry lock.
+//! Changes are rare; checks happen on every log call and cost one relaxed atomic load.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Weak};
+
+use parking_lot::RwLock;
+
+use super::{Logger, LoggerInner};
+use crate::handler::{Handler, StreamHandler};
+use crate::level::Level;
+
+enum Node {
+    Logger(Arc<LoggerInner>),
+    /// Loggers created below a name that has no logger yet.
+    Placeholder(Vec<Arc<LoggerInner>>),
+}
+
+type LevelHook = Arc<dyn Fn(Level) + Send + Sync>;
+
+pub(crate) struct Shared {
+    root: Arc<LoggerInner>,
+    registry: RwLock<HashMap<Arc<str>, Node>>,
+    disable: AtomicU32,
+    last_resort: RwLock<Option<Arc<dyn Handler>>>,
+    emitted_no_handler_warning: AtomicBool,
+    /// Told the lowest enabled level after every recompute (the `log` bridge keeps
+    /// `log::max_level` in step with it).
+    level_hook: RwLock<Option<LevelHook>>,
+}
+
+/// A logger hierarchy. Cloning gives another handle to the same hierarchy.
+///
+/// The process-wide default hierarchy is behind [`crate::get_logger`]; a listener or a test
+/// owns its own with `Manager::new()`.
+///
+/// ```
+/// use mplog::{Level, Manager};
+/// let m = Manager::new();
+/// let db = m.get_logger("app.db");
+/// m.get_logger("app").set_level(Level::DEBUG);
+/// assert_eq!(db.effective_level(), Level::DEBUG);
+/// assert_eq!(db.parent().unwrap().name(), "app");
+/// assert!(m.root().is_root());
+/// ```
+#[derive(Clone)]
+pub struct Manager {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Manager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Manager")
+            .field("loggers", &self.shared.registry.read().len())
+            .field("disable", &self.disable_level())
+            .finish()
+    }
+}
+
+impl Default for Manager {
+    fn default() -> Self {
+        Manager::new()
+    }
+}
+
+/// The last-resort handler Python installs: stderr, level WARNING, message only.
+fn default_last_resort() -> Arc<dyn Handler> {
+    let h = StreamHandler::stderr();
+    crate::handler::Handler::base(&h).set_level(Level::WARNING);
+    Arc::new(h)
+}
+
+impl Manager {
+    /// A new hierarchy: a root logger at WARNING, nothing disabled, the default last resort.
+    pub fn new() -> Manager {
+        let shared = Arc::new_cyclic(|weak: &Weak<Shared>| Shared {
+            root: Arc::new(LoggerInner::new(Arc::from("root"), Level::WARNING, weak.clone())),
+            registry: RwLock::new(HashMap::new()),
+            disable: AtomicU32::new(0),
+            last_resort: RwLock::new(Some(default_last_resort())),
+            emitted_no_handler_warning: AtomicBool::new(false),
+            level_hook: RwLock::new(None),
+        });
+        let manager = Manager { shared };
+        manager.recompute();
+        manager
+    }
+
+    pub(crate) fn from_shared(shared: Arc<Shared>) -> Manager {
+        Manager { shared }
+    }
+
+    /// The root logger.
+    pub fn root(&self) -> Logger {
+        Logger(self.shared.root.clone())
+    }
+
+    /// The logger called `name`, created if needed; `""` and `"root"` give the root.
+    pub fn get_logger(&self, name: &str) -> Logger {
+        if name.is_empty() || name == "root" {
+            return self.root();
+        }
+        if let Some(Node::Logger(l)) = self.shared.registry.read().get(name) {
+            return Logger(l.clone());
+        }
+        let mut registry = self.shared.registry.write();
+        let placeholder_children = match registry.get(name) {
+            Some(Node::Logger(l)) => return Logger(l.clone()),
+            Some(Node::Placeholder(children)) => Some(children.clone()),
+            None => None,
+        };
+        let logger = Arc::new(LoggerInner::new(
+            Arc::from(name),
+            Level::NOTSET,
+            Arc::downgrade(&self.shared),
+        ));
+        registry.insert(logger.name.clone(), Node::Logger(logger.clone()));
+        if let Some(children) = placeholder_children {
+            fixup_children(&logger, &children);
+        }
+        self.fixup_parents(&mut registry, &logger);
+        self.recompute_locked(&registry);
+        Logger(logger)
+    }
+
+    /// CPython's `_fixupParents`: the parent is the nearest existing ancestor; every missing
+    /// ancestor name gets (or extends) a placeholder remembering this logger.
+    fn fixup_parents(&self, registry: &mut HashMap<Arc<str>, Node>, logger: &Arc<LoggerInner>) {
+        let name = &*logger.name;
+        let mut parent = None;
+        let mut end = name.len();
+        while let Some(dot) = name[..end].rfind('.') {
+            let ancestor = &name[..dot];
+            match registry.get_mut(ancestor) {
+                Some(Node::Logger(l)) => {
+                    parent = Some(l.clone());
+                    break;
+                }
+                Some(Node::Placeholder(children)) => children.push(logger.clone()),
+                None => {
+                    registry.insert(Arc::from(ancestor), Node::Placeholder(vec![logger.clone()]));
+                }
+            }
+            end = dot;
+        }
+        logger
+            .parent
+            .store(Some(parent.unwrap_or_else(|| self.shared.root.clone())));
+    }
+
+    /// The global `disable` level: records at or below it are dropped everywhere.
+    ///
+    /// ```
+    /// let m = mplog::Manager::new();
+    /// m.disable(mplog::Level::INFO);
+    /// assert!(!m.get_logger("x").is_enabled_for(mplog::Level::INFO));
+    /// assert!(m.root().is_enabled_for(mplog::Level::WARNING));
+    /// m.disable(mplog::Level::NOTSET);
+    /// ```
+    pub fn disable(&self, level: Level) {
+        self.shared.disable.store(level.as_u32(), Ordering::Relaxed);
+        self.recompute();
+    }
+
+    /// The current `disable` level.
+    pub fn disable_level(&self) -> Level {
+        Level::new(self.shared.disable.load(Ordering::Relaxed))
+    }
+
+    /// Replaces the last-resort handler (`None` turns it off: then a once-only
+    /// `No handlers could be found for logger "NAME"` goes to stderr instead).
+    pub fn set_last_resort(&self, handler: Option<Arc<dyn Handler>>) {
+        *self.shared.last_resort.write() = handler;
+    }
+
+    /// The last-resort handler.
+    pub fn last_resort(&self) -> Option<Arc<dyn Handler>> {
+        self.shared.last_resort.read().clone()
+    }
+
+    /// Whether the "No handlers could be found" message was printed.
+    pub fn emitted_no_handler_warning(&self) -> bool {
+        self.shared.emitted_no_handler_warning.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn no_handlers(&self, logger: &str, level: Level, handle: impl FnOnce(&dyn Handler)) {
+        match &*self.shared.last_resort.read() {
+            Some(h) => {
+                if level >= h.level() {
+                    handle(h.as_ref());
+                }
+            }
+            None => {
+                if !self
+                    .shared
+                    .emitted_no_handler_warning
+                    .swap(true, Ordering::Relaxed)
+                {
+                    eprintln!("No handlers could be found for logger \"{logger}\"");
+                }
+            }
+        }
+    }
+
+    /// Every logger created so far (not placeholders), root excluded, in name order.
+    pub fn loggers(&self) -> Vec<Logger> {
+        let registry = self.shared.registry.read();
+        let mut out: Vec<Logger> = registry
+            .values()
+            .filter_map(|n| match n {
+                Node::Logger(l) => Some(Logger(l.clone())),
+                Node::Placeholder(_) => None,
+            })
+            .collect();
+        out.sort_by(|a, b| a.name().cmp(b.name()));
+        out
+    }
+
+    /// Flushes and closes every handler of every logger, each once (Python's
+    /// `logging.shutdown`). Loggers keep their handlers; handlers reopen or drop quietly if
+    /// used afterwards.
+    pub fn shutdown(&self) {
+        let mut seen: Vec<Arc<dyn Handler>> = Vec::new();
+        for logger in std::iter::once(self.root()).chain(self.loggers()) {
+            for h in logger.handlers() {
+                if !seen.iter().any(|s| Arc::ptr_eq(s, &h)) {
+                    seen.push(h);
+                }
+            }
+        }
+        for h in seen {
+            let _ = h.flush();
+            h.close();
+        }
+    }
+
+    /// Sets a hook told the lowest enabled level whenever levels change (used by the `log`
+    /// bridge), and calls it once now.
+    pub fn set_level_hook(&self, hook: Option<LevelHook>) {
+        *self.shared.level_hook.write() = hook;
+        self.recompute();
+    }
+
+    /// Recomputes every logger's threshold (after a level, parent, `disabled` or `disable`
+    /// change).
+    pub(crate) fn recompute(&self) {
+        // The write lock serialises recomputes, so the last one sees every change.
+        let registry = self.shared.registry.write();
+        self.recompute_locked(&registry);
+    }
+
+    fn recompute_locked(&self, registry: &HashMap<Arc<str>, Node>) {
+        let disable = self.shared.disable.load(Ordering::Relaxed);
+        let mut lowest = u32::MAX;
+        let loggers = registry.values().filter_map(|n| match n {
+            Node::Logger(l) => Some(l),
+            Node::Placeholder(_) => None,
+        });
+        for logger in std::iter::once(&self.shared.root).chain(loggers) {
+            let threshold = if logger.disabled.load(Ordering::Relaxed) {
+                u32::MAX
+            } else {
+                effective_level(logger).as_u32().max(disable.saturating_add(1))
+            };
+            logger.threshold.store(threshold, Ordering::Relaxed);
+            lowest = lowest.min(threshold);
+        }
+        if let Some(hook) = &*self.shared.level_hook.read() {
+            hook(Level::new(lowest));
+        }
+    }
+}
+
+/// The first level other than NOTSET up the parent chain (NOTSET if none).
+pub(crate) fn effective_level(logger: &LoggerInner) -> Level {
+    let own = Level::new(logger.level.load(Ordering::Relaxed));
+    if own != Level::NOTSET {
+        return own;
+    }
+    let mut current = logger.parent.load_full();
+    while let Some(l) = current {
+        let level = Level::new(l.level.load(Ordering::Relaxed));
+        if level != Level::NOTSET {
+            return level;
+        }
+        current = l.parent.load_full();
+    }
+    Level::NOTSET
+}
+
+/// CPython's `_fixupChildren`: a new logger takes over the children a placeholder remembered,
+/// unless a child already has a closer parent below the new logger.
+fn fixup_children(logger: &Arc<LoggerInner>, children: &[Arc<LoggerInner>]) {
+    let name = &*logger.name;
+    for child in children {
+        let parent = child.parent.load_full();
+        // A parent whose name starts with the new name is already below it: keep it.
+        let closer = parent.as_ref().is_some_and(|p| p.name.starts_with(name));
+        if !closer {
+            logger.parent.store(parent);
+            child.parent.store(Some(logger.clone()));
+        }
+    }
+}

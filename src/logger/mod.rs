@@ -1,0 +1,304 @@
+//! Loggers: named, hierarchical entry points for records (Python's `Logger`).
+//!
+//! A [`Logger`] is a cheap handle (an `Arc`) to one node of a [`Manager`]'s hierarchy. It has a
+//! level (NOTSET defers to the parent), handlers, filters, a `propagate` flag and a `disabled`
+//! flag. [`Logger::is_enabled_for`] is one relaxed atomic load; the logging macros call it before
+//! building anything.
+//!
+//! Handling follows CPython's `Logger.handle` and `callHandlers`: a disabled logger drops the
+//! record; the logger's filters run (and may replace it); then the handlers of this logger and
+//! its ancestors are called, each only if the record's level reaches the handler's, until a
+//! logger with `propagate = false`. When no handler was found at all, the manager's last-resort
+//! handler takes the record. [`Logger::handle`] does not check the logger's level: that is what
+//! a queue listener needs to apply its own configuration to records made elsewhere.
+
+mod manager;
+
+use std::borrow::Cow;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Weak};
+
+use arc_swap::{ArcSwap, ArcSwapOption};
+
+pub use self::manager::Manager;
+use crate::filter::{Filter, Filters};
+use crate::handler::Handler;
+use crate::level::Level;
+use crate::record::{Location, Record};
+
+pub(crate) struct LoggerInner {
+    pub(crate) name: Arc<str>,
+    pub(crate) level: AtomicU32,
+    /// The lowest enabled level number (see `manager`), `u32::MAX` when disabled.
+    pub(crate) threshold: AtomicU32,
+    pub(crate) parent: ArcSwapOption<LoggerInner>,
+    pub(crate) propagate: AtomicBool,
+    pub(crate) disabled: AtomicBool,
+    handlers: ArcSwap<Vec<Arc<dyn Handler>>>,
+    filters: Filters,
+    manager: Weak<manager::Shared>,
+}
+
+impl LoggerInner {
+    fn new(name: Arc<str>, level: Level, manager: Weak<manager::Shared>) -> LoggerInner {
+        LoggerInner {
+            name,
+            level: AtomicU32::new(level.as_u32()),
+            threshold: AtomicU32::new(u32::MAX),
+            parent: ArcSwapOption::empty(),
+            propagate: AtomicBool::new(true),
+            disabled: AtomicBool::new(false),
+            handlers: ArcSwap::from_pointee(Vec::new()),
+            filters: Filters::default(),
+            manager,
+        }
+    }
+}
+
+/// A handle to one logger of a hierarchy.
+///
+/// ```
+/// use mplog::{Level, Manager};
+/// let m = Manager::new();
+/// let log = m.get_logger("app.http");
+/// assert!(!log.is_enabled_for(Level::INFO)); // root is at WARNING
+/// log.set_level(Level::INFO);
+/// assert!(log.is_enabled_for(Level::INFO));
+/// mplog::info!(log, "listening on {}", 8080);
+/// ```
+#[derive(Clone)]
+pub struct Logger(pub(crate) Arc<LoggerInner>);
+
+impl std::fmt::Debug for Logger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Logger")
+            .field("name", &self.name())
+            .field("level", &self.level())
+            .finish()
+    }
+}
+
+impl PartialEq for Logger {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Logger {
+    /// The dotted name (`"root"` for the root).
+    pub fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// Whether this is the root logger.
+    pub fn is_root(&self) -> bool {
+        self.0.parent.load().is_none()
+    }
+
+    /// The manager this logger belongs to (`None` once the manager is gone).
+    pub fn manager(&self) -> Option<Manager> {
+        self.0.manager.upgrade().map(Manager::from_shared)
+    }
+
+    fn recompute(&self) {
+        if let Some(m) = self.manager() {
+            m.recompute();
+        }
+    }
+
+    /// The level set on this logger (NOTSET: defer to the parent).
+    pub fn level(&self) -> Level {
+        Level::new(self.0.level.load(Ordering::Relaxed))
+    }
+
+    /// Sets the level; every logger's enabled check is updated before this returns.
+    pub fn set_level(&self, level: Level) {
+        self.0.level.store(level.as_u32(), Ordering::Relaxed);
+        self.recompute();
+    }
+
+    /// The first level set up the chain (Python's `getEffectiveLevel`).
+    ///
+    /// ```
+    /// let m = mplog::Manager::new();
+    /// assert_eq!(m.get_logger("a.b").effective_level(), mplog::Level::WARNING);
+    /// ```
+    pub fn effective_level(&self) -> Level {
+        manager::effective_level(&self.0)
+    }
+
+    /// Whether a record at `level` would be made: above the global `disable`, at or above the
+    /// effective level, and the logger not disabled. One relaxed atomic load.
+    #[inline]
+    pub fn is_enabled_for(&self, level: Level) -> bool {
+        level.as_u32() >= self.0.threshold.load(Ordering::Relaxed)
+    }
+
+    /// The parent (`None` for the root).
+    pub fn parent(&self) -> Option<Logger> {
+        self.0.parent.load_full().map(Logger)
+    }
+
+    /// The logger `self.name + "." + suffix` (Python's `getChild`).
+    ///
+    /// ```
+    /// let m = mplog::Manager::new();
+    /// assert_eq!(m.get_logger("a").get_child("b.c").name(), "a.b.c");
+    /// assert_eq!(m.root().get_child("x").name(), "x");
+    /// ```
+    pub fn get_child(&self, suffix: &str) -> Logger {
+        let Some(m) = self.manager() else {
+            return self.clone();
+        };
+        if self.is_root() {
+            m.get_logger(suffix)
+        } else {
+            m.get_logger(&format!("{}.{suffix}", self.name()))
+        }
+    }
+
+    /// Whether records go on to the parent's handlers (default true).
+    pub fn propagate(&self) -> bool {
+        self.0.propagate.load(Ordering::Relaxed)
+    }
+
+    /// Sets `propagate`.
+    pub fn set_propagate(&self, propagate: bool) {
+        self.0.propagate.store(propagate, Ordering::Relaxed);
+    }
+
+    /// Whether the logger is disabled (drops everything; configuration sets this).
+    pub fn disabled(&self) -> bool {
+        self.0.disabled.load(Ordering::Relaxed)
+    }
+
+    /// Disables or enables the logger.
+    pub fn set_disabled(&self, disabled: bool) {
+        self.0.disabled.store(disabled, Ordering::Relaxed);
+        self.recompute();
+    }
+
+    /// Adds a handler (once: adding the same handler again does nothing, as in Python).
+    pub fn add_handler(&self, handler: Arc<dyn Handler>) {
+        self.0.handlers.rcu(|old| {
+            let mut list = Vec::clone(old);
+            if !list.iter().any(|h| Arc::ptr_eq(h, &handler)) {
+                list.push(handler.clone());
+            }
+            list
+        });
+    }
+
+    /// Removes a handler (compared by identity).
+    pub fn remove_handler(&self, handler: &Arc<dyn Handler>) {
+        self.0.handlers.rcu(|old| {
+            let mut list = Vec::clone(old);
+            list.retain(|h| !Arc::ptr_eq(h, handler));
+            list
+        });
+    }
+
+    /// Removes every handler and returns them.
+    pub fn clear_handlers(&self) -> Vec<Arc<dyn Handler>> {
+        Vec::clone(&self.0.handlers.swap(Arc::new(Vec::new())))
+    }
+
+    /// This logger's own handlers.
+    pub fn handlers(&self) -> Vec<Arc<dyn Handler>> {
+        Vec::clone(&self.0.handlers.load())
+    }
+
+    /// Whether this logger or an ancestor it propagates to has a handler (Python's
+    /// `hasHandlers`).
+    pub fn has_handlers(&self) -> bool {
+        let mut current = Some(self.0.clone());
+        while let Some(l) = current {
+            if !l.handlers.load().is_empty() {
+                return true;
+            }
+            if !l.propagate.load(Ordering::Relaxed) {
+                return false;
+            }
+            current = l.parent.load_full();
+        }
+        false
+    }
+
+    /// The logger's filters.
+    pub fn filters(&self) -> &Filters {
+        &self.0.filters
+    }
+
+    /// Adds a filter.
+    pub fn add_filter(&self, filter: Arc<dyn Filter>) {
+        self.0.filters.add(filter);
+    }
+
+    /// Removes a filter.
+    pub fn remove_filter(&self, filter: &Arc<dyn Filter>) {
+        self.0.filters.remove(filter);
+    }
+
+    /// Logs `message` at `level` if enabled (no location; the macros record one).
+    ///
+    /// ```
+    /// let m = mplog::Manager::new();
+    /// m.root().log(mplog::Level::ERROR, "plain call");
+    /// ```
+    pub fn log(&self, level: Level, message: impl Into<Cow<'static, str>>) {
+        if self.is_enabled_for(level) {
+            self.handle(&Record::with_name(self.0.name.clone(), level, message.into(), None));
+        }
+    }
+
+    /// Makes a record for this logger (used by the macros after the enabled check).
+    #[doc(hidden)]
+    pub fn make_record(
+        &self,
+        level: Level,
+        message: Cow<'static, str>,
+        location: &Location,
+    ) -> Record {
+        Record::with_name(self.0.name.clone(), level, message, Some(location))
+    }
+
+    /// Passes `record` to the handlers (Python's `Logger.handle`): no level check, but a
+    /// disabled logger drops it and the logger's filters apply.
+    pub fn handle(&self, record: &Record) {
+        if self.disabled() {
+            return;
+        }
+        let Some(record) = self.0.filters.apply(record) else {
+            return;
+        };
+        self.call_handlers(&record);
+    }
+
+    /// CPython's `callHandlers`.
+    fn call_handlers(&self, record: &Record) {
+        let mut found = false;
+        let mut current = Some(self.0.clone());
+        while let Some(logger) = current {
+            for h in logger.handlers.load().iter() {
+                found = true;
+                if record.level >= h.level() {
+                    h.handle(record);
+                }
+            }
+            if !logger.propagate.load(Ordering::Relaxed) {
+                break;
+            }
+            current = logger.parent.load_full();
+        }
+        if !found {
+            if let Some(m) = self.manager() {
+                m.no_handlers(self.name(), record.level, |h| {
+                    h.handle(record);
+                });
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

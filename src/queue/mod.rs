@@ -1,0 +1,1 @@
+//! The cookbook queue pattern across processes (issue 3 fills this room).
