@@ -10,7 +10,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::format::{Formatter, FormatError, Style, BASIC_FORMAT};
+use crate::format::{FormatError, Formatter, Style, BASIC_FORMAT};
 use crate::handler::{FileHandler, FileMode, Handler, HandlerError, StreamHandler};
 use crate::level::Level;
 use crate::logger::Manager;
@@ -162,7 +162,9 @@ impl BasicConfig {
             None => match (self.filename, self.stream) {
                 (Some(_), Some(_)) => return Err(BasicConfigError::StreamAndFilename),
                 (Some(path), None) => {
-                    vec![Arc::new(FileHandler::builder(path).mode(self.filemode).build()?)]
+                    vec![Arc::new(
+                        FileHandler::builder(path).mode(self.filemode).build()?,
+                    )]
                 }
                 (None, Some(Stream::Stdout)) => vec![Arc::new(StreamHandler::stdout())],
                 (None, Some(Stream::Writer(w))) => vec![Arc::new(StreamHandler::new(w))],

@@ -22,7 +22,7 @@ pub enum Decision {
     /// Let the record through unchanged.
     Accept,
     /// Let a changed record through in place of the original.
-    Replace(Record),
+    Replace(Box<Record>),
 }
 
 /// A filter on records (Python's `Filter` protocol).
@@ -115,7 +115,7 @@ struct MapFilter<F>(F);
 impl<F: Fn(&Record) -> Option<Record> + Send + Sync> Filter for MapFilter<F> {
     fn filter(&self, record: &Record) -> Decision {
         match (self.0)(record) {
-            Some(r) => Decision::Replace(r),
+            Some(r) => Decision::Replace(Box::new(r)),
             None => Decision::Reject,
         }
     }
@@ -196,7 +196,7 @@ impl Filters {
             match f.filter(&current) {
                 Decision::Reject => return None,
                 Decision::Accept => {}
-                Decision::Replace(r) => current = Cow::Owned(r),
+                Decision::Replace(r) => current = Cow::Owned(*r),
             }
         }
         Some(current)

@@ -168,7 +168,9 @@ pub fn install() -> Result<(), log::SetLoggerError> {
 pub fn install_for(manager: Manager) -> Result<(), log::SetLoggerError> {
     crate::level::add_level_name(TRACE, "TRACE");
     log::set_boxed_logger(Box::new(LogBridge::new(manager.clone())))?;
-    manager.set_level_hook(Some(Arc::new(|lowest| log::set_max_level(filter_for(lowest)))));
+    manager.set_level_hook(Some(Arc::new(|lowest| {
+        log::set_max_level(filter_for(lowest))
+    })));
     Ok(())
 }
 

@@ -93,7 +93,9 @@ impl DateFormat {
         if !self.cacheable || cache.second != Some(second) {
             cache.prefix.clear();
             let items = self.items.as_ref().unwrap_or(&self.default_items);
-            let write = |out: &mut String, items: &[Item<'static>]| match DateTime::from_timestamp(second, nanos) {
+            let write = |out: &mut String, items: &[Item<'static>]| match DateTime::from_timestamp(
+                second, nanos,
+            ) {
                 Some(utc) if self.utc => write!(out, "{}", utc.format_with_items(items.iter())),
                 Some(utc) => write!(
                     out,
@@ -131,15 +133,27 @@ mod tests {
     fn python_default_with_msecs() {
         // python3: logging.Formatter with converter=time.gmtime, created=1700000000.123
         let d = DateFormat::new(None, true).unwrap();
-        assert_eq!(asctime(&d, 1_700_000_000_123_456_789), "2023-11-14 22:13:20,123");
-        assert_eq!(asctime(&d, 1_700_000_000_999_999_999), "2023-11-14 22:13:20,999");
-        assert_eq!(asctime(&d, 1_700_000_001_005_000_000), "2023-11-14 22:13:21,005");
+        assert_eq!(
+            asctime(&d, 1_700_000_000_123_456_789),
+            "2023-11-14 22:13:20,123"
+        );
+        assert_eq!(
+            asctime(&d, 1_700_000_000_999_999_999),
+            "2023-11-14 22:13:20,999"
+        );
+        assert_eq!(
+            asctime(&d, 1_700_000_001_005_000_000),
+            "2023-11-14 22:13:21,005"
+        );
     }
 
     #[test]
     fn datefmt_has_no_msecs() {
         let d = DateFormat::new(Some("%d/%m/%Y %I:%M:%S %p"), true).unwrap();
-        assert_eq!(asctime(&d, 1_700_000_000_123_000_000), "14/11/2023 10:13:20 PM");
+        assert_eq!(
+            asctime(&d, 1_700_000_000_123_000_000),
+            "14/11/2023 10:13:20 PM"
+        );
     }
 
     #[test]

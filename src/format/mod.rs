@@ -299,8 +299,9 @@ impl Format for Formatter {
     fn format(&self, record: &Record, out: &mut String) -> Result<(), RenderError> {
         let start = out.len();
         if self.uses_time {
-            self.date
-                .with_asctime(record.created_ns, |asctime| self.render(record, asctime, out))?;
+            self.date.with_asctime(record.created_ns, |asctime| {
+                self.render(record, asctime, out)
+            })?;
         } else {
             self.render(record, "", out)?;
         }

@@ -93,7 +93,11 @@ pub(crate) struct Template {
 }
 
 impl Template {
-    pub(crate) fn compile(source: &str, style: Style, validate: bool) -> Result<Template, FormatError> {
+    pub(crate) fn compile(
+        source: &str,
+        style: Style,
+        validate: bool,
+    ) -> Result<Template, FormatError> {
         let invalid = |offset: usize, reason: &str| FormatError::Invalid {
             format: source.to_owned(),
             style: style.symbol(),
@@ -106,7 +110,12 @@ impl Template {
             Style::Dollar => parse_dollar(source, &invalid)?,
         };
         let template = Template { pieces };
-        if validate && !template.pieces.iter().any(|p| matches!(p, Piece::Field(..))) {
+        if validate
+            && !template
+                .pieces
+                .iter()
+                .any(|p| matches!(p, Piece::Field(..)))
+        {
             return Err(FormatError::NoField {
                 format: source.to_owned(),
                 style: style.symbol(),
@@ -224,7 +233,10 @@ fn parse_brace(
                     .map(|j| body_start + j)
                     .ok_or_else(|| invalid(i, "expected '}' before end of string"))?;
                 if bytes[close] == b'{' {
-                    return Err(invalid(close, "nested replacement fields are not supported"));
+                    return Err(invalid(
+                        close,
+                        "nested replacement fields are not supported",
+                    ));
                 }
                 let body = &src[body_start..close];
                 let (head, spec) = body.split_once(':').unwrap_or((body, ""));
@@ -283,7 +295,10 @@ fn parse_dollar(
     // string.Template's idpattern: (?a:[_a-z][_a-z0-9]*), case-insensitive.
     fn ident_len(s: &str) -> usize {
         let b = s.as_bytes();
-        if !b.first().is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_') {
+        if !b
+            .first()
+            .is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_')
+        {
             return 0;
         }
         b.iter()
@@ -303,14 +318,20 @@ fn parse_dollar(
         } else if let Some(inner) = after.strip_prefix('{') {
             let n = ident_len(inner);
             if n == 0 || inner.as_bytes().get(n) != Some(&b'}') {
-                return Err(invalid(start, "invalid placeholder: expected ${identifier}"));
+                return Err(invalid(
+                    start,
+                    "invalid placeholder: expected ${identifier}",
+                ));
             }
             pieces.push(Piece::Field(Field::from_name(&inner[..n]), Render::Plain));
             n + 2
         } else {
             let n = ident_len(after);
             if n == 0 {
-                return Err(invalid(start, "invalid placeholder: a bare '$' (write '$$' for a dollar sign)"));
+                return Err(invalid(
+                    start,
+                    "invalid placeholder: a bare '$' (write '$$' for a dollar sign)",
+                ));
             }
             pieces.push(Piece::Field(Field::from_name(&after[..n]), Render::Plain));
             n
@@ -341,8 +362,14 @@ mod tests {
     #[test]
     fn each_style_finds_its_fields() {
         let want = vec![Field::LevelName, Field::Name, Field::Message];
-        assert_eq!(fields("%(levelname)-8s:%(name)s:%(message)s", Style::Percent), want);
-        assert_eq!(fields("{levelname:<8}:{name}:{message}", Style::Brace), want);
+        assert_eq!(
+            fields("%(levelname)-8s:%(name)s:%(message)s", Style::Percent),
+            want
+        );
+        assert_eq!(
+            fields("{levelname:<8}:{name}:{message}", Style::Brace),
+            want
+        );
         assert_eq!(fields("$levelname:${name}:$message", Style::Dollar), want);
     }
 
@@ -376,13 +403,25 @@ mod tests {
     #[test]
     fn plain_fields_take_the_fast_path() {
         let t = Template::compile("%(name)s %(levelno)d", Style::Percent, true).unwrap();
-        assert!(matches!(t.pieces[0], Piece::Field(Field::Name, Render::Plain)));
-        assert!(matches!(t.pieces[2], Piece::Field(Field::LevelNo, Render::Percent(_))));
+        assert!(matches!(
+            t.pieces[0],
+            Piece::Field(Field::Name, Render::Plain)
+        ));
+        assert!(matches!(
+            t.pieces[2],
+            Piece::Field(Field::LevelNo, Render::Percent(_))
+        ));
     }
 
     #[test]
     fn asctime_use_is_detected() {
-        assert!(Template::compile("%(asctime)s %(message)s", Style::Percent, true).unwrap().uses_time());
-        assert!(!Template::compile("%(message)s", Style::Percent, true).unwrap().uses_time());
+        assert!(
+            Template::compile("%(asctime)s %(message)s", Style::Percent, true)
+                .unwrap()
+                .uses_time()
+        );
+        assert!(!Template::compile("%(message)s", Style::Percent, true)
+            .unwrap()
+            .uses_time());
     }
 }

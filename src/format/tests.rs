@@ -25,7 +25,11 @@ fn record() -> Record {
 }
 
 fn fmt(style: Style, format: &str) -> String {
-    let f = Formatter::builder(format).style(style).utc(true).build().unwrap();
+    let f = Formatter::builder(format)
+        .style(style)
+        .utc(true)
+        .build()
+        .unwrap();
     let mut out = String::new();
     f.format(&record(), &mut out).unwrap();
     out
@@ -56,11 +60,17 @@ fn percent_style_matches_python() {
 #[test]
 fn brace_style_matches_python() {
     assert_eq!(
-        fmt(Style::Brace, "{asctime} {levelname:<8} {name!r:>10} {message}"),
+        fmt(
+            Style::Brace,
+            "{asctime} {levelname:<8} {name!r:>10} {message}"
+        ),
         "2023-11-14 22:13:20,123 INFO       'app.db' served 7"
     );
     assert_eq!(
-        fmt(Style::Brace, "{relativeCreated:08.2f} {process:#x} {levelno:^6} {user}"),
+        fmt(
+            Style::Brace,
+            "{relativeCreated:08.2f} {process:#x} {levelno:^6} {user}"
+        ),
         "00042.99 0x1092   20   bob"
     );
 }
@@ -78,7 +88,10 @@ fn missing_field_is_an_error_unless_defaulted() {
     let f = Formatter::new("%(ip)s %(message)s").unwrap();
     let mut out = String::new();
     let err = f.format(&record(), &mut out).unwrap_err();
-    assert_eq!(err.to_string(), "Formatting field not found in record: 'ip'");
+    assert_eq!(
+        err.to_string(),
+        "Formatting field not found in record: 'ip'"
+    );
 
     let f = Formatter::builder("{ip} {user}")
         .style(Style::Brace)
@@ -108,7 +121,10 @@ fn exception_then_stack_text_follow_on_new_lines() {
     let f = Formatter::new("%(levelname)s %(message)s").unwrap();
     let mut out = String::new();
     f.format(&r, &mut out).unwrap();
-    assert_eq!(out, "INFO served 7\nError: boom\nStack (most recent call last):\n  here");
+    assert_eq!(
+        out,
+        "INFO served 7\nError: boom\nStack (most recent call last):\n  here"
+    );
 
     // No doubled newline when the line already ends with one.
     let f = Formatter::new("%(message)s\n").unwrap();
@@ -127,14 +143,28 @@ fn default_formatter_is_message_only() {
 
 #[test]
 fn validation_errors_say_what_and_where() {
-    let err = Formatter::new("%(asctime)s %(message)").unwrap_err().to_string();
-    assert!(err.contains("'%' style") && err.contains("at byte 12"), "{err}");
-    let err = Formatter::builder("{message!z}").style(Style::Brace).build().unwrap_err();
+    let err = Formatter::new("%(asctime)s %(message)")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("'%' style") && err.contains("at byte 12"),
+        "{err}"
+    );
+    let err = Formatter::builder("{message!z}")
+        .style(Style::Brace)
+        .build()
+        .unwrap_err();
     assert!(err.to_string().contains("'{' style"), "{err}");
-    let err = Formatter::builder("plain").style(Style::Dollar).build().unwrap_err();
+    let err = Formatter::builder("plain")
+        .style(Style::Dollar)
+        .build()
+        .unwrap_err();
     assert!(matches!(err, FormatError::NoField { style: '$', .. }));
     assert!(Formatter::builder("plain").validate(false).build().is_ok());
-    let err = Formatter::builder("%(message)s").datefmt("%Q").build().unwrap_err();
+    let err = Formatter::builder("%(message)s")
+        .datefmt("%Q")
+        .build()
+        .unwrap_err();
     assert!(matches!(err, FormatError::InvalidDatefmt { .. }));
 }
 
@@ -152,6 +182,12 @@ fn datefmt_replaces_the_default_and_drops_msecs() {
 
 #[test]
 fn msg_and_message_are_the_rendered_message() {
-    assert_eq!(fmt(Style::Percent, "%(msg)s|%(message)s"), "served 7|served 7");
-    assert_eq!(fmt(Style::Percent, "%(taskName)s %(exc_text)s"), "None None");
+    assert_eq!(
+        fmt(Style::Percent, "%(msg)s|%(message)s"),
+        "served 7|served 7"
+    );
+    assert_eq!(
+        fmt(Style::Percent, "%(taskName)s %(exc_text)s"),
+        "None None"
+    );
 }

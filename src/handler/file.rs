@@ -73,9 +73,9 @@ impl FileStream {
                 FileMode::Append => options.append(true),
                 FileMode::Truncate => options.write(true).truncate(true),
             };
-            let file = options.open(&self.path).map_err(|e| {
-                HandlerError::io(format!("opening {}", self.path.display()), e)
-            })?;
+            let file = options
+                .open(&self.path)
+                .map_err(|e| HandlerError::io(format!("opening {}", self.path.display()), e))?;
             self.mode = FileMode::Append;
             self.size = file.metadata().map(|m| m.len()).unwrap_or(0);
             self.file = Some(file);
@@ -87,11 +87,13 @@ impl FileStream {
     }
 
     /// Whether the file is open.
+    #[allow(dead_code)] // for the rotating handlers (issue 4)
     pub(crate) fn is_open(&self) -> bool {
         self.file.is_some()
     }
 
     /// The size of the file including what is pending.
+    #[allow(dead_code)] // for the rotating handlers (issue 4)
     pub(crate) fn size(&self) -> u64 {
         self.size + self.pending.len() as u64
     }
@@ -305,7 +307,10 @@ mod tests {
         std::fs::write(&path, "old\n").unwrap();
         FileHandler::new(&path).unwrap().handle(&rec("new"));
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "old\nnew\n");
-        let h = FileHandler::builder(&path).mode(FileMode::Truncate).build().unwrap();
+        let h = FileHandler::builder(&path)
+            .mode(FileMode::Truncate)
+            .build()
+            .unwrap();
         h.handle(&rec("only"));
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "only\n");
     }

@@ -142,7 +142,11 @@ mod tests {
 
     fn setup(capacity: usize) -> (Arc<Collect>, MemoryHandler) {
         let target = Arc::new(Collect::default());
-        let h = MemoryHandler::new(capacity, Level::WARNING, Some(target.clone() as Arc<dyn Handler>));
+        let h = MemoryHandler::new(
+            capacity,
+            Level::WARNING,
+            Some(target.clone() as Arc<dyn Handler>),
+        );
         (target, h)
     }
 
@@ -155,7 +159,11 @@ mod tests {
         // test_logging.MemoryHandlerTest.test_flush: capacity 10, flushLevel WARNING.
         let (target, h) = setup(10);
         for i in 0..9 {
-            log(&h, Level::DEBUG, ["0", "1", "2", "3", "4", "5", "6", "7", "8"][i]);
+            log(
+                &h,
+                Level::DEBUG,
+                ["0", "1", "2", "3", "4", "5", "6", "7", "8"][i],
+            );
         }
         assert!(target.seen.lock().is_empty());
         log(&h, Level::DEBUG, "9");

@@ -28,9 +28,9 @@ use std::time::{Duration, Instant};
 
 use parking_lot::{Mutex, RwLock};
 
-pub use self::file::{FileHandler, FileHandlerBuilder, FileMode};
 #[allow(unused_imports)] // used by the rotating handlers
 pub(crate) use self::file::FileStream;
+pub use self::file::{FileHandler, FileHandlerBuilder, FileMode};
 pub use self::memory::MemoryHandler;
 pub use self::null::NullHandler;
 pub use self::stream::StreamHandler;

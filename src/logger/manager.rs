@@ -85,7 +85,11 @@ impl Manager {
     /// A new hierarchy: a root logger at WARNING, nothing disabled, the default last resort.
     pub fn new() -> Manager {
         let shared = Arc::new_cyclic(|weak: &Weak<Shared>| Shared {
-            root: Arc::new(LoggerInner::new(Arc::from("root"), Level::WARNING, weak.clone())),
+            root: Arc::new(LoggerInner::new(
+                Arc::from("root"),
+                Level::WARNING,
+                weak.clone(),
+            )),
             registry: RwLock::new(HashMap::new()),
             disable: AtomicU32::new(0),
             last_resort: RwLock::new(Some(default_last_resort())),
@@ -191,10 +195,17 @@ impl Manager {
 
     /// Whether the "No handlers could be found" message was printed.
     pub fn emitted_no_handler_warning(&self) -> bool {
-        self.shared.emitted_no_handler_warning.load(Ordering::Relaxed)
+        self.shared
+            .emitted_no_handler_warning
+            .load(Ordering::Relaxed)
     }
 
-    pub(crate) fn no_handlers(&self, logger: &str, level: Level, handle: impl FnOnce(&dyn Handler)) {
+    pub(crate) fn no_handlers(
+        &self,
+        logger: &str,
+        level: Level,
+        handle: impl FnOnce(&dyn Handler),
+    ) {
         match &*self.shared.last_resort.read() {
             Some(h) => {
                 if level >= h.level() {
@@ -271,7 +282,9 @@ impl Manager {
             let threshold = if logger.disabled.load(Ordering::Relaxed) {
                 u32::MAX
             } else {
-                effective_level(logger).as_u32().max(disable.saturating_add(1))
+                effective_level(logger)
+                    .as_u32()
+                    .max(disable.saturating_add(1))
             };
             logger.threshold.store(threshold, Ordering::Relaxed);
             lowest = lowest.min(threshold);

@@ -247,7 +247,12 @@ impl Logger {
     /// ```
     pub fn log(&self, level: Level, message: impl Into<Cow<'static, str>>) {
         if self.is_enabled_for(level) {
-            self.handle(&Record::with_name(self.0.name.clone(), level, message.into(), None));
+            self.handle(&Record::with_name(
+                self.0.name.clone(),
+                level,
+                message.into(),
+                None,
+            ));
         }
     }
 

@@ -211,7 +211,10 @@ fn macros_record_location_function_and_extras() {
     assert_eq!(r.filename(), "tests.rs");
     assert_eq!(r.func_name, "macros_record_location_function_and_extras");
     assert_eq!(r.module_path, module_path!());
-    assert_eq!(r.get_extra("user"), Some(&crate::record::Value::Str("bob".into())));
+    assert_eq!(
+        r.get_extra("user"),
+        Some(&crate::record::Value::Str("bob".into()))
+    );
     assert_eq!(r.get_extra("n"), Some(&crate::record::Value::Int(3)));
 
     let err = std::io::Error::other("disk full");
