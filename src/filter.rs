@@ -8,6 +8,7 @@
 //! through [`from_fn`], and [`map_fn`] wraps a closure that may rewrite the record.
 
 use std::borrow::Cow;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
@@ -154,6 +155,8 @@ where
 #[derive(Default)]
 pub struct Filters {
     list: ArcSwap<Vec<Arc<dyn Filter>>>,
+    /// Mirrors `list.len()`, so the common case (no filters) costs one load.
+    len: AtomicUsize,
 }
 
 impl Filters {
@@ -166,6 +169,11 @@ impl Filters {
             }
             list
         });
+        self.sync_len();
+    }
+
+    fn sync_len(&self) {
+        self.len.store(self.list.load().len(), Ordering::Release);
     }
 
     /// Removes a filter (compared by identity).
@@ -175,21 +183,26 @@ impl Filters {
             list.retain(|f| !Arc::ptr_eq(f, filter));
             list
         });
+        self.sync_len();
     }
 
     /// Removes every filter.
     pub fn clear(&self) {
         self.list.store(Arc::new(Vec::new()));
+        self.sync_len();
     }
 
     /// Whether the list is empty.
     pub fn is_empty(&self) -> bool {
-        self.list.load().is_empty()
+        self.len.load(Ordering::Acquire) == 0
     }
 
     /// Runs the filters in order: `None` if one rejects, else the record to go on with
     /// (borrowed when no filter replaced it).
     pub fn apply<'a>(&self, record: &'a Record) -> Option<Cow<'a, Record>> {
+        if self.is_empty() {
+            return Some(Cow::Borrowed(record));
+        }
         let list = self.list.load();
         let mut current = Cow::Borrowed(record);
         for f in list.iter() {

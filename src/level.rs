@@ -14,6 +14,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::LazyLock;
 
 use arc_swap::ArcSwap;
@@ -159,6 +160,7 @@ pub fn add_level_name(level: Level, name: &str) {
         names.by_name.insert(upper, level);
         names
     });
+    CUSTOM_NAMES.store(true, Ordering::Release);
 }
 
 #[derive(Clone)]
@@ -186,7 +188,17 @@ fn table() -> &'static ArcSwap<Names> {
     &TABLE
 }
 
+/// Set once any name is registered: until then built-in names need no table.
+static CUSTOM_NAMES: AtomicBool = AtomicBool::new(false);
+
+/// The name of `level`; a plain `match` (no lock, no hash) until a custom name is registered.
 fn registered_name(level: Level) -> Option<&'static str> {
+    if !CUSTOM_NAMES.load(Ordering::Acquire) {
+        return BUILTIN
+            .iter()
+            .find(|(l, _)| *l == level)
+            .map(|&(_, name)| name);
+    }
     table().load().by_level.get(&level).copied()
 }
 

@@ -87,15 +87,18 @@ macro_rules! __mplog_log {
                 module_path: ::std::module_path!(),
             };
             fn __mplog_fn() {}
+            // Resolved once per call site: deriving it from the type name costs more than the
+            // rest of the call.
+            static __MPLOG_FUNC: ::std::sync::OnceLock<&'static str> = ::std::sync::OnceLock::new();
             #[allow(unused_mut)]
             let mut __mplog_record = __mplog_logger.make_record(
                 __mplog_level,
                 $crate::macros::__private::message(::std::format_args!($($arg)+)),
                 &__MPLOG_LOCATION,
             );
-            __mplog_record.func_name = ::std::borrow::Cow::Borrowed(
-                $crate::macros::__private::function_name(::std::any::type_name_of_val(&__mplog_fn)),
-            );
+            __mplog_record.func_name = ::std::borrow::Cow::Borrowed(*__MPLOG_FUNC.get_or_init(|| {
+                $crate::macros::__private::function_name(::std::any::type_name_of_val(&__mplog_fn))
+            }));
             $(
                 __mplog_record.extra.push((
                     ::std::borrow::Cow::Borrowed(::std::stringify!($key)),
