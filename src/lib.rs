@@ -19,6 +19,8 @@
 //! Map of the crate: [`level`], [`record`], [`filter`], [`format`], [`handler`], [`logger`],
 //! [`macros`], [`basic_config`], [`compat`] (the `log` facade).
 
+#![warn(missing_docs)]
+
 pub mod basic_config;
 pub mod compat;
 pub mod config;

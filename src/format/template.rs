@@ -185,6 +185,12 @@ fn parse_percent(
         let name = &key_and_spec[..close];
         let spec_text = &key_and_spec[close + 1..];
         let spec_at = start + 2 + close + 1;
+        if spec_text.is_empty() {
+            return Err(invalid(
+                start,
+                "incomplete format: the field needs a conversion, as in %(message)s",
+            ));
+        }
         let (spec, used) =
             PercentSpec::parse(spec_text).map_err(|e| invalid(spec_at, &e.to_string()))?;
         if spec.conversion() == '%' {
@@ -386,7 +392,7 @@ mod tests {
     #[test]
     fn errors_name_style_and_offset() {
         let err = |s, style| Template::compile(s, style, true).unwrap_err().to_string();
-        assert!(err("%(message)", Style::Percent).contains("at byte 10"));
+        assert!(err("x %(message)", Style::Percent).contains("at byte 2"));
         assert!(err("ab %(x)y", Style::Percent).contains("'%' style"));
         assert!(err("x %s", Style::Percent).contains("needs a name"));
         assert!(err("x %", Style::Percent).contains("incomplete format"));
