@@ -21,7 +21,7 @@ use std::str::FromStr;
 
 use self::date::DateFormat;
 pub use self::date::DEFAULT_TIME_FORMAT;
-use self::spec::{write_float_repr, FieldValue, ValueError};
+use self::spec::{write_str, FieldValue, ValueError};
 use self::template::{Field, Piece, Render, Template};
 use crate::record::{Record, Value};
 
@@ -218,7 +218,7 @@ impl Formatter {
                     let value = self.value(field, record, asctime)?;
                     let result = match render {
                         Render::Plain => {
-                            write_plain(value, out);
+                            write_str(value, out);
                             Ok(())
                         }
                         Render::Percent(spec) => spec.render(value, out),
@@ -328,20 +328,6 @@ fn borrow_value(v: &Value) -> FieldValue<'_> {
         Value::Float(f) => FieldValue::Float(*f),
         Value::Bool(b) => FieldValue::Bool(*b),
         Value::None => FieldValue::None,
-    }
-}
-
-/// `str()` of a value, appended.
-fn write_plain(value: FieldValue<'_>, out: &mut String) {
-    match value {
-        FieldValue::Str(s) => out.push_str(s),
-        FieldValue::Int(i) => {
-            let _ = write!(out, "{i}");
-        }
-        FieldValue::Float(f) => write_float_repr(f, out),
-        FieldValue::Bool(true) => out.push_str("True"),
-        FieldValue::Bool(false) => out.push_str("False"),
-        FieldValue::None => out.push_str("None"),
     }
 }
 

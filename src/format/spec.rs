@@ -811,7 +811,7 @@ fn pad(
 }
 
 /// `str(v)` as Python prints it.
-fn write_str(v: FieldValue<'_>, out: &mut String) {
+pub(crate) fn write_str(v: FieldValue<'_>, out: &mut String) {
     match v {
         FieldValue::Str(s) => out.push_str(s),
         FieldValue::Int(i) => {
