@@ -16,7 +16,6 @@ mod date;
 pub mod spec;
 mod template;
 
-use std::fmt::Write as _;
 use std::str::FromStr;
 
 use self::date::DateFormat;
