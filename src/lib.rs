@@ -32,6 +32,7 @@ pub mod lock;
 pub mod logger;
 pub mod macros;
 pub mod queue;
+pub use crate::queue::worker;
 pub mod record;
 
 use std::sync::LazyLock;

@@ -427,7 +427,6 @@ pub fn process_name() -> Arc<str> {
 static GENERATION: AtomicU64 = AtomicU64::new(0);
 
 /// Refreshes the cached process id and thread ids; call in a child right after `fork`.
-#[allow(dead_code)] // for the fork helper (issue 3)
 pub(crate) fn reinit_after_fork() {
     LazyLock::force(&PROCESS_NAME);
     PROCESS_ID.store(std::process::id(), Ordering::Relaxed);

@@ -1,0 +1,717 @@
+//! [`QueueHandler`]: the worker's handler, which sends prepared records to a listener.
+//!
+//! # What the caller pays, and what happens when the queue is full
+//! `emit` does Python's `prepare` (the message becomes final text, exception and stack text
+//! folded in) and pushes the copy onto a bounded in-memory channel; that is all the work on the
+//! calling thread. A sender thread takes records off the channel and batches them into frames:
+//! a frame is written when it reaches [`DEFAULT_BATCH_BYTES`], when a WARNING or worse arrives,
+//! after at most the flush interval ([`DEFAULT_FLUSH_INTERVAL`], so `tail -f` stays live), and
+//! on flush/close.
+//!
+//! When the channel is full (the listener is slow or gone) the [`Overflow`] policy decides:
+//! - [`Overflow::Block`] (default): the caller waits for room, at most `timeout`
+//!   ([`DEFAULT_BLOCK_TIMEOUT`]); after that the record is dropped, counted, and the drop
+//!   reported on stderr through the handler's (rate-limited) error policy.
+//! - [`Overflow::Drop`]: the record is dropped at once and counted.
+//!
+//! Drop counts travel to the listener (`Report` and `Goodbye` frames), which logs a warning
+//! naming the worker. While the listener is unreachable the sender reconnects with backoff
+//! ([`RECONNECT_MIN`](super::link::RECONNECT_MIN) to [`RECONNECT_MAX`](super::link::RECONNECT_MAX)),
+//! keeping up to [`DEFAULT_MAX_PENDING`] encoded bytes plus the channel's records meanwhile.
+//!
+//! # Delivery
+//! [`Delivery::Async`] (default) is described above. With [`Delivery::Sync`] there is no sender
+//! thread: the log call encodes its record and writes it to the socket itself, under a mutex,
+//! and returns only once `write(2)` accepted it, so a process killed by SIGKILL right after the
+//! call loses nothing it logged. It costs a system call per record.
+//!
+//! # Shutdown
+//! [`close`](Handler::close) (reached by `mplog::shutdown()`, the worker guard, the panic hook
+//! and the `atexit` hook) drains the channel, writes everything and sends `Goodbye`, waiting at
+//! most the drain timeout ([`DEFAULT_DRAIN_TIMEOUT`]): a dead listener cannot hang an exit.
+//! Records logged after `close` are dropped and counted.
+//!
+//! A handler made by [`ListenerHandle::local_handler`](super::ListenerHandle::local_handler)
+//! is the in-process variant: the same type, pushing straight onto the listener thread's
+//! channel with the same overflow policy and no socket.
+
+use std::borrow::Cow;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, SendTimeoutError, Sender};
+use parking_lot::Mutex;
+
+use super::link::{Counters, Link};
+use super::listener::DispatchMsg;
+use super::transport::{socket::SocketTransport, Transport};
+use super::wire::Hello;
+use super::QueueError;
+use crate::format::RenderError;
+use crate::handler::{Handler, HandlerBase, HandlerError};
+use crate::level::Level;
+use crate::record::Record;
+
+/// Records the channel holds by default.
+pub const DEFAULT_CAPACITY: usize = 16 * 1024;
+/// How long a caller waits for room by default under [`Overflow::Block`].
+pub const DEFAULT_BLOCK_TIMEOUT: Duration = Duration::from_secs(1);
+/// A partly filled batch is written after at most this long.
+pub const DEFAULT_FLUSH_INTERVAL: Duration = Duration::from_millis(20);
+/// A batch is written once its encoded records reach this many bytes.
+pub const DEFAULT_BATCH_BYTES: usize = 64 * 1024;
+/// Encoded bytes kept while the listener is unreachable (beyond it, oldest frames are dropped).
+pub const DEFAULT_MAX_PENDING: usize = 4 * 1024 * 1024;
+/// Longest wait of flush, close and the exit hooks for the listener.
+pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What `emit` does when the channel is full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Overflow {
+    /// Wait for room, at most `timeout`; then drop, count and report.
+    Block {
+        /// Longest wait per record.
+        timeout: Duration,
+    },
+    /// Drop the record at once and count it.
+    Drop,
+}
+
+impl Default for Overflow {
+    fn default() -> Self {
+        Overflow::Block {
+            timeout: DEFAULT_BLOCK_TIMEOUT,
+        }
+    }
+}
+
+/// When a log call returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Delivery {
+    /// Once the record is in the in-memory queue (fast; a sender thread writes batches).
+    #[default]
+    Async,
+    /// Once the record was written to the socket (survives SIGKILL right after the call).
+    Sync,
+}
+
+/// Counts of one handler.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct HandlerStats {
+    /// Records written to the transport (or handed to the in-process listener).
+    pub sent: u64,
+    /// Records lost: queue full, listener unreachable, or logged after close.
+    pub dropped: u64,
+}
+
+// Records travel by value: boxing them would add an allocation per log call.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Msg {
+    Record(Record),
+    Flush(Sender<bool>),
+    Sync(Sender<bool>),
+    Close(Sender<bool>),
+}
+
+#[allow(clippy::large_enum_variant)] // one per handler
+enum Sink {
+    Async {
+        tx: Sender<Msg>,
+        thread: Mutex<Option<JoinHandle<()>>>,
+    },
+    Sync(Mutex<Link>),
+    Local(Sender<DispatchMsg>),
+}
+
+pub(crate) struct Inner {
+    sink: Sink,
+    overflow: Overflow,
+    counters: Arc<Counters>,
+    drain_timeout: Duration,
+    /// Set by close: the sender gives up waiting for an unreachable listener.
+    closing: Arc<AtomicBool>,
+    closed: AtomicBool,
+    /// The process that made the handler; in a forked child it does nothing.
+    owner_pid: u32,
+}
+
+/// Live handlers, drained by the exit hooks.
+static LIVE: Mutex<Vec<Weak<Inner>>> = Mutex::new(Vec::new());
+
+/// Sends records to a [`QueueListener`](super::QueueListener) (Python's `QueueHandler`).
+///
+/// ```
+/// use mplog::queue::{QueueHandler, QueueListener};
+/// use mplog::handler::{FileHandler, Handler};
+/// use std::sync::Arc;
+///
+/// let dir = tempfile::tempdir().unwrap();
+/// let file = Arc::new(FileHandler::new(dir.path().join("app.log")).unwrap());
+/// let listener = QueueListener::builder().handlers(vec![file]).start().unwrap();
+///
+/// let handler = Arc::new(QueueHandler::builder(listener.endpoint()).build().unwrap());
+/// let m = mplog::Manager::new();
+/// m.root().add_handler(handler.clone());
+/// m.root().log(mplog::Level::WARNING, "disk almost full");
+/// handler.close(); // drains: the record is with the listener
+/// let stats = listener.stop();
+/// assert_eq!(stats.records, 1);
+/// assert_eq!(std::fs::read_to_string(dir.path().join("app.log")).unwrap(), "disk almost full\n");
+/// ```
+pub struct QueueHandler {
+    base: HandlerBase,
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for QueueHandler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QueueHandler")
+            .field("overflow", &self.inner.overflow)
+            .field("stats", &self.stats())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`QueueHandler`]; see [`QueueHandler::builder`].
+#[derive(Debug, Clone)]
+pub struct QueueHandlerBuilder {
+    endpoint: PathBuf,
+    capacity: usize,
+    overflow: Overflow,
+    delivery: Delivery,
+    flush_interval: Duration,
+    batch_bytes: usize,
+    max_pending: usize,
+    drain_timeout: Duration,
+    process_name: Option<String>,
+}
+
+impl QueueHandler {
+    /// A builder for a handler sending to the listener socket at `endpoint`.
+    ///
+    /// ```
+    /// use mplog::queue::{Delivery, Overflow, QueueHandler};
+    /// use std::time::Duration;
+    /// // The listener need not be up yet: the sender connects (and reconnects) on its own.
+    /// let h = QueueHandler::builder("/tmp/nowhere/mplog.sock")
+    ///     .capacity(1024)
+    ///     .overflow(Overflow::Drop)
+    ///     .delivery(Delivery::Async)
+    ///     .flush_interval(Duration::from_millis(10))
+    ///     .drain_timeout(Duration::from_millis(50))
+    ///     .build()
+    ///     .unwrap();
+    /// mplog::handler::Handler::close(&h); // returns within the drain timeout
+    /// ```
+    pub fn builder(endpoint: impl AsRef<Path>) -> QueueHandlerBuilder {
+        QueueHandlerBuilder {
+            endpoint: endpoint.as_ref().to_path_buf(),
+            capacity: DEFAULT_CAPACITY,
+            overflow: Overflow::default(),
+            delivery: Delivery::default(),
+            flush_interval: DEFAULT_FLUSH_INTERVAL,
+            batch_bytes: DEFAULT_BATCH_BYTES,
+            max_pending: DEFAULT_MAX_PENDING,
+            drain_timeout: DEFAULT_DRAIN_TIMEOUT,
+            process_name: None,
+        }
+    }
+
+    /// The in-process variant onto a listener's dispatch channel.
+    pub(crate) fn local(tx: Sender<DispatchMsg>, overflow: Overflow) -> QueueHandler {
+        QueueHandler::from_inner(Inner {
+            sink: Sink::Local(tx),
+            overflow,
+            counters: Arc::default(),
+            drain_timeout: DEFAULT_DRAIN_TIMEOUT,
+            closing: Arc::default(),
+            closed: AtomicBool::new(false),
+            owner_pid: std::process::id(),
+        })
+    }
+
+    fn from_inner(inner: Inner) -> QueueHandler {
+        let inner = Arc::new(inner);
+        let mut live = LIVE.lock();
+        live.retain(|w| w.strong_count() > 0);
+        live.push(Arc::downgrade(&inner));
+        QueueHandler {
+            base: HandlerBase::new(),
+            inner,
+        }
+    }
+
+    /// Python's `QueueHandler.prepare`: a copy of `record` whose message is the handler's
+    /// formatting of it (default: the message plus exception and stack text), with
+    /// `exc_text` and `stack_info` cleared, so the listener prints it without formatting
+    /// the exception twice.
+    ///
+    /// ```
+    /// use mplog::queue::QueueHandler;
+    /// let h = QueueHandler::builder("/tmp/x.sock")
+    ///     .drain_timeout(std::time::Duration::from_millis(50))
+    ///     .build()
+    ///     .unwrap();
+    /// let mut r = mplog::Record::new("a", mplog::Level::ERROR, "failed");
+    /// r.exc_text = Some("Error: boom".into());
+    /// let p = h.prepare(&r).unwrap();
+    /// assert_eq!(&*p.message, "failed\nError: boom");
+    /// assert_eq!(p.exc_text, None);
+    /// # mplog::handler::Handler::close(&h);
+    /// ```
+    pub fn prepare(&self, record: &Record) -> Result<Record, RenderError> {
+        if record.exc_text.is_none()
+            && record.stack_info.is_none()
+            && self.base.formatter().is_none()
+        {
+            return Ok(record.clone());
+        }
+        let mut text = String::with_capacity(record.message.len() + 64);
+        self.base.format(record, &mut text)?;
+        let mut copy = record.clone();
+        copy.message = Cow::Owned(text);
+        copy.exc_text = None;
+        copy.stack_info = None;
+        Ok(copy)
+    }
+
+    /// Records sent and dropped so far.
+    pub fn stats(&self) -> HandlerStats {
+        self.inner.stats()
+    }
+
+    /// Writes everything queued and waits until the listener has handled and flushed it (a
+    /// `Sync`/`Ack` round trip), at most `timeout`. Returns whether the listener confirmed.
+    pub fn sync(&self, timeout: Duration) -> bool {
+        self.inner.sync(timeout)
+    }
+}
+
+impl Handler for QueueHandler {
+    fn base(&self) -> &HandlerBase {
+        &self.base
+    }
+
+    fn emit(&self, record: &Record) -> Result<(), HandlerError> {
+        let inner = &self.inner;
+        // An inherited handler in a forked child has no sender thread: see `spawn`.
+        if record.process != inner.owner_pid || inner.closed.load(Ordering::Relaxed) {
+            inner.counters.dropped.fetch_add(1, Ordering::Relaxed);
+            return Ok(());
+        }
+        let prepared = self.prepare(record)?;
+        inner.push(prepared)
+    }
+
+    /// Writes what is queued (waits at most the drain timeout).
+    fn flush(&self) -> io::Result<()> {
+        if self.inner.flush(self.inner.drain_timeout) {
+            Ok(())
+        } else {
+            Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "queue handler: listener unreachable, records still queued",
+            ))
+        }
+    }
+
+    /// Drains, says goodbye and stops the sender (bounded by the drain timeout). Idempotent.
+    fn close(&self) {
+        self.inner.close();
+    }
+}
+
+impl Drop for QueueHandler {
+    fn drop(&mut self) {
+        // The last handle gone: drain like Python's shutdown would.
+        if Arc::strong_count(&self.inner) == 1 {
+            self.inner.close();
+        }
+    }
+}
+
+impl Inner {
+    fn is_foreign(&self) -> bool {
+        std::process::id() != self.owner_pid
+    }
+
+    pub(crate) fn stats(&self) -> HandlerStats {
+        HandlerStats {
+            sent: self.counters.sent.load(Ordering::Relaxed),
+            dropped: self.counters.dropped.load(Ordering::Relaxed),
+        }
+    }
+
+    fn dropped(&self, why: &str) -> Result<(), HandlerError> {
+        self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+        match self.overflow {
+            Overflow::Drop => Ok(()),
+            Overflow::Block { .. } => Err(HandlerError::Other(format!(
+                "queue handler: record dropped ({why})"
+            ))),
+        }
+    }
+
+    fn push(&self, record: Record) -> Result<(), HandlerError> {
+        match &self.sink {
+            Sink::Async { tx, .. } => {
+                let result = match self.overflow {
+                    Overflow::Drop => tx.try_send(Msg::Record(record)).map_err(|e| e.is_full()),
+                    Overflow::Block { timeout } => tx
+                        .send_timeout(Msg::Record(record), timeout)
+                        .map_err(|e| matches!(e, SendTimeoutError::Timeout(_))),
+                };
+                match result {
+                    Ok(()) => Ok(()),
+                    Err(true) => self.dropped("queue full"),
+                    Err(false) => self.dropped("handler closed"),
+                }
+            }
+            Sink::Local(tx) => {
+                let result = match self.overflow {
+                    Overflow::Drop => tx
+                        .try_send(DispatchMsg::Local(record))
+                        .map_err(|e| e.is_full()),
+                    Overflow::Block { timeout } => tx
+                        .send_timeout(DispatchMsg::Local(record), timeout)
+                        .map_err(|e| matches!(e, SendTimeoutError::Timeout(_))),
+                };
+                match result {
+                    Ok(()) => {
+                        self.counters.sent.fetch_add(1, Ordering::Relaxed);
+                        Ok(())
+                    }
+                    Err(true) => self.dropped("queue full"),
+                    Err(false) => self.dropped("listener stopped"),
+                }
+            }
+            Sink::Sync(link) => {
+                let until = match self.overflow {
+                    Overflow::Block { timeout } => Some(Instant::now() + timeout),
+                    Overflow::Drop => None,
+                };
+                let mut link = link.lock();
+                link.push(&record);
+                if link.flush(until) {
+                    Ok(())
+                } else {
+                    // Kept (bounded) for the next attempt; a timeout under Block is reported.
+                    match self.overflow {
+                        Overflow::Drop => Ok(()),
+                        Overflow::Block { .. } => Err(HandlerError::Other(
+                            "queue handler: listener unreachable, record kept for retry".into(),
+                        )),
+                    }
+                }
+            }
+        }
+    }
+
+    /// Sends a control message and waits for its answer, both bounded by `timeout`.
+    fn control(&self, make: impl FnOnce(Sender<bool>) -> Msg, timeout: Duration) -> bool {
+        let Sink::Async { tx, .. } = &self.sink else {
+            return false;
+        };
+        let (ack_tx, ack_rx) = bounded(1);
+        if tx.send_timeout(make(ack_tx), timeout).is_err() {
+            return false;
+        }
+        ack_rx.recv_timeout(timeout).unwrap_or(false)
+    }
+
+    fn local_barrier(tx: &Sender<DispatchMsg>, timeout: Duration) -> bool {
+        let (ack_tx, ack_rx) = bounded(1);
+        if tx
+            .send_timeout(DispatchMsg::Barrier(ack_tx), timeout)
+            .is_err()
+        {
+            return false;
+        }
+        ack_rx.recv_timeout(timeout).is_ok()
+    }
+
+    pub(crate) fn flush(&self, timeout: Duration) -> bool {
+        if self.is_foreign() || self.closed.load(Ordering::Relaxed) {
+            return true;
+        }
+        match &self.sink {
+            Sink::Async { .. } => self.control(Msg::Flush, timeout),
+            Sink::Sync(link) => link.lock().flush(Some(Instant::now() + timeout)),
+            Sink::Local(tx) => Inner::local_barrier(tx, timeout),
+        }
+    }
+
+    fn sync(&self, timeout: Duration) -> bool {
+        if self.is_foreign() || self.closed.load(Ordering::Relaxed) {
+            return false;
+        }
+        match &self.sink {
+            Sink::Async { .. } => self.control(Msg::Sync, timeout),
+            Sink::Sync(link) => link.lock().sync(Instant::now() + timeout),
+            Sink::Local(tx) => Inner::local_barrier(tx, timeout),
+        }
+    }
+
+    pub(crate) fn close(&self) {
+        if self.is_foreign() || self.closed.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let timeout = self.drain_timeout;
+        match &self.sink {
+            Sink::Async { tx, thread } => {
+                let done = self.control(Msg::Close, timeout);
+                if done {
+                    if let Some(t) = thread.lock().take() {
+                        let _ = t.join();
+                    }
+                } else {
+                    // The listener is unreachable: stop waiting, count what is left.
+                    self.closing.store(true, Ordering::Release);
+                    self.counters
+                        .dropped
+                        .fetch_add(tx.len() as u64, Ordering::Relaxed);
+                }
+            }
+            Sink::Sync(link) => {
+                let mut link = link.lock();
+                if !link.goodbye(Instant::now() + timeout) {
+                    link.abandon();
+                }
+            }
+            Sink::Local(tx) => {
+                Inner::local_barrier(tx, timeout);
+            }
+        }
+    }
+}
+
+/// Drains every live handler of this process, each bounded by `timeout` (the exit hooks).
+pub(crate) fn drain_all(timeout: Duration, close: bool) {
+    let live: Vec<Arc<Inner>> = LIVE.lock().iter().filter_map(Weak::upgrade).collect();
+    for inner in live {
+        if close {
+            inner.close();
+        } else {
+            inner.flush(timeout);
+        }
+    }
+}
+
+impl QueueHandlerBuilder {
+    /// Records the channel holds ([`DEFAULT_CAPACITY`]); at least 1.
+    pub fn capacity(mut self, records: usize) -> Self {
+        self.capacity = records.max(1);
+        self
+    }
+
+    /// What happens when the channel is full ([`Overflow::Block`] by default).
+    pub fn overflow(mut self, overflow: Overflow) -> Self {
+        self.overflow = overflow;
+        self
+    }
+
+    /// When a log call returns ([`Delivery::Async`] by default).
+    pub fn delivery(mut self, delivery: Delivery) -> Self {
+        self.delivery = delivery;
+        self
+    }
+
+    /// Longest time a record waits in a partly filled batch ([`DEFAULT_FLUSH_INTERVAL`]).
+    pub fn flush_interval(mut self, interval: Duration) -> Self {
+        self.flush_interval = interval.max(Duration::from_millis(1));
+        self
+    }
+
+    /// Batch size that triggers a write ([`DEFAULT_BATCH_BYTES`]).
+    pub fn batch_bytes(mut self, bytes: usize) -> Self {
+        self.batch_bytes = bytes.max(1);
+        self
+    }
+
+    /// Encoded bytes kept while the listener is unreachable ([`DEFAULT_MAX_PENDING`]).
+    pub fn max_pending(mut self, bytes: usize) -> Self {
+        self.max_pending = bytes;
+        self
+    }
+
+    /// Longest wait of flush and close ([`DEFAULT_DRAIN_TIMEOUT`]).
+    pub fn drain_timeout(mut self, timeout: Duration) -> Self {
+        self.drain_timeout = timeout;
+        self
+    }
+
+    /// The `processName` announced in the hello (default: the process's, see
+    /// [`set_process_name`](crate::record::set_process_name)).
+    pub fn process_name(mut self, name: impl Into<String>) -> Self {
+        self.process_name = Some(name.into());
+        self
+    }
+
+    /// Starts the handler (and its sender thread, for async delivery). The listener need not
+    /// be up: the sender connects when it has something to write, and reconnects.
+    pub fn build(self) -> Result<QueueHandler, QueueError> {
+        let mut hello = Hello::this_process();
+        if let Some(name) = &self.process_name {
+            hello.process_name.clone_from(name);
+        }
+        let counters = Arc::<Counters>::default();
+        let transport: Box<dyn Transport> = Box::new(SocketTransport::new(&self.endpoint));
+        let link = Link::new(transport, hello, counters.clone(), self.max_pending);
+        let closing = Arc::<AtomicBool>::default();
+        let sink = match self.delivery {
+            Delivery::Sync => Sink::Sync(Mutex::new(link)),
+            Delivery::Async => {
+                let (tx, rx) = bounded(self.capacity);
+                let sender = SenderThread {
+                    rx,
+                    link,
+                    flush_interval: self.flush_interval,
+                    batch_bytes: self.batch_bytes,
+                    drain_timeout: self.drain_timeout,
+                    closing: closing.clone(),
+                };
+                let thread = std::thread::Builder::new()
+                    .name(SENDER_THREAD.into())
+                    .stack_size(SENDER_STACK)
+                    .spawn(move || sender.run())
+                    .map_err(QueueError::Thread)?;
+                Sink::Async {
+                    tx,
+                    thread: Mutex::new(Some(thread)),
+                }
+            }
+        };
+        Ok(QueueHandler::from_inner(Inner {
+            sink,
+            overflow: self.overflow,
+            counters,
+            drain_timeout: self.drain_timeout,
+            closing,
+            closed: AtomicBool::new(false),
+            owner_pid: std::process::id(),
+        }))
+    }
+}
+
+/// The sender thread's name (the panic hook does not wait on itself).
+pub(crate) const SENDER_THREAD: &str = "mplog-sender";
+/// The sender thread's stack: it only encodes and writes.
+const SENDER_STACK: usize = 256 * 1024;
+
+/// The sender thread: batches records from the channel into frames on the link.
+struct SenderThread {
+    rx: Receiver<Msg>,
+    link: Link,
+    flush_interval: Duration,
+    batch_bytes: usize,
+    drain_timeout: Duration,
+    closing: Arc<AtomicBool>,
+}
+
+impl SenderThread {
+    fn run(mut self) {
+        let mut deadline: Option<Instant> = None;
+        loop {
+            let msg = match deadline {
+                Some(d) => self.rx.recv_deadline(d),
+                None => self.rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+            };
+            match msg {
+                Ok(Msg::Record(record)) => {
+                    self.link.push(&record);
+                    deadline.get_or_insert_with(|| Instant::now() + self.flush_interval);
+                    if record.level >= Level::WARNING || self.link.batch_bytes() >= self.batch_bytes
+                    {
+                        self.write(None);
+                        deadline = self.next_deadline();
+                    }
+                }
+                Ok(Msg::Flush(ack)) => {
+                    let ok = self.drain_into_link() && self.write(Some(self.drain_timeout));
+                    deadline = self.next_deadline();
+                    let _ = ack.send(ok);
+                }
+                Ok(Msg::Sync(ack)) => {
+                    let ok = self.drain_into_link()
+                        && self.link.sync(Instant::now() + self.drain_timeout);
+                    deadline = self.next_deadline();
+                    let _ = ack.send(ok);
+                }
+                Ok(Msg::Close(ack)) => {
+                    self.drain_into_link();
+                    let ok = self.link.goodbye(Instant::now() + self.drain_timeout);
+                    if !ok {
+                        self.link.abandon();
+                    }
+                    let _ = ack.send(ok);
+                    return;
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    self.write(None);
+                    deadline = self.next_deadline();
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    if !self.link.goodbye(Instant::now() + self.drain_timeout) {
+                        self.link.abandon();
+                    }
+                    return;
+                }
+            }
+        }
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        self.link
+            .has_pending()
+            .then(|| Instant::now() + self.flush_interval)
+    }
+
+    /// Moves records already queued into the link (control messages behind them stay).
+    fn drain_into_link(&mut self) -> bool {
+        while let Ok(msg) = self.rx.try_recv() {
+            match msg {
+                Msg::Record(r) => {
+                    self.link.push(&r);
+                    if self.link.batch_bytes() >= self.batch_bytes && !self.write(None) {
+                        return false;
+                    }
+                }
+                Msg::Flush(ack) | Msg::Sync(ack) => {
+                    let _ = ack.send(true);
+                }
+                Msg::Close(ack) => {
+                    // A second close while the first drains: answer it after ours.
+                    let _ = ack.send(true);
+                }
+            }
+        }
+        true
+    }
+
+    /// Writes the batch. Without `wait`, one connection attempt (honouring the backoff); while
+    /// the listener stays unreachable and too much waits, it stops taking records (so the
+    /// channel fills and the overflow policy applies) until it reconnects or close gives up.
+    fn write(&mut self, wait: Option<Duration>) -> bool {
+        let until = wait.map(|w| Instant::now() + w);
+        if self.link.flush(until) {
+            return true;
+        }
+        while self.link.pending_bytes() >= self.batch_bytes && wait.is_none() {
+            if self.closing.load(Ordering::Acquire) {
+                self.link.abandon();
+                return false;
+            }
+            if self
+                .link
+                .flush(Some(Instant::now() + super::link::RECONNECT_MAX))
+            {
+                return true;
+            }
+        }
+        false
+    }
+}

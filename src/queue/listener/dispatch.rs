@@ -1,0 +1,207 @@
+//! The dispatch thread: the only caller of the listener's handlers.
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender};
+
+use super::{Shared, Target, LISTENER_LOGGER, NOTICES_PER_SECOND};
+use crate::handler::Handler;
+use crate::level::Level;
+use crate::logger::Logger;
+use crate::queue::transport::Connection;
+use crate::queue::wire::{encode_frame, Frame};
+use crate::record::Record;
+
+/// Messages to the dispatch thread, in the order they must be handled.
+// A local record travels by value: boxing it would add an allocation per log call.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum DispatchMsg {
+    /// Records of one worker, in order.
+    Batch(Vec<Record>),
+    /// One record from an in-process handler.
+    Local(Record),
+    /// Answer `Ack { seq }` on `reply` once everything before is handled and flushed.
+    Sync {
+        seq: u64,
+        reply: Box<dyn Connection>,
+    },
+    /// Flush, then answer (in-process handlers' flush and close).
+    Barrier(Sender<()>),
+    /// The listener's own trouble, for its own logger.
+    Notice(Level, String),
+    /// Handle what is left, flush, end.
+    Stop,
+}
+
+/// Most messages handled between two flushes of the handlers.
+const MAX_DRAIN: usize = 256;
+/// How often the list of handlers to flush is refreshed from the manager.
+const HANDLER_REFRESH: Duration = Duration::from_millis(250);
+
+pub(crate) struct Dispatcher {
+    target: Target,
+    rx: Receiver<DispatchMsg>,
+    shared: Arc<Shared>,
+    loggers: HashMap<Arc<str>, Logger>,
+    flushable: Vec<Arc<dyn Handler>>,
+    refreshed: Option<Instant>,
+    notices: (Instant, u32, u64),
+}
+
+impl Dispatcher {
+    pub(crate) fn new(target: Target, rx: Receiver<DispatchMsg>, shared: Arc<Shared>) -> Self {
+        Dispatcher {
+            target,
+            rx,
+            shared,
+            loggers: HashMap::new(),
+            flushable: Vec::new(),
+            refreshed: None,
+            notices: (Instant::now(), 0, 0),
+        }
+    }
+
+    pub(crate) fn run(mut self) {
+        while let Ok(msg) = self.rx.recv() {
+            let mut stop = self.handle(msg);
+            let mut n = 0;
+            while !stop && n < MAX_DRAIN {
+                match self.rx.try_recv() {
+                    Ok(msg) => stop = self.handle(msg),
+                    Err(_) => break,
+                }
+                n += 1;
+            }
+            self.flush();
+            if stop {
+                break;
+            }
+        }
+        // Stop: whatever is still queued (in-process handlers racing with stop).
+        while let Ok(msg) = self.rx.try_recv() {
+            self.handle(msg);
+        }
+        self.flush();
+    }
+
+    /// Returns true on `Stop`.
+    fn handle(&mut self, msg: DispatchMsg) -> bool {
+        match msg {
+            DispatchMsg::Batch(records) => {
+                for r in &records {
+                    self.dispatch(r);
+                }
+                self.shared
+                    .records
+                    .fetch_add(records.len() as u64, Ordering::Relaxed);
+            }
+            DispatchMsg::Local(r) => {
+                self.dispatch(&r);
+                self.shared.records.fetch_add(1, Ordering::Relaxed);
+            }
+            DispatchMsg::Sync { seq, mut reply } => {
+                self.flush();
+                let mut out = Vec::new();
+                if encode_frame(&Frame::Ack { seq }, &mut out).is_ok() {
+                    let _ = reply.send_all(&out);
+                }
+            }
+            DispatchMsg::Barrier(ack) => {
+                self.flush();
+                let _ = ack.send(());
+            }
+            DispatchMsg::Notice(level, text) => self.notice(level, text),
+            DispatchMsg::Stop => return true,
+        }
+        false
+    }
+
+    fn dispatch(&mut self, record: &Record) {
+        match &self.target {
+            Target::Manager(m) => {
+                let logger = match self.loggers.get(&*record.name) {
+                    Some(l) => l,
+                    None => self
+                        .loggers
+                        .entry(record.name.clone())
+                        .or_insert_with(|| m.get_logger(&record.name)),
+                };
+                logger.handle(record);
+            }
+            Target::Handlers {
+                handlers,
+                respect_level,
+            } => {
+                for h in handlers {
+                    if !*respect_level || record.level >= h.level() {
+                        h.handle(record);
+                    }
+                }
+            }
+        }
+    }
+
+    fn flush(&mut self) {
+        match &self.target {
+            Target::Handlers { handlers, .. } => {
+                for h in handlers {
+                    let _ = h.flush();
+                }
+            }
+            Target::Manager(m) => {
+                let stale = self
+                    .refreshed
+                    .is_none_or(|t| t.elapsed() >= HANDLER_REFRESH);
+                if stale {
+                    self.refreshed = Some(Instant::now());
+                    self.flushable.clear();
+                    for logger in std::iter::once(m.root()).chain(m.loggers()) {
+                        for h in logger.handlers() {
+                            if !self.flushable.iter().any(|s| Arc::ptr_eq(s, &h)) {
+                                self.flushable.push(h);
+                            }
+                        }
+                    }
+                }
+                for h in &self.flushable {
+                    let _ = h.flush();
+                }
+            }
+        }
+    }
+
+    /// Logs the listener's own trouble, rate-limited.
+    fn notice(&mut self, level: Level, text: String) {
+        let (start, shown, suppressed) = &mut self.notices;
+        if start.elapsed() >= Duration::from_secs(1) {
+            let missed = *suppressed;
+            *start = Instant::now();
+            *shown = 0;
+            *suppressed = 0;
+            if missed > 0 {
+                self.emit_notice(
+                    Level::WARNING,
+                    format!("{missed} similar notices suppressed"),
+                );
+            }
+        }
+        let (_, shown, suppressed) = &mut self.notices;
+        if *shown >= NOTICES_PER_SECOND {
+            *suppressed += 1;
+            return;
+        }
+        *shown += 1;
+        self.emit_notice(level, text);
+    }
+
+    fn emit_notice(&mut self, level: Level, text: String) {
+        let record = Record::new(LISTENER_LOGGER, level, text);
+        match &self.target {
+            Target::Manager(m) => m.get_logger(LISTENER_LOGGER).handle(&record),
+            Target::Handlers { .. } => self.dispatch(&record),
+        }
+    }
+}

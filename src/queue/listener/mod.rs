@@ -1,0 +1,393 @@
+//! [`QueueListener`]: the one place that writes, fed by every worker.
+//!
+//! # Threads, and why
+//! One acceptor thread takes connections and checks each peer's uid against the allow-list
+//! (default: the listener's own uid; `SO_PEERCRED`, so it cannot be forged). Each accepted
+//! connection gets a reader thread with a small stack ([`READER_STACK`]): at the scale we
+//! target (hundreds of workers, at least 256) a blocking reader per connection is simpler than
+//! a poll loop and costs only address space, and it keeps each worker's records in order for
+//! free. Readers decode frames into owned records and pass whole batches, in order, to ONE
+//! dispatch thread over a bounded channel ([`DISPATCH_CAPACITY`] batches), so memory stays
+//! bounded however many workers push: a slow disk slows the readers, then the workers' sockets
+//! fill, then the workers' own overflow policy applies.
+//!
+//! The dispatch thread owns the handler tree. With a [`Manager`] it does what the cookbook
+//! does: `manager.get_logger(&record.name).handle(&record)` with no logger-level check (the
+//! worker already chose what to send; handler levels still apply). With plain handlers it is
+//! Python's `QueueListener`: every handler gets every record, or with
+//! `respect_handler_level(true)` only those at or above its level. After each drained batch it
+//! flushes the handlers, so a buffered [`FileHandler`](crate::handler::FileHandler) writes in
+//! bulk. A `Sync` frame is answered with `Ack` only after everything before it was handled and
+//! flushed.
+//!
+//! # Bad input
+//! A malformed, oversized ([`max_frame`](QueueListenerBuilder::max_frame)) or wrong-version
+//! frame closes that connection only; the reason is logged through the listener's own logger
+//! [`LISTENER_LOGGER`] (at most [`NOTICES_PER_SECOND`] a second, the rest counted) and counted in
+//! [`ListenerStats::malformed`]. Frame sizes are checked before anything is allocated.
+//!
+//! # Stopping
+//! [`ListenerHandle::stop`] stops accepting, lets every reader drain what its worker has
+//! already written (until the connection ends or stays quiet for [`STOP_GRACE`]), has the
+//! dispatch thread handle all of it and flush, and returns [`ListenerStats`]. It is idempotent.
+
+mod dispatch;
+mod reader;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crossbeam_channel::{bounded, Sender};
+use parking_lot::Mutex;
+
+pub(crate) use self::dispatch::DispatchMsg;
+use super::handler::{Overflow, QueueHandler};
+use super::transport::socket::SocketAcceptor;
+use super::transport::Acceptor;
+use super::wire::DEFAULT_MAX_FRAME;
+use super::QueueError;
+use crate::handler::Handler;
+use crate::logger::Manager;
+
+/// Stack of each reader thread: it decodes into heap buffers, so little is needed.
+pub const READER_STACK: usize = 128 * 1024;
+/// Batches waiting for the dispatch thread before readers wait (bounds the listener's memory).
+pub const DISPATCH_CAPACITY: usize = 64;
+/// After stop, a reader ends once its connection is quiet for this long.
+pub const STOP_GRACE: Duration = Duration::from_millis(200);
+/// How often readers look at the stop flag while their connection is quiet.
+pub const READ_POLL: Duration = Duration::from_millis(100);
+/// A worker must send its hello within this time.
+pub const HELLO_TIMEOUT: Duration = Duration::from_secs(5);
+/// The listener's own troubles are logged on this logger (of its manager, or to its handlers).
+pub const LISTENER_LOGGER: &str = "mplog.listener";
+/// At most this many notices a second from the listener's own logger; the rest are counted.
+pub const NOTICES_PER_SECOND: u32 = 10;
+
+/// Where the listener takes connections.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Endpoint {
+    /// A fresh private directory (0700) with the socket (0600) in it (the default).
+    #[default]
+    Auto,
+    /// This socket path (a stale socket file is replaced).
+    Path(PathBuf),
+    /// No socket: only in-process handlers ([`ListenerHandle::local_handler`]).
+    InProcess,
+}
+
+/// What the dispatch thread hands records to.
+#[derive(Clone)]
+pub(crate) enum Target {
+    Manager(Manager),
+    Handlers {
+        handlers: Vec<Arc<dyn Handler>>,
+        respect_level: bool,
+    },
+}
+
+/// One worker's counts.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct WorkerStats {
+    /// The worker's process id (from its hello).
+    pub pid: u32,
+    /// Its `processName`.
+    pub process_name: String,
+    /// Records received from it.
+    pub records: u64,
+    /// Records it reported as dropped on its side.
+    pub dropped: u64,
+}
+
+/// What a listener did, returned by [`ListenerHandle::stop`].
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct ListenerStats {
+    /// Records handled (from every worker and in-process handler).
+    pub records: u64,
+    /// Frame bytes received.
+    pub bytes: u64,
+    /// Per worker process (connections of one pid and name are merged).
+    pub per_worker: Vec<WorkerStats>,
+    /// Records the workers reported dropped on their side.
+    pub dropped: u64,
+    /// Connections accepted.
+    pub connections: u64,
+    /// Connections refused (peer uid not allowed).
+    pub rejected: u64,
+    /// Connections closed for a malformed, oversized, truncated or wrong-version frame.
+    pub malformed: u64,
+}
+
+/// Counters shared by the listener's threads.
+#[derive(Debug, Default)]
+pub(crate) struct Shared {
+    pub(crate) records: AtomicU64,
+    pub(crate) bytes: AtomicU64,
+    pub(crate) connections: AtomicU64,
+    pub(crate) rejected: AtomicU64,
+    pub(crate) malformed: AtomicU64,
+    pub(crate) stopping: AtomicBool,
+    pub(crate) workers: Mutex<Vec<Arc<reader::WorkerEntry>>>,
+}
+
+/// Starts listeners; see [`QueueListener::builder`].
+pub struct QueueListener;
+
+impl QueueListener {
+    /// A builder: private endpoint, a fresh [`Manager`] (the cookbook's own hierarchy),
+    /// [`DEFAULT_MAX_FRAME`], peers of this uid only.
+    ///
+    /// ```
+    /// use mplog::queue::QueueListener;
+    /// let listener = QueueListener::builder().start().unwrap();
+    /// assert!(listener.endpoint().exists());
+    /// let stats = listener.stop();
+    /// assert_eq!(stats.records, 0);
+    /// ```
+    pub fn builder() -> QueueListenerBuilder {
+        QueueListenerBuilder {
+            endpoint: Endpoint::Auto,
+            target: None,
+            respect_handler_level: false,
+            max_frame: DEFAULT_MAX_FRAME,
+            allowed_uids: vec![nix::unistd::getuid().as_raw()],
+        }
+    }
+}
+
+/// Configures and starts a listener.
+pub struct QueueListenerBuilder {
+    endpoint: Endpoint,
+    target: Option<Target>,
+    respect_handler_level: bool,
+    max_frame: usize,
+    allowed_uids: Vec<u32>,
+}
+
+impl std::fmt::Debug for QueueListenerBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QueueListenerBuilder")
+            .field("endpoint", &self.endpoint)
+            .field("max_frame", &self.max_frame)
+            .field("allowed_uids", &self.allowed_uids)
+            .finish_non_exhaustive()
+    }
+}
+
+impl QueueListenerBuilder {
+    /// Listens on this socket path instead of a private directory.
+    pub fn endpoint(mut self, path: impl AsRef<Path>) -> Self {
+        self.endpoint = Endpoint::Path(path.as_ref().to_path_buf());
+        self
+    }
+
+    /// Chooses the endpoint kind (e.g. [`Endpoint::InProcess`] for thread-only programs).
+    pub fn endpoint_kind(mut self, endpoint: Endpoint) -> Self {
+        self.endpoint = endpoint;
+        self
+    }
+
+    /// Dispatches through this hierarchy, as the cookbook does (replaces `handlers`).
+    pub fn manager(mut self, manager: Manager) -> Self {
+        self.target = Some(Target::Manager(manager));
+        self
+    }
+
+    /// Dispatches to these handlers, as Python's `QueueListener` (replaces `manager`).
+    pub fn handlers(mut self, handlers: Vec<Arc<dyn Handler>>) -> Self {
+        self.target = Some(Target::Handlers {
+            handlers,
+            respect_level: false,
+        });
+        self
+    }
+
+    /// With plain handlers: give a handler only records at or above its level (Python's
+    /// `respect_handler_level`; default false). A manager always applies handler levels.
+    pub fn respect_handler_level(mut self, respect: bool) -> Self {
+        self.respect_handler_level = respect;
+        self
+    }
+
+    /// Largest frame accepted ([`DEFAULT_MAX_FRAME`]); larger ones close the connection.
+    pub fn max_frame(mut self, bytes: usize) -> Self {
+        self.max_frame = bytes;
+        self
+    }
+
+    /// User ids allowed to connect (default: the listener's own).
+    pub fn allowed_uids(mut self, uids: impl IntoIterator<Item = u32>) -> Self {
+        self.allowed_uids = uids.into_iter().collect();
+        self
+    }
+
+    /// Binds the endpoint and starts the threads.
+    pub fn start(self) -> Result<ListenerHandle, QueueError> {
+        let acceptor: Option<Arc<dyn Acceptor>> = match &self.endpoint {
+            Endpoint::Auto => Some(Arc::new(
+                SocketAcceptor::bind_private().map_err(QueueError::Bind)?,
+            )),
+            Endpoint::Path(p) => Some(Arc::new(SocketAcceptor::bind(p).map_err(QueueError::Bind)?)),
+            Endpoint::InProcess => None,
+        };
+        let endpoint = acceptor
+            .as_ref()
+            .map(|a| PathBuf::from(a.endpoint()))
+            .unwrap_or_default();
+        let mut target = self
+            .target
+            .unwrap_or_else(|| Target::Manager(Manager::new()));
+        if let Target::Handlers { respect_level, .. } = &mut target {
+            *respect_level = self.respect_handler_level;
+        }
+        let shared = Arc::new(Shared::default());
+        let (tx, rx) = bounded(DISPATCH_CAPACITY);
+        let dispatch = dispatch::Dispatcher::new(target, rx, shared.clone());
+        let dispatch = std::thread::Builder::new()
+            .name("mplog-dispatch".into())
+            .spawn(move || dispatch.run())
+            .map_err(QueueError::Thread)?;
+        let acceptor_thread = match &acceptor {
+            Some(acceptor) => {
+                let acceptor = acceptor.clone();
+                let ctx = reader::Context {
+                    shared: shared.clone(),
+                    tx: tx.clone(),
+                    max_frame: self.max_frame,
+                    allowed_uids: self.allowed_uids,
+                };
+                Some(
+                    std::thread::Builder::new()
+                        .name("mplog-accept".into())
+                        .spawn(move || reader::accept_loop(acceptor, ctx))
+                        .map_err(QueueError::Thread)?,
+                )
+            }
+            None => None,
+        };
+        Ok(ListenerHandle {
+            endpoint,
+            tx,
+            shared,
+            acceptor,
+            threads: Mutex::new(Some((acceptor_thread, dispatch))),
+            stats: Mutex::new(None),
+        })
+    }
+}
+
+/// A running listener: its endpoint, in-process handlers, and `stop`.
+pub struct ListenerHandle {
+    endpoint: PathBuf,
+    tx: Sender<DispatchMsg>,
+    shared: Arc<Shared>,
+    acceptor: Option<Arc<dyn Acceptor>>,
+    #[allow(clippy::type_complexity)]
+    threads: Mutex<Option<(Option<JoinHandle<Vec<JoinHandle<()>>>>, JoinHandle<()>)>>,
+    stats: Mutex<Option<ListenerStats>>,
+}
+
+impl std::fmt::Debug for ListenerHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ListenerHandle")
+            .field("endpoint", &self.endpoint)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ListenerHandle {
+    /// The socket path workers connect to (empty for [`Endpoint::InProcess`]); hand it to
+    /// children with [`CommandExt::mplog_endpoint`](super::spawn::CommandExt::mplog_endpoint).
+    pub fn endpoint(&self) -> &Path {
+        &self.endpoint
+    }
+
+    /// A handler for threads of this process, pushing straight onto the dispatch channel (no
+    /// socket, no sender thread).
+    ///
+    /// ```
+    /// use mplog::queue::{Endpoint, QueueListener};
+    /// use mplog::handler::{Handler, MemoryHandler};
+    /// let listener = QueueListener::builder().endpoint_kind(Endpoint::InProcess).start().unwrap();
+    /// let h = std::sync::Arc::new(listener.local_handler());
+    /// let m = mplog::Manager::new();
+    /// m.root().add_handler(h.clone());
+    /// std::thread::scope(|s| { s.spawn(|| m.root().log(mplog::Level::ERROR, "from a thread")); });
+    /// assert_eq!(listener.stop().records, 1);
+    /// ```
+    pub fn local_handler(&self) -> QueueHandler {
+        QueueHandler::local(self.tx.clone(), Overflow::default())
+    }
+
+    /// Counts so far (without stopping).
+    pub fn stats(&self) -> ListenerStats {
+        if let Some(stats) = &*self.stats.lock() {
+            return stats.clone();
+        }
+        self.snapshot()
+    }
+
+    fn snapshot(&self) -> ListenerStats {
+        let s = &self.shared;
+        let mut per_worker: Vec<WorkerStats> = Vec::new();
+        for w in s.workers.lock().iter() {
+            let (records, dropped) = w.counts();
+            match per_worker
+                .iter_mut()
+                .find(|p| p.pid == w.pid && p.process_name == w.process_name)
+            {
+                Some(p) => {
+                    p.records += records;
+                    p.dropped = p.dropped.max(dropped);
+                }
+                None => per_worker.push(WorkerStats {
+                    pid: w.pid,
+                    process_name: w.process_name.clone(),
+                    records,
+                    dropped,
+                }),
+            }
+        }
+        ListenerStats {
+            records: s.records.load(Ordering::Relaxed),
+            bytes: s.bytes.load(Ordering::Relaxed),
+            dropped: per_worker.iter().map(|w| w.dropped).sum(),
+            per_worker,
+            connections: s.connections.load(Ordering::Relaxed),
+            rejected: s.rejected.load(Ordering::Relaxed),
+            malformed: s.malformed.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Stops accepting, drains every connection, handles and flushes everything, and returns
+    /// the statistics. Idempotent: later calls return the same statistics.
+    pub fn stop(&self) -> ListenerStats {
+        let Some((acceptor_thread, dispatch)) = self.threads.lock().take() else {
+            return self.stats();
+        };
+        self.shared.stopping.store(true, Ordering::Release);
+        if let Some(acceptor) = &self.acceptor {
+            acceptor.wake();
+        }
+        if let Some(t) = acceptor_thread {
+            for reader in t.join().unwrap_or_default() {
+                let _ = reader.join();
+            }
+        }
+        let _ = self.tx.send(DispatchMsg::Stop);
+        let _ = dispatch.join();
+        let stats = self.snapshot();
+        *self.stats.lock() = Some(stats.clone());
+        stats
+    }
+}
+
+impl Drop for ListenerHandle {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

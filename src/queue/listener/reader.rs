@@ -1,0 +1,223 @@
+//! The acceptor loop and one reader per connection: hello, then frames, in order, to the
+//! dispatch thread.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::Sender;
+
+use super::dispatch::DispatchMsg;
+use super::{Shared, HELLO_TIMEOUT, READER_STACK, READ_POLL, STOP_GRACE};
+use crate::level::Level;
+use crate::queue::transport::{Acceptor, Connection, Peer, ReadWithTimeout};
+use crate::queue::wire::{Frame, FrameReader, Hello, WireError};
+
+/// One connection's worker and its counts (merged per pid and name in the stats).
+#[derive(Debug)]
+pub(crate) struct WorkerEntry {
+    pub(crate) pid: u32,
+    pub(crate) process_name: String,
+    records: AtomicU64,
+    dropped: AtomicU64,
+}
+
+impl WorkerEntry {
+    pub(crate) fn counts(&self) -> (u64, u64) {
+        (
+            self.records.load(Ordering::Relaxed),
+            self.dropped.load(Ordering::Relaxed),
+        )
+    }
+}
+
+/// What every reader needs.
+#[derive(Clone)]
+pub(crate) struct Context {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) tx: Sender<DispatchMsg>,
+    pub(crate) max_frame: usize,
+    pub(crate) allowed_uids: Vec<u32>,
+}
+
+impl Context {
+    fn notice(&self, level: Level, text: String) {
+        let _ = self.tx.send(DispatchMsg::Notice(level, text));
+    }
+}
+
+/// Accepts until stop; returns the reader threads for stop to join.
+pub(crate) fn accept_loop(acceptor: Arc<dyn Acceptor>, ctx: Context) -> Vec<JoinHandle<()>> {
+    let mut readers: Vec<JoinHandle<()>> = Vec::new();
+    let mut failures = 0u32;
+    loop {
+        let accepted = acceptor.accept();
+        if ctx.shared.stopping.load(Ordering::Acquire) {
+            break;
+        }
+        let (conn, peer) = match accepted {
+            Ok(c) => c,
+            Err(e) => {
+                // EMFILE and friends: say so, back off a little, keep serving.
+                failures += 1;
+                if failures <= 3 || failures % 1000 == 0 {
+                    ctx.notice(Level::ERROR, format!("accept failed: {e}"));
+                }
+                std::thread::sleep(Duration::from_millis(10));
+                continue;
+            }
+        };
+        if !ctx.allowed_uids.contains(&peer.uid) {
+            ctx.shared.rejected.fetch_add(1, Ordering::Relaxed);
+            ctx.notice(
+                Level::WARNING,
+                format!(
+                    "refused a connection from uid {} (pid {}): not in the allowed uids {:?}",
+                    peer.uid, peer.pid, ctx.allowed_uids
+                ),
+            );
+            continue;
+        }
+        ctx.shared.connections.fetch_add(1, Ordering::Relaxed);
+        readers.retain(|r| !r.is_finished());
+        let reader_ctx = ctx.clone();
+        let spawned = std::thread::Builder::new()
+            .name(format!("mplog-reader-{}", peer.pid))
+            .stack_size(READER_STACK)
+            .spawn(move || read_connection(conn, peer, reader_ctx));
+        match spawned {
+            Ok(t) => readers.push(t),
+            Err(e) => ctx.notice(Level::ERROR, format!("cannot start a reader thread: {e}")),
+        }
+    }
+    readers
+}
+
+fn read_connection(conn: Box<dyn Connection>, peer: Peer, ctx: Context) {
+    let reply = conn.try_clone().ok();
+    let mut reader = FrameReader::with_max_frame(
+        ReadWithTimeout {
+            conn,
+            timeout: READ_POLL,
+        },
+        ctx.max_frame,
+    );
+    let who = format!("pid {}", peer.pid);
+    let started = Instant::now();
+    let hello = loop {
+        match reader.read_hello() {
+            Ok(h) => break h,
+            Err(e) if e.is_timeout() => {
+                if started.elapsed() > HELLO_TIMEOUT || ctx.shared.stopping.load(Ordering::Acquire)
+                {
+                    bad_input(
+                        &ctx,
+                        &who,
+                        &WireError::Io {
+                            offset: 0,
+                            source: std::io::Error::new(
+                                std::io::ErrorKind::TimedOut,
+                                "no hello in time",
+                            ),
+                        },
+                    );
+                    return;
+                }
+            }
+            Err(e) => {
+                bad_input(&ctx, &who, &e);
+                return;
+            }
+        }
+    };
+    let worker = register(&ctx, &hello);
+    let who = format!("worker '{}' (pid {})", hello.process_name, hello.pid);
+    let mut quiet_since: Option<Instant> = None;
+    loop {
+        let offset = reader.offset();
+        let frame = match reader.next_frame() {
+            Ok(Some(frame)) => frame,
+            Ok(None) => break,
+            Err(e) if e.is_timeout() => {
+                if ctx.shared.stopping.load(Ordering::Acquire) {
+                    let since = *quiet_since.get_or_insert_with(Instant::now);
+                    if since.elapsed() >= STOP_GRACE {
+                        break;
+                    }
+                }
+                continue;
+            }
+            Err(e) => {
+                bad_input(&ctx, &who, &e);
+                break;
+            }
+        };
+        quiet_since = None;
+        ctx.shared
+            .bytes
+            .fetch_add(reader.offset() - offset, Ordering::Relaxed);
+        let sent = match frame {
+            Frame::Records(records) => {
+                worker
+                    .records
+                    .fetch_add(records.len() as u64, Ordering::Relaxed);
+                ctx.tx.send(DispatchMsg::Batch(records))
+            }
+            Frame::Sync { seq } => match &reply {
+                Some(reply) => match reply.try_clone() {
+                    Ok(reply) => ctx.tx.send(DispatchMsg::Sync { seq, reply }),
+                    Err(_) => Ok(()),
+                },
+                None => Ok(()),
+            },
+            Frame::Report { dropped, .. } | Frame::Goodbye { dropped, .. } => {
+                let before = worker.dropped.fetch_max(dropped, Ordering::Relaxed);
+                if dropped > before {
+                    ctx.notice(
+                        Level::WARNING,
+                        format!(
+                            "{who} dropped {} records ({dropped} in all): its queue was full or the listener unreachable",
+                            dropped - before
+                        ),
+                    );
+                }
+                Ok(())
+            }
+            Frame::Ack { .. } => {
+                bad_input(
+                    &ctx,
+                    &who,
+                    &WireError::Malformed {
+                        offset,
+                        reason: "a worker sent Ack".into(),
+                    },
+                );
+                break;
+            }
+        };
+        if sent.is_err() {
+            break; // the dispatch thread is gone: the listener is stopping
+        }
+    }
+}
+
+fn register(ctx: &Context, hello: &Hello) -> Arc<WorkerEntry> {
+    let entry = Arc::new(WorkerEntry {
+        pid: hello.pid,
+        process_name: hello.process_name.clone(),
+        records: AtomicU64::new(0),
+        dropped: AtomicU64::new(0),
+    });
+    ctx.shared.workers.lock().push(entry.clone());
+    entry
+}
+
+fn bad_input(ctx: &Context, who: &str, error: &WireError) {
+    ctx.shared.malformed.fetch_add(1, Ordering::Relaxed);
+    let level = match error {
+        WireError::Truncated { .. } => Level::WARNING,
+        _ => Level::ERROR,
+    };
+    ctx.notice(level, format!("closed the connection of {who}: {error}"));
+}

@@ -1,0 +1,189 @@
+//! Unix domain stream sockets: the portable local transport.
+//!
+//! The listener binds a socket file; a private endpoint ([`SocketAcceptor::bind_private`])
+//! lives in a fresh directory of mode 0700 with the socket at 0600, so only the owner can even
+//! reach it, and the listener still checks every peer's uid (`SO_PEERCRED`). Writes use
+//! `MSG_NOSIGNAL`: a worker whose listener died gets `EPIPE`, never a fatal `SIGPIPE`, and a
+//! send timeout ([`SEND_TIMEOUT`]) keeps a stuck listener from holding a worker forever.
+
+use std::fs;
+use std::io::{self, Read};
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use nix::sys::socket::{getsockopt, send, sockopt::PeerCredentials, MsgFlags};
+
+use super::{Acceptor, Connection, Peer, Transport};
+
+/// A worker waits at most this long for one `write` to a listener that stopped reading; then
+/// the connection is dropped and re-established.
+pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The socket file's name inside a private endpoint directory.
+pub const SOCKET_NAME: &str = "mplog.sock";
+
+/// A connected Unix stream socket.
+#[derive(Debug)]
+pub struct SocketConnection {
+    stream: UnixStream,
+    read_timeout: Option<Duration>,
+}
+
+impl SocketConnection {
+    fn new(stream: UnixStream) -> io::Result<SocketConnection> {
+        stream.set_write_timeout(Some(SEND_TIMEOUT))?;
+        Ok(SocketConnection {
+            stream,
+            read_timeout: None,
+        })
+    }
+}
+
+impl Connection for SocketConnection {
+    fn send(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&self.stream);
+        send(fd, bytes, MsgFlags::MSG_NOSIGNAL).map_err(io::Error::from)
+    }
+
+    fn recv(&mut self, buf: &mut [u8], timeout: Duration) -> io::Result<usize> {
+        let timeout = Some(timeout.max(Duration::from_millis(1)));
+        if self.read_timeout != timeout {
+            self.stream.set_read_timeout(timeout)?;
+            self.read_timeout = timeout;
+        }
+        self.stream.read(buf)
+    }
+
+    fn try_clone(&self) -> io::Result<Box<dyn Connection>> {
+        Ok(Box::new(SocketConnection::new(self.stream.try_clone()?)?))
+    }
+}
+
+/// Connects to a listener's socket file.
+///
+/// ```
+/// use mplog::queue::transport::{socket::SocketTransport, Transport};
+/// let t = SocketTransport::new("/nonexistent/mplog.sock");
+/// assert!(t.connect().is_err());
+/// ```
+#[derive(Debug, Clone)]
+pub struct SocketTransport {
+    path: PathBuf,
+}
+
+impl SocketTransport {
+    /// A transport to the socket at `path`.
+    pub fn new(path: impl AsRef<Path>) -> SocketTransport {
+        SocketTransport {
+            path: path.as_ref().to_path_buf(),
+        }
+    }
+}
+
+impl Transport for SocketTransport {
+    fn connect(&self) -> io::Result<Box<dyn Connection>> {
+        Ok(Box::new(SocketConnection::new(UnixStream::connect(
+            &self.path,
+        )?)?))
+    }
+
+    fn endpoint(&self) -> String {
+        self.path.display().to_string()
+    }
+}
+
+/// A listening socket file (removed again on drop, with its private directory if it made one).
+#[derive(Debug)]
+pub struct SocketAcceptor {
+    listener: UnixListener,
+    path: PathBuf,
+    private_dir: Option<PathBuf>,
+}
+
+static PRIVATE_DIRS: AtomicU64 = AtomicU64::new(0);
+
+impl SocketAcceptor {
+    /// Binds `path`, replacing a stale socket file nobody listens on; the socket gets mode 0600.
+    pub fn bind(path: impl AsRef<Path>) -> io::Result<SocketAcceptor> {
+        let path = path.as_ref().to_path_buf();
+        if path.exists() {
+            match UnixStream::connect(&path) {
+                Ok(_) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::AddrInUse,
+                        format!("a listener already serves {}", path.display()),
+                    ))
+                }
+                Err(_) => fs::remove_file(&path)?,
+            }
+        }
+        let listener = UnixListener::bind(&path)?;
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o600))?;
+        Ok(SocketAcceptor {
+            listener,
+            path,
+            private_dir: None,
+        })
+    }
+
+    /// Binds a socket in a fresh directory of mode 0700 under the temporary directory.
+    pub fn bind_private() -> io::Result<SocketAcceptor> {
+        let base = std::env::temp_dir();
+        loop {
+            let n = PRIVATE_DIRS.fetch_add(1, Ordering::Relaxed);
+            let dir = base.join(format!(
+                "mplog-{}-{}-{n}",
+                std::process::id(),
+                crate::record::now_ns() % 1_000_000_000
+            ));
+            match fs::DirBuilder::new().mode(0o700).create(&dir) {
+                Ok(()) => {
+                    // The umask may have narrowed it further; make it exactly 0700.
+                    fs::set_permissions(&dir, fs::Permissions::from_mode(0o700))?;
+                    let mut acceptor = SocketAcceptor::bind(dir.join(SOCKET_NAME))?;
+                    acceptor.private_dir = Some(dir);
+                    return Ok(acceptor);
+                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// The socket file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Acceptor for SocketAcceptor {
+    fn accept(&self) -> io::Result<(Box<dyn Connection>, Peer)> {
+        let (stream, _) = self.listener.accept()?;
+        let cred = getsockopt(&stream, PeerCredentials)?;
+        let peer = Peer {
+            uid: cred.uid(),
+            pid: cred.pid(),
+        };
+        Ok((Box::new(SocketConnection::new(stream)?), peer))
+    }
+
+    fn wake(&self) {
+        let _ = UnixStream::connect(&self.path);
+    }
+
+    fn endpoint(&self) -> String {
+        self.path.display().to_string()
+    }
+}
+
+impl Drop for SocketAcceptor {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.path);
+        if let Some(dir) = &self.private_dir {
+            let _ = fs::remove_dir(dir);
+        }
+    }
+}

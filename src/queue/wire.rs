@@ -1,0 +1,506 @@
+//! The wire protocol (v1) between workers and a listener: a [`Hello`], then length-prefixed
+//! [`Frame`]s.
+//!
+//! Every message on the stream, the hello included, is a `u32` little-endian length followed by
+//! that many bytes of postcard. The reader ([`FrameReader`]) checks the length against its limit
+//! (default [`DEFAULT_MAX_FRAME`]) *before* it allocates anything, so a hostile 4 GiB prefix
+//! costs nothing; every error carries the byte offset of the frame that caused it. A stream
+//! that ends inside a frame yields [`WireError::Truncated`]: the partial frame is discarded and
+//! reported, never half-handled.
+//!
+//! Workers do not build a `Vec<Record>` to send a batch: [`RecordBatch`] appends each record's
+//! postcard bytes to a reused buffer and writes the frame header in front when it is sealed. The
+//! bytes are exactly those of `Frame::Records(vec)`, which the listener decodes normally.
+//!
+//! One deviation from the architecture page: [`Frame::Report`] (variant 4) carries a worker's
+//! running `sent`/`dropped` counts while it lives, so that drops reach the listener (and its
+//! warning names the worker) without waiting for `Goodbye`. Listeners that predate it would
+//! close the connection as malformed; there are none yet.
+
+use std::io::{self, Read};
+
+use serde::{Deserialize, Serialize};
+
+use crate::record::Record;
+
+/// The four bytes every hello starts with.
+pub const MAGIC: [u8; 4] = *b"MPLG";
+
+/// The protocol version this crate speaks.
+pub const VERSION: u16 = 1;
+
+/// The largest frame a listener accepts unless configured otherwise: 16 MiB.
+pub const DEFAULT_MAX_FRAME: usize = 16 * 1024 * 1024;
+
+/// Bytes of the length prefix in front of every frame.
+pub const PREFIX_LEN: usize = 4;
+
+/// What a worker says first: who it is and which protocol it speaks.
+///
+/// ```
+/// use mplog::queue::wire::{Hello, MAGIC, VERSION};
+/// let h = Hello::this_process();
+/// assert_eq!(h.magic, MAGIC);
+/// assert_eq!(h.version, VERSION);
+/// assert_eq!(h.pid, std::process::id());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hello {
+    /// Always [`MAGIC`].
+    pub magic: [u8; 4],
+    /// The protocol version ([`VERSION`]).
+    pub version: u16,
+    /// The worker's process id.
+    pub pid: u32,
+    /// The worker's `processName`.
+    pub process_name: String,
+    /// The worker's host name.
+    pub host: String,
+}
+
+impl Hello {
+    /// The hello of the calling process.
+    pub fn this_process() -> Hello {
+        Hello {
+            magic: MAGIC,
+            version: VERSION,
+            pid: std::process::id(),
+            process_name: crate::record::process_name().to_string(),
+            // Linux's view of uname's nodename, without another nix feature.
+            host: std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .map(|h| h.trim().to_owned())
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// One message after the hello.
+///
+/// ```
+/// use mplog::queue::wire::{encode_frame, Frame, FrameReader};
+/// let mut bytes = Vec::new();
+/// encode_frame(&Frame::Sync { seq: 7 }, &mut bytes).unwrap();
+/// let mut reader = FrameReader::new(&bytes[..]);
+/// assert_eq!(reader.next_frame().unwrap(), Some(Frame::Sync { seq: 7 }));
+/// assert_eq!(reader.next_frame().unwrap(), None);
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Frame {
+    /// A batch of prepared records, in the order they were logged.
+    Records(Vec<Record>),
+    /// Worker to listener: answer with `Ack { seq }` once everything before was handled.
+    Sync {
+        /// Chosen by the worker.
+        seq: u64,
+    },
+    /// Listener to worker: everything before the matching `Sync` was handled and flushed.
+    Ack {
+        /// The `Sync`'s number.
+        seq: u64,
+    },
+    /// The worker's last frame: how many records it sent and dropped in its life.
+    Goodbye {
+        /// Records written to the transport.
+        sent: u64,
+        /// Records lost (queue full, or no listener).
+        dropped: u64,
+    },
+    /// A worker's running counts, sent when its drop count grows.
+    Report {
+        /// Records written to the transport so far.
+        sent: u64,
+        /// Records lost so far.
+        dropped: u64,
+    },
+}
+
+/// Why a stream could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum WireError {
+    /// The transport failed (including read timeouts: the reader keeps its state and can be
+    /// called again).
+    #[error("read failed at byte {offset}: {source}")]
+    Io {
+        /// Bytes of the stream consumed before the failure.
+        offset: u64,
+        /// The OS error.
+        source: io::Error,
+    },
+    /// The length prefix exceeds the limit; nothing was allocated for it.
+    #[error("frame at byte {offset} announces {len} bytes, more than the limit of {max}")]
+    TooLarge {
+        /// Where the frame starts.
+        offset: u64,
+        /// The announced length.
+        len: u64,
+        /// The limit.
+        max: usize,
+    },
+    /// The bytes are not a valid postcard message.
+    #[error("malformed frame at byte {offset}: {reason}")]
+    Malformed {
+        /// Where the frame starts.
+        offset: u64,
+        /// What postcard said.
+        reason: String,
+    },
+    /// The hello does not start with [`MAGIC`].
+    #[error("not an mplog stream: bad magic {found:?} at byte {offset}")]
+    BadMagic {
+        /// Where the hello starts.
+        offset: u64,
+        /// What came instead.
+        found: [u8; 4],
+    },
+    /// The worker speaks another protocol version.
+    #[error(
+        "unsupported protocol version {found} at byte {offset} (this listener speaks {VERSION})"
+    )]
+    Version {
+        /// Where the hello starts.
+        offset: u64,
+        /// The worker's version.
+        found: u16,
+    },
+    /// The stream ended inside a frame; the partial frame was discarded.
+    #[error("stream ended inside the frame at byte {offset}: {have} of {need} bytes; discarded")]
+    Truncated {
+        /// Where the frame starts.
+        offset: u64,
+        /// Bytes received (prefix included).
+        have: usize,
+        /// Bytes the frame needed (prefix included).
+        need: usize,
+    },
+}
+
+impl WireError {
+    /// Whether this is a read timeout (the stream is fine, try again).
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, WireError::Io { source, .. }
+            if matches!(source.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut))
+    }
+}
+
+/// Appends `frame`, length prefix included, to `out`.
+pub fn encode_frame<T: Serialize>(frame: &T, out: &mut Vec<u8>) -> Result<(), postcard::Error> {
+    let start = out.len();
+    out.extend_from_slice(&[0; PREFIX_LEN]);
+    let mut body = postcard::to_extend(frame, std::mem::take(out))?;
+    let len = u32::try_from(body.len() - start - PREFIX_LEN)
+        .map_err(|_| postcard::Error::SerializeBufferFull)?;
+    body[start..start + PREFIX_LEN].copy_from_slice(&len.to_le_bytes());
+    *out = body;
+    Ok(())
+}
+
+/// A `Frame::Records` built one record at a time into reused buffers.
+///
+/// ```
+/// use mplog::queue::wire::{Frame, FrameReader, RecordBatch};
+/// let mut batch = RecordBatch::default();
+/// batch.push(&mplog::Record::new("a", mplog::Level::INFO, "one")).unwrap();
+/// batch.push(&mplog::Record::new("a", mplog::Level::INFO, "two")).unwrap();
+/// let mut out = Vec::new();
+/// assert_eq!(batch.seal_into(&mut out), 2);
+/// assert!(batch.is_empty());
+/// let Some(Frame::Records(v)) = FrameReader::new(&out[..]).next_frame().unwrap() else { panic!() };
+/// assert_eq!(&*v[1].message, "two");
+/// ```
+#[derive(Debug, Default)]
+pub struct RecordBatch {
+    body: Vec<u8>,
+    count: usize,
+}
+
+impl RecordBatch {
+    /// Appends one record.
+    pub fn push(&mut self, record: &Record) -> Result<(), postcard::Error> {
+        let mark = self.body.len();
+        match postcard::to_extend(record, std::mem::take(&mut self.body)) {
+            Ok(body) => {
+                self.body = body;
+                self.count += 1;
+                Ok(())
+            }
+            Err(e) => {
+                // to_extend consumed the buffer; a record that cannot be encoded is skipped.
+                self.body.truncate(mark);
+                Err(e)
+            }
+        }
+    }
+
+    /// Records in the batch.
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    /// Whether the batch is empty.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Encoded bytes so far (without the header).
+    pub fn bytes(&self) -> usize {
+        self.body.len()
+    }
+
+    /// Appends the finished frame to `out`, empties the batch (keeping its buffer) and returns
+    /// how many records the frame holds.
+    pub fn seal_into(&mut self, out: &mut Vec<u8>) -> usize {
+        let mut header = [0u8; 1 + 10];
+        header[0] = 0; // variant index of Frame::Records
+        let n = 1 + put_varint(self.count as u64, &mut header[1..]);
+        let len = n + self.body.len();
+        // A batch is bounded by the sender's buffer size, far below u32::MAX.
+        out.extend_from_slice(&u32::try_from(len).unwrap_or(u32::MAX).to_le_bytes());
+        out.extend_from_slice(&header[..n]);
+        out.extend_from_slice(&self.body);
+        self.body.clear();
+        std::mem::replace(&mut self.count, 0)
+    }
+}
+
+/// postcard's varint (LEB128); returns the bytes used.
+fn put_varint(mut v: u64, out: &mut [u8]) -> usize {
+    let mut i = 0;
+    loop {
+        let byte = (v & 0x7f) as u8;
+        v >>= 7;
+        if v == 0 {
+            out[i] = byte;
+            return i + 1;
+        }
+        out[i] = byte | 0x80;
+        i += 1;
+    }
+}
+
+/// Reads length-prefixed frames from a byte stream into one reused buffer.
+///
+/// ```
+/// use mplog::queue::wire::{FrameReader, WireError};
+/// // A 4 GiB length prefix: refused before any allocation.
+/// let bytes = [0xff, 0xff, 0xff, 0xff, 1, 2, 3];
+/// let err = FrameReader::new(&bytes[..]).next_frame().unwrap_err();
+/// assert!(matches!(err, WireError::TooLarge { offset: 0, .. }));
+/// ```
+#[derive(Debug)]
+pub struct FrameReader<R> {
+    inner: R,
+    buf: Vec<u8>,
+    /// Valid bytes are `buf[start..end]`.
+    start: usize,
+    end: usize,
+    /// Stream offset of `buf[start]`.
+    offset: u64,
+    max_frame: usize,
+}
+
+/// Size of the reader's first buffer; it grows to the largest frame seen.
+pub const READ_BUFFER: usize = 128 * 1024;
+
+impl<R: Read> FrameReader<R> {
+    /// A reader with the default limit ([`DEFAULT_MAX_FRAME`]).
+    pub fn new(inner: R) -> FrameReader<R> {
+        FrameReader::with_max_frame(inner, DEFAULT_MAX_FRAME)
+    }
+
+    /// A reader refusing frames larger than `max_frame` bytes.
+    pub fn with_max_frame(inner: R, max_frame: usize) -> FrameReader<R> {
+        FrameReader {
+            inner,
+            buf: Vec::new(),
+            start: 0,
+            end: 0,
+            offset: 0,
+            max_frame,
+        }
+    }
+
+    /// The underlying stream.
+    pub fn get_ref(&self) -> &R {
+        &self.inner
+    }
+
+    /// Bytes of the stream consumed so far.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// Reads and checks the hello.
+    pub fn read_hello(&mut self) -> Result<Hello, WireError> {
+        let offset = self.offset;
+        let Some(bytes) = self.next_frame_bytes()? else {
+            return Err(WireError::Truncated {
+                offset,
+                have: 0,
+                need: PREFIX_LEN,
+            });
+        };
+        if bytes.len() < 4 || bytes[..4] != MAGIC {
+            let mut found = [0; 4];
+            let n = bytes.len().min(4);
+            found[..n].copy_from_slice(&bytes[..n]);
+            return Err(WireError::BadMagic { offset, found });
+        }
+        let hello: Hello = postcard::from_bytes(bytes).map_err(|e| WireError::Malformed {
+            offset,
+            reason: e.to_string(),
+        })?;
+        if hello.version != VERSION {
+            return Err(WireError::Version {
+                offset,
+                found: hello.version,
+            });
+        }
+        Ok(hello)
+    }
+
+    /// The next frame, `None` at a clean end of stream.
+    pub fn next_frame(&mut self) -> Result<Option<Frame>, WireError> {
+        let offset = self.offset;
+        match self.next_frame_bytes()? {
+            None => Ok(None),
+            Some(bytes) => {
+                postcard::from_bytes(bytes)
+                    .map(Some)
+                    .map_err(|e| WireError::Malformed {
+                        offset,
+                        reason: e.to_string(),
+                    })
+            }
+        }
+    }
+
+    /// The body of the next frame, `None` at a clean end of stream. On a timeout the partial
+    /// frame stays buffered and the next call resumes it.
+    pub fn next_frame_bytes(&mut self) -> Result<Option<&[u8]>, WireError> {
+        if !self.fill(PREFIX_LEN)? {
+            return Ok(None);
+        }
+        let mut prefix = [0u8; PREFIX_LEN];
+        prefix.copy_from_slice(&self.buf[self.start..self.start + PREFIX_LEN]);
+        let len = u32::from_le_bytes(prefix) as usize;
+        if len > self.max_frame {
+            return Err(WireError::TooLarge {
+                offset: self.offset,
+                len: len as u64,
+                max: self.max_frame,
+            });
+        }
+        if !self.fill(PREFIX_LEN + len)? {
+            return Err(WireError::Truncated {
+                offset: self.offset,
+                have: self.end - self.start,
+                need: PREFIX_LEN + len,
+            });
+        }
+        let body = self.start + PREFIX_LEN;
+        self.start = body + len;
+        self.offset += (PREFIX_LEN + len) as u64;
+        Ok(Some(&self.buf[body..body + len]))
+    }
+
+    /// Ensures `need` bytes are buffered. `Ok(false)`: the stream ended first (with nothing
+    /// buffered when `need` is the prefix; otherwise mid-frame).
+    fn fill(&mut self, need: usize) -> Result<bool, WireError> {
+        if self.end - self.start >= need {
+            return Ok(true);
+        }
+        if self.start > 0 {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        if self.buf.len() < need.max(READ_BUFFER) {
+            // `need` is at most PREFIX_LEN + max_frame: checked by the caller.
+            self.buf.resize(need.max(READ_BUFFER), 0);
+        }
+        while self.end < need {
+            match self.inner.read(&mut self.buf[self.end..]) {
+                Ok(0) => {
+                    if need == PREFIX_LEN && self.end > 0 {
+                        return Err(WireError::Truncated {
+                            offset: self.offset,
+                            have: self.end,
+                            need: PREFIX_LEN,
+                        });
+                    }
+                    return Ok(false);
+                }
+                Ok(n) => self.end += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(source) => {
+                    return Err(WireError::Io {
+                        offset: self.offset,
+                        source,
+                    })
+                }
+            }
+        }
+        Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::level::Level;
+
+    #[test]
+    fn batch_bytes_are_a_records_frame() {
+        let mut batch = RecordBatch::default();
+        let records: Vec<Record> = (0..300)
+            .map(|i| Record::new("a.b", Level::INFO, format!("m{i}")))
+            .collect();
+        for r in &records {
+            batch.push(r).unwrap();
+        }
+        let mut manual = Vec::new();
+        batch.seal_into(&mut manual);
+        let mut reference = Vec::new();
+        encode_frame(&Frame::Records(records), &mut reference).unwrap();
+        assert_eq!(manual, reference);
+    }
+
+    #[test]
+    fn hello_round_trip_and_checks() {
+        let mut bytes = Vec::new();
+        encode_frame(&Hello::this_process(), &mut bytes).unwrap();
+        assert_eq!(
+            FrameReader::new(&bytes[..]).read_hello().unwrap(),
+            Hello::this_process()
+        );
+        let mut other = Hello::this_process();
+        other.version = 9;
+        let mut bytes = Vec::new();
+        encode_frame(&other, &mut bytes).unwrap();
+        let err = FrameReader::new(&bytes[..]).read_hello().unwrap_err();
+        assert!(matches!(err, WireError::Version { found: 9, .. }));
+        let garbage = [3u8, 0, 0, 0, b'x', b'y', b'z'];
+        let err = FrameReader::new(&garbage[..]).read_hello().unwrap_err();
+        assert!(matches!(err, WireError::BadMagic { .. }));
+    }
+
+    #[test]
+    fn truncated_final_frame_is_reported_with_its_offset() {
+        let mut bytes = Vec::new();
+        encode_frame(&Frame::Sync { seq: 1 }, &mut bytes).unwrap();
+        let first = bytes.len();
+        encode_frame(&Frame::Sync { seq: 2 }, &mut bytes).unwrap();
+        bytes.pop();
+        let mut r = FrameReader::new(&bytes[..]);
+        assert_eq!(r.next_frame().unwrap(), Some(Frame::Sync { seq: 1 }));
+        let err = r.next_frame().unwrap_err();
+        assert!(matches!(err, WireError::Truncated { offset, .. } if offset == first as u64));
+    }
+
+    #[test]
+    fn garbage_is_malformed_not_a_panic() {
+        let bytes = [5u8, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff];
+        let err = FrameReader::new(&bytes[..]).next_frame().unwrap_err();
+        assert!(matches!(err, WireError::Malformed { offset: 0, .. }));
+    }
+}

@@ -1,0 +1,94 @@
+//! Helpers shared by the cross-process queue tests: the test binary re-executes itself as a
+//! worker (the `child` test of each file runs only when `MPLOG_TEST_ROLE` is set).
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+
+use mplog::handler::{FileHandler, Handler};
+use mplog::queue::spawn::CommandExt;
+use mplog::queue::{ListenerHandle, QueueListener};
+
+/// The variable naming the role of a re-executed child.
+pub const ROLE: &str = "MPLOG_TEST_ROLE";
+
+/// The role of this process, when it is a child.
+pub fn role() -> Option<String> {
+    std::env::var(ROLE).ok()
+}
+
+/// Starts this test binary again as a worker running `role` (its `child` test).
+pub fn spawn_child(role: &str, endpoint: &Path, name: &str, env: &[(&str, &str)]) -> Child {
+    let exe = std::env::current_exe().expect("test binary path");
+    let mut cmd = Command::new(exe);
+    cmd.args(["--exact", "child", "--nocapture", "--test-threads=1"])
+        .env(ROLE, role)
+        .mplog_endpoint(endpoint)
+        .mplog_process_name(name)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.spawn().expect("spawn child")
+}
+
+/// A listener writing message-only lines to `path` through a buffered file handler.
+pub fn file_listener(path: &Path) -> ListenerHandle {
+    let file: Arc<dyn Handler> = Arc::new(
+        FileHandler::builder(path)
+            .buffer(64 * 1024)
+            .build()
+            .expect("log file"),
+    );
+    QueueListener::builder()
+        .handlers(vec![file])
+        .start()
+        .expect("listener")
+}
+
+/// The lines of a file (empty if missing).
+pub fn lines(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Checks that `lines` hold exactly records `0..count` of worker `w` (lines `w<w> <seq> ...`),
+/// in order; returns how many were found.
+pub fn check_worker(lines: &[String], w: usize, count: usize) {
+    let prefix = format!("w{w} ");
+    let seqs: Vec<usize> = lines
+        .iter()
+        .filter_map(|l| l.strip_prefix(&prefix))
+        .map(|rest| {
+            let (seq, tail) = rest.split_once(' ').expect("intact line");
+            assert_eq!(tail, PAYLOAD, "torn line: {rest}");
+            seq.parse().expect("sequence number")
+        })
+        .collect();
+    assert_eq!(
+        seqs.len(),
+        count,
+        "worker {w}: {} of {count} lines",
+        seqs.len()
+    );
+    assert!(
+        seqs.iter().enumerate().all(|(i, s)| i == *s),
+        "worker {w}: order not kept"
+    );
+}
+
+/// What every test line carries after the sequence number (~100-byte records).
+pub const PAYLOAD: &str = "request served in 42 us by the connection pool of the database tier";
+
+/// Logs `count` numbered records as worker `w`.
+pub fn log_numbered(w: usize, count: usize) {
+    let log = mplog::get_logger("app.db.pool");
+    for i in 0..count {
+        log.log(mplog::Level::INFO, format!("w{w} {i} {PAYLOAD}"));
+    }
+}
