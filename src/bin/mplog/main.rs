@@ -1,1 +1,64 @@
-fn main() {}
+//! `mplog`: the dedicated listener process and its companions.
+//!
+//! - `mplog listen`: the cookbook's listener process; workers connect to its endpoint and it is
+//!   the only writer of the log files. SIGINT/SIGTERM drain every connection and exit 0 with
+//!   the statistics.
+//! - `mplog send`: logs one record to a running listener, from a shell script.
+//! - `mplog demo`: the main job: a pool of worker processes logging through one listener, with
+//!   the check that every record arrived once and in order.
+
+mod demo;
+mod listen;
+mod send;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Python's logging queue pattern for Rust: many worker processes, one listener.
+#[derive(Debug, Parser)]
+#[command(name = "mplog", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run a listener process: receive records from workers and write them.
+    Listen(listen::Args),
+    /// Log one record to a running listener.
+    Send(send::Args),
+    /// Run the demo: a pool of worker processes logging through one listener.
+    Demo(demo::Args),
+    /// (internal) One worker of the demo; started by `mplog demo`.
+    #[command(hide = true)]
+    DemoWorker(demo::WorkerArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Listen(args) => listen::run(args),
+        Command::Send(args) => send::run(args),
+        Command::Demo(args) => demo::run(args),
+        Command::DemoWorker(args) => demo::worker(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            let mut text = e.to_string();
+            let mut source = e.source();
+            while let Some(cause) = source {
+                text.push_str(": ");
+                text.push_str(&cause.to_string());
+                source = cause.source();
+            }
+            eprintln!("mplog: {text}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// What every subcommand returns.
+type CliResult = Result<ExitCode, Box<dyn std::error::Error + Send + Sync>>;
