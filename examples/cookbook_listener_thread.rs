@@ -95,7 +95,12 @@ fn main_process() -> Result<()> {
         "{} records received; mplog.log {all} lines, mplog-errors.log {errors}, mplog-foo.log {foo_lines}",
         stats.records
     );
-    if all != WORKERS * MESSAGES || errors == 0 || errors >= all || foo_lines == 0 || foo_lines >= all {
+    if all != WORKERS * MESSAGES
+        || errors == 0
+        || errors >= all
+        || foo_lines == 0
+        || foo_lines >= all
+    {
         return Err("the files do not hold what the configuration routes to them".into());
     }
     Ok(())

@@ -67,8 +67,10 @@ pub fn fork_worker(
 ) -> Result<Pid, QueueError> {
     let builder = QueueHandler::builder(endpoint.as_ref()).process_name(process_name);
     worker::flush_all(super::handler::DEFAULT_DRAIN_TIMEOUT);
-    // SAFETY-free: nix marks fork unsafe only because of the multi-threaded caveat documented
-    // above; the child touches only our own statics before running `work`.
+    // SAFETY: nix marks `fork` unsafe because only async-signal-safe work is sound in the
+    // child of a multi-threaded process. The documented contract above (fork before other
+    // threads hold locks) is the caller's; the child first resets our own statics, which no
+    // other thread of the child can hold (it has none).
     match unsafe { fork() }.map_err(QueueError::Fork)? {
         ForkResult::Parent { child } => Ok(child),
         ForkResult::Child => {

@@ -273,7 +273,7 @@ impl QueueListenerBuilder {
             endpoint,
             tx,
             shared,
-            acceptor,
+            acceptor: Mutex::new(acceptor),
             threads: Mutex::new(Some((acceptor_thread, dispatch))),
             stats: Mutex::new(None),
         })
@@ -285,7 +285,9 @@ pub struct ListenerHandle {
     endpoint: PathBuf,
     tx: Sender<DispatchMsg>,
     shared: Arc<Shared>,
-    acceptor: Option<Arc<dyn Acceptor>>,
+    /// Dropped by `stop`: the socket closes and its file goes, so a worker that reconnects
+    /// finds no half-dead listener whose kernel backlog would swallow its records.
+    acceptor: Mutex<Option<Arc<dyn Acceptor>>>,
     #[allow(clippy::type_complexity)]
     threads: Mutex<Option<(Option<JoinHandle<Vec<JoinHandle<()>>>>, JoinHandle<()>)>>,
     stats: Mutex<Option<ListenerStats>>,
@@ -370,7 +372,8 @@ impl ListenerHandle {
             return self.stats();
         };
         self.shared.stopping.store(true, Ordering::Release);
-        if let Some(acceptor) = &self.acceptor {
+        let acceptor = self.acceptor.lock().take();
+        if let Some(acceptor) = &acceptor {
             acceptor.wake();
         }
         if let Some(t) = acceptor_thread {
@@ -378,6 +381,7 @@ impl ListenerHandle {
                 let _ = reader.join();
             }
         }
+        drop(acceptor); // the last reference: closes the socket, removes its file
         let _ = self.tx.send(DispatchMsg::Stop);
         let _ = dispatch.join();
         let stats = self.snapshot();

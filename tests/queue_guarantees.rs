@@ -1,0 +1,450 @@
+//! The queue's guarantees, each proven across real processes or real sockets:
+//! nothing lost on the way out (guard, `shutdown()`, panic, `exit`), `sync` delivery survives
+//! SIGKILL, a dead listener neither hangs nor panics a worker, drops reach the listener and are
+//! logged naming the worker, bad frames close only their own connection, workers reconnect to
+//! a restarted listener, the peer-uid check, and the fork helper.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mplog::handler::{Handler, HandlerBase, HandlerError};
+use mplog::queue::listener::LISTENER_LOGGER;
+use mplog::queue::wire::{encode_frame, Frame, Hello};
+use mplog::queue::{Overflow, QueueHandler, QueueListener};
+use mplog::{Level, Manager, Record};
+use parking_lot::{Condvar, Mutex};
+
+const RECORDS: usize = 2_000;
+/// Generous: a bound on liveness, not a speed figure.
+const LONG: Duration = Duration::from_secs(60);
+
+/// Ends the process without running `atexit` hooks or destructors, so a test proves that the
+/// path under test (not the exit hook) delivered the records.
+fn hard_exit(code: i32) -> ! {
+    // SAFETY: `_exit` ends the process at once; nothing runs after it.
+    unsafe { nix::libc::_exit(code) }
+}
+
+#[test]
+fn child() {
+    let Some(role) = common::role() else { return };
+    match role.as_str() {
+        "guard" => {
+            let guard = mplog::worker::init_from_env().unwrap();
+            common::log_numbered(0, RECORDS);
+            drop(guard);
+            hard_exit(0);
+        }
+        "shutdown" => {
+            let _guard = mplog::worker::init_from_env().unwrap();
+            common::log_numbered(0, RECORDS);
+            mplog::shutdown();
+            hard_exit(0);
+        }
+        "panic" => {
+            let _guard = mplog::worker::init_from_env().unwrap();
+            let t = std::thread::spawn(|| {
+                common::log_numbered(0, RECORDS);
+                panic!("worker gives up");
+            });
+            assert!(t.join().is_err());
+            // Only the panic hook can have drained by now.
+            hard_exit(3);
+        }
+        "exit" => {
+            let _guard = mplog::worker::init_from_env().unwrap();
+            common::log_numbered(0, RECORDS);
+            std::process::exit(0); // the atexit hook drains
+        }
+        "sync-then-sigkill" => {
+            std::env::set_var(mplog::queue::worker::ENV_DELIVERY, "sync");
+            let _guard = mplog::worker::init_from_env().unwrap();
+            common::log_numbered(0, RECORDS);
+            // Tell the parent every call returned, then wait to be killed.
+            println!("logged");
+            std::io::stdout().flush().unwrap();
+            loop {
+                std::thread::sleep(Duration::from_secs(1));
+            }
+        }
+        "fork" => {
+            let endpoint = std::env::var(mplog::queue::worker::ENV_ENDPOINT).unwrap();
+            let pid = mplog::queue::spawn::fork_worker(&endpoint, "forked", || {
+                common::log_numbered(0, RECORDS);
+                0
+            })
+            .unwrap();
+            let status = nix::sys::wait::waitpid(pid, None).unwrap();
+            assert_eq!(status, nix::sys::wait::WaitStatus::Exited(pid, 0));
+            hard_exit(0);
+        }
+        other => panic!("unknown role {other}"),
+    }
+}
+
+/// Runs one child `role` against a fresh listener and checks that all its records arrived.
+fn every_record_arrives(role: &str, expect_success: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("out.log");
+    let listener = common::file_listener(&path);
+    let mut child = common::spawn_child(role, listener.endpoint(), role, &[]);
+    let status = child.wait().unwrap();
+    assert_eq!(status.success(), expect_success, "{role}: {status:?}");
+    let stats = listener.stop();
+    common::check_worker(&common::lines(&path), 0, RECORDS);
+    assert_eq!(stats.records, RECORDS as u64, "{role}");
+}
+
+#[test]
+fn dropping_the_guard_drains() {
+    if common::role().is_none() {
+        every_record_arrives("guard", true);
+    }
+}
+
+#[test]
+fn shutdown_drains() {
+    if common::role().is_none() {
+        every_record_arrives("shutdown", true);
+    }
+}
+
+#[test]
+fn a_panic_drains() {
+    if common::role().is_none() {
+        every_record_arrives("panic", false);
+    }
+}
+
+#[test]
+fn process_exit_drains() {
+    if common::role().is_none() {
+        every_record_arrives("exit", true);
+    }
+}
+
+#[test]
+fn a_forked_worker_gets_its_own_sender() {
+    if common::role().is_none() {
+        every_record_arrives("fork", true);
+    }
+}
+
+#[test]
+fn sync_delivery_survives_sigkill() {
+    if common::role().is_some() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("out.log");
+    let listener = common::file_listener(&path);
+    let mut child = common::spawn_child("sync-then-sigkill", listener.endpoint(), "doomed", &[]);
+    // The harness prints its own lines first; keep the pipe open until the kill.
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    while !line.trim_end().ends_with("logged") {
+        line.clear();
+        assert!(
+            out.read_line(&mut line).unwrap() > 0,
+            "the child ended early"
+        );
+    }
+    child.kill().unwrap(); // SIGKILL: no hook runs
+    child.wait().unwrap();
+    let stats = listener.stop();
+    common::check_worker(&common::lines(&path), 0, RECORDS);
+    assert_eq!(stats.records, RECORDS as u64);
+}
+
+#[test]
+fn a_dead_listener_neither_hangs_nor_panics() {
+    if common::role().is_some() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let nowhere = dir.path().join("nobody-listens.sock");
+    for overflow in [
+        Overflow::Drop,
+        Overflow::Block {
+            timeout: Duration::from_millis(1),
+        },
+    ] {
+        let handler = QueueHandler::builder(&nowhere)
+            .capacity(16)
+            .overflow(overflow)
+            .max_pending(4096)
+            .drain_timeout(Duration::from_millis(200))
+            .build()
+            .unwrap();
+        let started = Instant::now();
+        for i in 0..1_000 {
+            handler.handle(&Record::new("a", Level::INFO, format!("record {i}")));
+        }
+        assert!(!handler.sync(Duration::from_millis(100)));
+        handler.close();
+        assert!(started.elapsed() < LONG, "{overflow:?} hung");
+        let stats = handler.stats();
+        assert_eq!(stats.sent, 0, "{overflow:?}");
+        assert!(stats.dropped > 0, "{overflow:?}: {stats:?}");
+    }
+}
+
+/// A handler that keeps formatted lines in memory, and can hold the dispatch thread at a gate.
+#[derive(Default)]
+struct Capture {
+    base: HandlerBase,
+    lines: Mutex<Vec<String>>,
+    gate: Mutex<bool>,
+    opened: Condvar,
+}
+
+impl Capture {
+    fn open_gate(&self) {
+        *self.gate.lock() = true;
+        self.opened.notify_all();
+    }
+
+    fn lines(&self) -> Vec<String> {
+        self.lines.lock().clone()
+    }
+}
+
+impl Handler for Capture {
+    fn base(&self) -> &HandlerBase {
+        &self.base
+    }
+
+    fn emit(&self, record: &Record) -> Result<(), HandlerError> {
+        let mut open = self.gate.lock();
+        while !*open {
+            self.opened.wait(&mut open);
+        }
+        drop(open);
+        self.lines.lock().push(format!(
+            "{} {} {}",
+            record.name, record.level_name, record.message
+        ));
+        Ok(())
+    }
+}
+
+/// A listener dispatching through a manager whose root has a `Capture` handler.
+fn capturing_listener(
+    endpoint: Option<&Path>,
+) -> (mplog::queue::ListenerHandle, Arc<Capture>, Manager) {
+    let capture = Arc::new(Capture::default());
+    let manager = Manager::new();
+    manager.root().set_level(Level::DEBUG);
+    manager.root().add_handler(capture.clone());
+    let mut builder = QueueListener::builder().manager(manager.clone());
+    if let Some(p) = endpoint {
+        builder = builder.endpoint(p);
+    }
+    (builder.start().unwrap(), capture, manager)
+}
+
+#[test]
+fn drops_are_counted_and_reported_by_the_listener() {
+    if common::role().is_some() {
+        return;
+    }
+    let (listener, capture, _m) = capturing_listener(None);
+    let handler = QueueHandler::builder(listener.endpoint())
+        .capacity(8)
+        .overflow(Overflow::Drop)
+        .batch_bytes(256)
+        .max_pending(1024)
+        .process_name("flooder")
+        .build()
+        .unwrap();
+    // The dispatch thread is held at the gate: the listener stops reading, the socket
+    // fills, then the worker's queue, and records are dropped.
+    let mut i = 0;
+    while handler.stats().dropped == 0 {
+        handler.handle(&Record::new(
+            "app",
+            Level::INFO,
+            format!("record {i} {}", "x".repeat(200)),
+        ));
+        i += 1;
+        assert!(i < 10_000_000, "never dropped");
+    }
+    capture.open_gate();
+    handler.close();
+    let worker_side = handler.stats();
+    let stats = listener.stop();
+    assert_eq!(stats.dropped, worker_side.dropped);
+    assert_eq!(stats.per_worker[0].dropped, worker_side.dropped);
+    let app = capture
+        .lines()
+        .iter()
+        .filter(|l| l.starts_with("app "))
+        .count();
+    assert_eq!(app as u64, worker_side.sent);
+    let notice = capture
+        .lines()
+        .into_iter()
+        .find(|l| l.starts_with(LISTENER_LOGGER))
+        .expect("a notice about the drops");
+    assert!(notice.contains("WARNING"), "{notice}");
+    assert!(notice.contains("flooder"), "{notice}");
+    assert!(notice.contains("dropped"), "{notice}");
+}
+
+fn frame(f: &Frame) -> Vec<u8> {
+    let mut out = Vec::new();
+    encode_frame(f, &mut out).unwrap();
+    out
+}
+
+fn hello() -> Vec<u8> {
+    frame_of(&Hello::this_process())
+}
+
+fn frame_of<T: serde::Serialize>(v: &T) -> Vec<u8> {
+    let mut out = Vec::new();
+    encode_frame(v, &mut out).unwrap();
+    out
+}
+
+#[test]
+fn bad_frames_close_only_their_connection() {
+    if common::role().is_some() {
+        return;
+    }
+    let (listener, capture, _m) = capturing_listener(None);
+    capture.open_gate();
+    let good = QueueHandler::builder(listener.endpoint())
+        .process_name("good")
+        .build()
+        .unwrap();
+    good.handle(&Record::new("app", Level::INFO, "before"));
+    assert!(good.sync(LONG));
+
+    let send_raw = |bytes: &[u8]| {
+        let mut s = UnixStream::connect(listener.endpoint()).unwrap();
+        s.write_all(bytes).unwrap();
+        // The listener closes its end: reading sees EOF (or a reset) soon.
+        s.set_read_timeout(Some(LONG)).unwrap();
+        let mut buf = [0u8; 64];
+        let _ = std::io::Read::read(&mut s, &mut buf);
+    };
+    // 1. Garbage instead of a hello.
+    send_raw(b"GET / HTTP/1.1\r\n\r\n");
+    // 2. A hello, then a frame announcing more than the limit.
+    let mut bytes = hello();
+    bytes.extend_from_slice(&u32::MAX.to_le_bytes());
+    send_raw(&bytes);
+    // 3. A hello, then a frame whose body is not a frame.
+    let mut bytes = hello();
+    bytes.extend_from_slice(&5u32.to_le_bytes());
+    bytes.extend_from_slice(&[0xff; 5]);
+    send_raw(&bytes);
+    // 4. A wrong protocol version.
+    let mut h = Hello::this_process();
+    h.version = 99;
+    send_raw(&frame_of(&h));
+    // 5. A good frame, then a truncated final frame at EOF: the first is kept, the rest
+    //    thrown away.
+    let mut bytes = hello();
+    bytes.extend(frame(&Frame::Records(vec![Record::new(
+        "app",
+        Level::INFO,
+        "whole frame",
+    )])));
+    let cut = frame(&Frame::Records(vec![Record::new(
+        "app",
+        Level::INFO,
+        "cut short",
+    )]));
+    bytes.extend_from_slice(&cut[..cut.len() / 2]);
+    {
+        let mut s = UnixStream::connect(listener.endpoint()).unwrap();
+        s.write_all(&bytes).unwrap();
+    } // EOF mid-frame
+
+    good.handle(&Record::new("app", Level::INFO, "after"));
+    good.close();
+    let stats = listener.stop();
+    let lines = capture.lines();
+    let app: Vec<&str> = lines
+        .iter()
+        .map(String::as_str)
+        .filter(|l| l.starts_with("app "))
+        .collect();
+    assert_eq!(
+        app,
+        ["app INFO before", "app INFO whole frame", "app INFO after"]
+    );
+    assert_eq!(stats.malformed, 5, "{stats:?}");
+    let notices: Vec<&String> = lines
+        .iter()
+        .filter(|l| l.starts_with(LISTENER_LOGGER))
+        .collect();
+    assert_eq!(notices.len(), 5, "{notices:?}");
+    assert!(notices.iter().any(|n| n.contains("limit")), "{notices:?}");
+    assert!(
+        notices.iter().any(|n| n.contains("version 99")),
+        "{notices:?}"
+    );
+}
+
+#[test]
+fn workers_reconnect_to_a_restarted_listener() {
+    if common::role().is_some() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let endpoint = dir.path().join("restart.sock");
+    let (first, first_capture, _m1) = capturing_listener(Some(&endpoint));
+    first_capture.open_gate();
+    let handler = QueueHandler::builder(&endpoint)
+        .process_name("survivor")
+        .build()
+        .unwrap();
+    handler.handle(&Record::new("app", Level::INFO, "to the first"));
+    assert!(handler.sync(LONG));
+    first.stop();
+
+    // Logged while no listener runs: kept in the bounded queue.
+    handler.handle(&Record::new("app", Level::INFO, "while down"));
+    let (second, second_capture, _m2) = capturing_listener(Some(&endpoint));
+    second_capture.open_gate();
+    handler.handle(&Record::new("app", Level::INFO, "to the second"));
+    assert!(handler.sync(LONG), "no reconnection");
+    handler.close();
+    second.stop();
+    assert_eq!(first_capture.lines(), ["app INFO to the first"]);
+    assert_eq!(
+        second_capture.lines(),
+        ["app INFO while down", "app INFO to the second"]
+    );
+    assert_eq!(handler.stats().dropped, 0);
+}
+
+#[test]
+fn peers_of_other_users_are_refused() {
+    if common::role().is_some() {
+        return;
+    }
+    let me = nix::unistd::getuid().as_raw();
+    let listener = QueueListener::builder()
+        .allowed_uids([me.wrapping_add(1)])
+        .start()
+        .unwrap();
+    let handler = QueueHandler::builder(listener.endpoint())
+        .drain_timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    handler.handle(&Record::new("app", Level::INFO, "not allowed"));
+    assert!(!handler.sync(Duration::from_millis(300)));
+    handler.close();
+    let stats = listener.stop();
+    assert!(stats.rejected >= 1, "{stats:?}");
+    assert_eq!(stats.records, 0);
+}
