@@ -367,6 +367,13 @@ fn bad_frames_close_only_their_connection() {
         let mut s = UnixStream::connect(listener.endpoint()).unwrap();
         s.write_all(&bytes).unwrap();
     } // EOF mid-frame
+    // Once the reader has thrown the cut frame away, its whole frame is with the dispatcher:
+    // "after" comes behind it.
+    let deadline = Instant::now() + LONG;
+    while listener.stats().malformed < 5 {
+        assert!(Instant::now() < deadline, "{:?}", listener.stats());
+        std::thread::sleep(Duration::from_millis(5));
+    }
 
     good.handle(&Record::new("app", Level::INFO, "after"));
     good.close();
