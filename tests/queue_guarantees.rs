@@ -366,7 +366,8 @@ fn bad_frames_close_only_their_connection() {
     {
         let mut s = UnixStream::connect(listener.endpoint()).unwrap();
         s.write_all(&bytes).unwrap();
-    } // EOF mid-frame
+        // Dropping the stream ends it mid-frame.
+    }
     // Once the reader has thrown the cut frame away, its whole frame is with the dispatcher:
     // "after" comes behind it.
     let deadline = Instant::now() + LONG;
