@@ -15,6 +15,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use parking_lot::Mutex;
@@ -45,6 +46,8 @@ pub(crate) struct FileStream {
     buffer: usize,
     /// Bytes in the file: its size at open plus what was written since.
     size: u64,
+    /// Device and inode of the open file, to notice when the path moves on.
+    ident: Option<(u64, u64)>,
 }
 
 impl FileStream {
@@ -56,6 +59,7 @@ impl FileStream {
             pending: Vec::new(),
             buffer,
             size: 0,
+            ident: None,
         }
     }
 
@@ -77,7 +81,9 @@ impl FileStream {
                 .open(&self.path)
                 .map_err(|e| HandlerError::io(format!("opening {}", self.path.display()), e))?;
             self.mode = FileMode::Append;
-            self.size = file.metadata().map(|m| m.len()).unwrap_or(0);
+            let meta = file.metadata().ok();
+            self.size = meta.as_ref().map_or(0, |m| m.len());
+            self.ident = meta.map(|m| (m.dev(), m.ino()));
             self.file = Some(file);
         }
         // Just set above when it was missing.
@@ -87,15 +93,38 @@ impl FileStream {
     }
 
     /// Whether the file is open.
-    #[allow(dead_code)] // for the rotating handlers (issue 4)
+    #[allow(dead_code)] // kept for handlers that need it
     pub(crate) fn is_open(&self) -> bool {
         self.file.is_some()
     }
 
     /// The size of the file including what is pending.
-    #[allow(dead_code)] // for the rotating handlers (issue 4)
     pub(crate) fn size(&self) -> u64 {
         self.size + self.pending.len() as u64
+    }
+
+    /// Re-reads the size of the open file (other processes may have appended).
+    pub(crate) fn refresh_size(&mut self) {
+        if let Some(meta) = self.file.as_ref().and_then(|f| f.metadata().ok()) {
+            self.size = meta.len();
+        }
+    }
+
+    /// Closes the file (writing what is pending) if the path no longer names it: it was
+    /// renamed or removed (logrotate, another process's rollover). The next write reopens the
+    /// path. Python's `WatchedFileHandler.reopenIfNeeded`.
+    pub(crate) fn reopen_if_moved(&mut self) -> Result<(), HandlerError> {
+        if self.file.is_none() {
+            return Ok(());
+        }
+        let moved = match std::fs::metadata(&self.path) {
+            Ok(m) => Some((m.dev(), m.ino())) != self.ident,
+            Err(e) => e.kind() == io::ErrorKind::NotFound,
+        };
+        if moved {
+            self.close()?;
+        }
+        Ok(())
     }
 
     /// Queues `line` and writes if the buffer is full (or unbuffered).
@@ -147,6 +176,7 @@ impl FileStream {
     pub(crate) fn close(&mut self) -> Result<(), HandlerError> {
         let result = self.write_pending();
         self.file = None;
+        self.ident = None;
         result
     }
 }

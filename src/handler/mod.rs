@@ -15,10 +15,18 @@
 //! Each handler serialises its own writes (a mutex around format-and-write), so lines from
 //! different threads never interleave.
 
+mod compress;
 mod file;
+mod locked;
 mod memory;
 mod null;
+pub(crate) mod rolling;
+mod rotating;
+mod rotation;
+mod schedule;
 mod stream;
+mod timed;
+mod watched;
 
 use std::fmt;
 use std::io;
@@ -28,12 +36,20 @@ use std::time::{Duration, Instant};
 
 use parking_lot::{Mutex, RwLock};
 
-#[allow(unused_imports)] // used by the rotating handlers
-pub(crate) use self::file::FileStream;
 pub use self::file::{FileHandler, FileHandlerBuilder, FileMode};
+pub use self::locked::{
+    LockedFileHandler, LockedFileHandlerBuilder, LockedRotatingFileHandler,
+    LockedRotatingFileHandlerBuilder, LockedTimedRotatingFileHandler,
+    LockedTimedRotatingFileHandlerBuilder,
+};
 pub use self::memory::MemoryHandler;
 pub use self::null::NullHandler;
+pub use self::rolling::COMPRESSION_CLOSE_TIMEOUT;
+pub use self::rotating::{RotatingFileHandler, RotatingFileHandlerBuilder};
+pub use self::schedule::{Clock, ManualClock, SystemClock, When, WhenError};
 pub use self::stream::StreamHandler;
+pub use self::timed::{TimedRotatingFileHandler, TimedRotatingFileHandlerBuilder};
+pub use self::watched::{WatchedFileHandler, WatchedFileHandlerBuilder};
 use crate::filter::{Filter, Filters};
 use crate::format::{Format, RenderError};
 use crate::level::Level;

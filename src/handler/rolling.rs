@@ -1,0 +1,545 @@
+//! The engine behind every file handler of issue 4: one emit path for rotating by size, by
+//! time or both, watching the path, and the inter-process lock. The public handlers
+//! (`rotating.rs`, `timed.rs`, `watched.rs`, `locked.rs`) are thin shells choosing options.
+//!
+//! One record, in order (CPython's `BaseRotatingHandler.emit`, plus the lock):
+//! 1. format the line (once: Python formats twice, for the size check and the write);
+//! 2. locked: take the [`FLockRLock`]; locked or watched: reopen if the path now names another
+//!    file (another process rolled over, or logrotate moved it); locked: re-read the size and
+//!    the shared next rollover time from the lock file;
+//! 3. roll over if due (time first, then size); a failed rollover is reported through the
+//!    error policy and the record is still written, to the current file;
+//! 4. write the line with one `write` (`O_APPEND`), then release the lock.
+
+use std::io;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::NaiveTime;
+use parking_lot::Mutex;
+
+use super::compress::Compressor;
+use super::file::{FileMode, FileStream};
+use super::rotation::{Archive, ArchiveLock, Namer, Rotator};
+use super::schedule::{Clock, Schedule, SystemClock, When};
+use super::{HandlerBase, HandlerError};
+use crate::lock::FLockRLock;
+use crate::record::Record;
+
+/// How long `close` waits for background compression to finish.
+pub const COMPRESSION_CLOSE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Time rotation state.
+struct TimeRule {
+    schedule: Schedule,
+    clock: Arc<dyn Clock>,
+    rollover_at: i64,
+}
+
+/// The open file and its rotation rules.
+struct Rolling {
+    stream: FileStream,
+    delay: bool,
+    max_bytes: u64,
+    time: Option<TimeRule>,
+    archive: Archive,
+    line: String,
+}
+
+/// A `std::fs::metadata` that is not a regular file (a device, a FIFO): never rolled over
+/// (bpo-45401). A missing path rolls as usual.
+fn not_regular(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| !m.is_file())
+}
+
+impl Rolling {
+    /// Rolls over if due. `Ok(true)` when the next rollover time changed.
+    fn maybe_roll(&mut self, len: u64) -> Result<bool, HandlerError> {
+        if self.stream.open().is_err() {
+            return Ok(false); // the write reports it
+        }
+        if let Some(time) = &mut self.time {
+            let now = time.clock.now();
+            if now >= time.rollover_at {
+                if not_regular(self.stream.path()) {
+                    time.rollover_at = time.schedule.compute_rollover(&*time.clock, now);
+                } else {
+                    self.roll_time(now)?;
+                }
+                return Ok(true);
+            }
+        }
+        if self.max_bytes > 0 {
+            let pos = self.stream.size();
+            // Never roll an empty file (gh-116263): one huge record would roll forever.
+            if pos > 0 && pos + len >= self.max_bytes && !not_regular(self.stream.path()) {
+                self.roll_size()?;
+            }
+        }
+        Ok(false)
+    }
+
+    fn reopen(&mut self) -> Result<(), HandlerError> {
+        if !self.delay {
+            self.stream.open()?;
+        }
+        Ok(())
+    }
+
+    fn roll_size(&mut self) -> Result<(), HandlerError> {
+        self.stream.close()?;
+        match &self.time {
+            Some(time) => {
+                let now = time.clock.now();
+                let suffix = time
+                    .schedule
+                    .suffix_for(&*time.clock, time.rollover_at, now);
+                let stem = self.archive.stamped(&suffix);
+                let name = self.archive.next_indexed(&stem);
+                self.archive.roll_stamped(&name, &time.schedule, true)?;
+            }
+            None => self.archive.roll_numbered()?,
+        }
+        self.reopen()
+    }
+
+    /// Python 3.13's `TimedRotatingFileHandler.doRollover`.
+    fn roll_time(&mut self, now: i64) -> Result<(), HandlerError> {
+        let Some(time) = &mut self.time else {
+            return Ok(());
+        };
+        let suffix = time
+            .schedule
+            .suffix_for(&*time.clock, time.rollover_at, now);
+        let stem = self.archive.stamped(&suffix);
+        let indexed = self.max_bytes > 0;
+        let name = if indexed {
+            self.archive.next_indexed(&stem)
+        } else {
+            stem
+        };
+        if !indexed && self.archive.already_rolled(&name) {
+            // Already rolled over (by another handler or process): never overwrite. Python
+            // returns here and keeps retrying at every record; we move on to the next interval
+            // and follow the path to the new file.
+            time.rollover_at = time.schedule.compute_rollover(&*time.clock, now);
+            return self.stream.reopen_if_moved();
+        }
+        self.stream.close()?;
+        let schedule = time.schedule.clone();
+        self.archive.roll_stamped(&name, &schedule, indexed)?;
+        time.rollover_at = time.schedule.compute_rollover(&*time.clock, now);
+        self.reopen()
+    }
+}
+
+/// The shared implementation of the rotating, watched and locked handlers.
+pub(crate) struct FileCore {
+    pub(crate) base: Arc<HandlerBase>,
+    state: Mutex<Rolling>,
+    lock: Option<FLockRLock>,
+    watch: bool,
+}
+
+/// What the lock file says: `rollover_at=<20 digits>\n`.
+const SHARED_PREFIX: &str = "rollover_at=";
+
+fn read_shared(file: &std::fs::File) -> Option<i64> {
+    let mut buf = [0u8; 64];
+    let n = file.read_at(&mut buf, 0).ok()?;
+    let text = std::str::from_utf8(&buf[..n]).ok()?;
+    text.strip_prefix(SHARED_PREFIX)?.trim().parse().ok()
+}
+
+fn write_shared(file: &std::fs::File, at: i64) -> io::Result<()> {
+    let text = format!("{SHARED_PREFIX}{at:020}\n");
+    file.write_all_at(text.as_bytes(), 0)
+}
+
+impl FileCore {
+    pub(crate) fn base(&self) -> &HandlerBase {
+        &self.base
+    }
+
+    pub(crate) fn path(&self) -> PathBuf {
+        self.state.lock().stream.path().to_path_buf()
+    }
+
+    /// The next time rollover (seconds since the epoch), for time-rotating handlers.
+    pub(crate) fn rollover_at(&self) -> Option<i64> {
+        self.state.lock().time.as_ref().map(|t| t.rollover_at)
+    }
+
+    pub(crate) fn emit(&self, record: &Record) -> Result<(), HandlerError> {
+        let mut state = self.state.lock();
+        let st = &mut *state;
+        st.line.clear();
+        self.base.format(record, &mut st.line)?;
+        st.line.push('\n');
+        let guard = match &self.lock {
+            Some(lock) => Some(lock.acquire().map_err(|e| HandlerError::io("locking", e))?),
+            None => None,
+        };
+        if self.watch || guard.is_some() {
+            if let Err(e) = st.stream.reopen_if_moved() {
+                self.base.handle_error(record, &e);
+            }
+        }
+        if let Some(g) = &guard {
+            st.stream.refresh_size();
+            if let (Some(time), Some(shared)) = (&mut st.time, read_shared(g.file())) {
+                // Another process may have rolled over and moved the time on.
+                time.rollover_at = time.rollover_at.max(shared);
+            }
+        }
+        match st.maybe_roll(st.line.len() as u64) {
+            Ok(changed) => {
+                if let (true, Some(g), Some(time)) = (changed, &guard, &st.time) {
+                    if let Err(e) = write_shared(g.file(), time.rollover_at) {
+                        self.base
+                            .handle_error(record, &HandlerError::io("writing the lock file", e));
+                    }
+                }
+            }
+            Err(e) => self.base.handle_error(record, &e),
+        }
+        let Rolling { stream, line, .. } = st;
+        stream.write_line(line.as_bytes())
+    }
+
+    pub(crate) fn flush(&self) -> io::Result<()> {
+        self.state
+            .lock()
+            .stream
+            .write_pending()
+            .map_err(|e| io::Error::other(e.to_string()))
+    }
+
+    pub(crate) fn close(&self) {
+        let mut state = self.state.lock();
+        let result = state.stream.close();
+        drop(state);
+        if let Err(e) = result {
+            let record = Record::new("mplog", crate::Level::ERROR, "closing file handler");
+            self.base.handle_error(&record, &e);
+        }
+        self.wait_compressed(COMPRESSION_CLOSE_TIMEOUT);
+    }
+
+    /// Waits for background compression; `false` if `timeout` passed first.
+    pub(crate) fn wait_compressed(&self, timeout: Duration) -> bool {
+        self.state.lock().archive.wait_compressed(timeout)
+    }
+}
+
+impl Drop for FileCore {
+    fn drop(&mut self) {
+        let _ = self.state.get_mut().stream.close();
+    }
+}
+
+/// Every option of the file handlers; each public builder exposes its own subset.
+#[derive(Clone)]
+pub(crate) struct Options {
+    pub(crate) path: PathBuf,
+    pub(crate) mode: FileMode,
+    pub(crate) delay: bool,
+    pub(crate) buffer: usize,
+    pub(crate) max_bytes: u64,
+    pub(crate) backup_count: usize,
+    pub(crate) namer: Option<Namer>,
+    pub(crate) rotator: Option<Rotator>,
+    pub(crate) gzip: bool,
+    pub(crate) time: Option<TimeOptions>,
+    pub(crate) lock_path: Option<PathBuf>,
+    pub(crate) locked: bool,
+    pub(crate) watch: bool,
+}
+
+/// The time options (`when`, `interval`, `utc`, `at_time`, `clock`).
+#[derive(Clone)]
+pub(crate) struct TimeOptions {
+    pub(crate) when: When,
+    pub(crate) interval: u32,
+    pub(crate) utc: bool,
+    pub(crate) at_time: Option<NaiveTime>,
+    pub(crate) clock: Arc<dyn Clock>,
+}
+
+impl Default for TimeOptions {
+    fn default() -> Self {
+        TimeOptions {
+            when: When::Hours,
+            interval: 1,
+            utc: false,
+            at_time: None,
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
+
+/// A `HandlerError` as an `io::Error` of the same kind (the builders return `io::Result`).
+pub(crate) fn to_io(e: HandlerError) -> io::Error {
+    match e {
+        HandlerError::Io { context, source } => {
+            io::Error::new(source.kind(), format!("{context}: {source}"))
+        }
+        other => io::Error::other(other.to_string()),
+    }
+}
+
+impl Options {
+    pub(crate) fn new(path: &Path) -> Options {
+        Options {
+            path: path.to_path_buf(),
+            mode: FileMode::Append,
+            delay: false,
+            buffer: 0,
+            max_bytes: 0,
+            backup_count: 0,
+            namer: None,
+            rotator: None,
+            gzip: false,
+            time: None,
+            lock_path: None,
+            locked: false,
+            watch: false,
+        }
+    }
+
+    /// `<path>.lock` unless set.
+    pub(crate) fn lock_file(&self) -> PathBuf {
+        self.lock_path.clone().unwrap_or_else(|| {
+            let mut p = self.path.clone().into_os_string();
+            p.push(".lock");
+            PathBuf::from(p)
+        })
+    }
+
+    pub(crate) fn build(self) -> io::Result<FileCore> {
+        let base = Arc::new(HandlerBase::new());
+        let lock = if self.locked {
+            Some(FLockRLock::new(self.lock_file())?)
+        } else {
+            None
+        };
+        // Rotation needs append: `w` would wipe the previous run's log (Python forces `a`
+        // when max_bytes > 0, and always for time rotation).
+        let mode = if self.max_bytes > 0 || self.time.is_some() || self.locked {
+            FileMode::Append
+        } else {
+            self.mode
+        };
+        let buffer = if self.locked { 0 } else { self.buffer };
+        let mut stream = FileStream::new(self.path.clone(), mode, buffer);
+        let archive_lock = ArchiveLock::new(lock.clone());
+        let gzip = self
+            .gzip
+            .then(|| Compressor::new(archive_lock.clone(), Arc::clone(&base)));
+        let archive = Archive::new(
+            &self.path,
+            self.backup_count,
+            self.namer,
+            self.rotator,
+            gzip,
+            archive_lock,
+        );
+        let time = match self.time {
+            Some(t) => {
+                let schedule = Schedule::new(t.when, t.interval, t.utc, t.at_time);
+                let start = std::fs::metadata(&self.path)
+                    .ok()
+                    .and_then(|m| m.modified().ok())
+                    .and_then(|m| m.duration_since(std::time::UNIX_EPOCH).ok())
+                    .map_or_else(|| t.clock.now(), |d| d.as_secs() as i64);
+                let mut rollover_at = schedule.compute_rollover(&*t.clock, start);
+                if let Some(lock) = &lock {
+                    // Processes share one schedule: the first one sets it in the lock file.
+                    let g = lock.acquire()?;
+                    match read_shared(g.file()) {
+                        Some(shared) => rollover_at = shared,
+                        None => write_shared(g.file(), rollover_at)?,
+                    }
+                }
+                Some(TimeRule {
+                    schedule,
+                    clock: t.clock,
+                    rollover_at,
+                })
+            }
+            None => None,
+        };
+        if !self.delay {
+            stream.open().map_err(to_io)?;
+        }
+        Ok(FileCore {
+            base,
+            state: Mutex::new(Rolling {
+                stream,
+                delay: self.delay,
+                max_bytes: self.max_bytes,
+                time,
+                archive,
+                line: String::new(),
+            }),
+            lock,
+            watch: self.watch,
+        })
+    }
+}
+
+/// Implements [`Handler`](super::Handler) for a shell type holding a `core: FileCore`.
+macro_rules! file_core_handler {
+    ($t:ty) => {
+        impl $crate::handler::Handler for $t {
+            fn base(&self) -> &$crate::handler::HandlerBase {
+                self.core.base()
+            }
+
+            fn emit(
+                &self,
+                record: &$crate::record::Record,
+            ) -> Result<(), $crate::handler::HandlerError> {
+                self.core.emit(record)
+            }
+
+            fn flush(&self) -> std::io::Result<()> {
+                self.core.flush()
+            }
+
+            fn close(&self) {
+                self.core.close()
+            }
+        }
+
+        impl std::fmt::Debug for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($t))
+                    .field("path", &self.core.path())
+                    .field("base", self.core.base())
+                    .finish_non_exhaustive()
+            }
+        }
+    };
+}
+pub(crate) use file_core_handler;
+
+/// Builder methods over `self.opts: Options`, each documented once here.
+macro_rules! option_setters {
+    ($t:ty { $($name:ident),* $(,)? }) => {
+        impl $t { $( $crate::handler::rolling::option_setters!(@one $name); )* }
+    };
+    (@one mode) => {
+        /// Append (default) or truncate at the first open; rotation forces append.
+        pub fn mode(mut self, mode: $crate::handler::FileMode) -> Self {
+            self.opts.mode = mode;
+            self
+        }
+    };
+    (@one delay) => {
+        /// Open the file at the first record rather than now (and after a rollover, at the
+        /// next record).
+        pub fn delay(mut self, delay: bool) -> Self {
+            self.opts.delay = delay;
+            self
+        }
+    };
+    (@one buffer) => {
+        /// Gather up to `bytes` of lines before writing (0, the default: write every
+        /// record); written on flush, close, drop and before a rollover.
+        pub fn buffer(mut self, bytes: usize) -> Self {
+            self.opts.buffer = bytes;
+            self
+        }
+    };
+    (@one max_bytes) => {
+        /// Roll over before a line would bring the file to `bytes` (0: never by size).
+        pub fn max_bytes(mut self, bytes: u64) -> Self {
+            self.opts.max_bytes = bytes;
+            self
+        }
+    };
+    (@one backup_count) => {
+        /// How many archives to keep (0: size rotation never renames; time rotation keeps
+        /// all).
+        pub fn backup_count(mut self, count: usize) -> Self {
+            self.opts.backup_count = count;
+            self
+        }
+    };
+    (@one namer) => {
+        /// Maps each default archive name (`app.log.1`, `app.log.2024-01-01`) to the name
+        /// used (Python's `namer`).
+        pub fn namer(mut self, namer: impl Fn(&str) -> String + Send + Sync + 'static) -> Self {
+            self.opts.namer = Some(std::sync::Arc::new(namer));
+            self
+        }
+    };
+    (@one rotator) => {
+        /// Moves the log to its archive name, `(source, dest)` (Python's `rotator`; the
+        /// default renames). It runs on the logging thread: see `gzip` for compression off it.
+        pub fn rotator(
+            mut self,
+            rotator: impl Fn(&std::path::Path, &std::path::Path) -> std::io::Result<()>
+                + Send
+                + Sync
+                + 'static,
+        ) -> Self {
+            self.opts.rotator = Some(std::sync::Arc::new(rotator));
+            self
+        }
+    };
+    (@one gzip) => {
+        /// Compress archives with gzip (`.gz` after the name) on a background thread, so a
+        /// rollover never waits for compression.
+        pub fn gzip(mut self, gzip: bool) -> Self {
+            self.opts.gzip = gzip;
+            self
+        }
+    };
+    (@one lock_path) => {
+        /// Where the lock file is (default: `<log path>.lock`).
+        pub fn lock_path(mut self, path: impl AsRef<std::path::Path>) -> Self {
+            self.opts.lock_path = Some(path.as_ref().to_path_buf());
+            self
+        }
+    };
+    (@one when) => {
+        /// The unit (default `When::Hours`).
+        pub fn when(mut self, when: $crate::handler::When) -> Self {
+            self.opts.time.get_or_insert_with(Default::default).when = when;
+            self
+        }
+    };
+    (@one interval) => {
+        /// How many units between rollovers (default 1).
+        pub fn interval(mut self, interval: u32) -> Self {
+            self.opts.time.get_or_insert_with(Default::default).interval = interval;
+            self
+        }
+    };
+    (@one utc) => {
+        /// Compute rollovers and suffixes in UTC rather than local time.
+        pub fn utc(mut self, utc: bool) -> Self {
+            self.opts.time.get_or_insert_with(Default::default).utc = utc;
+            self
+        }
+    };
+    (@one at_time) => {
+        /// The time of day of `MIDNIGHT` and weekly rollovers (default: midnight).
+        pub fn at_time(mut self, at: Option<chrono::NaiveTime>) -> Self {
+            self.opts.time.get_or_insert_with(Default::default).at_time = at;
+            self
+        }
+    };
+    (@one clock) => {
+        /// Where the time comes from (default: the system clock and local zone).
+        pub fn clock(mut self, clock: std::sync::Arc<dyn $crate::handler::Clock>) -> Self {
+            self.opts.time.get_or_insert_with(Default::default).clock = clock;
+            self
+        }
+    };
+}
+pub(crate) use option_setters;
