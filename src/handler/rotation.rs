@@ -298,10 +298,15 @@ impl Archive {
                 }
             }
             for (candidate, n) in tries {
-                let full = self.final_name(&self.stamped(&candidate));
-                if full
-                    .file_name()
-                    .is_some_and(|f| f.to_string_lossy() == name)
+                let default = self.stamped(&candidate);
+                // A staged archive (compression pending) counts as the archive it will be.
+                let mut forms = vec![self.final_name(&default)];
+                if self.gzip.is_some() {
+                    forms.push(self.staging(&default));
+                }
+                if forms
+                    .iter()
+                    .any(|f| f.file_name().is_some_and(|f| f.to_string_lossy() == name))
                 {
                     return Some((suffix.to_owned(), n));
                 }

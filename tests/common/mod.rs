@@ -92,3 +92,19 @@ pub fn log_numbered(w: usize, count: usize) {
         log.log(mplog::Level::INFO, format!("w{w} {i} {PAYLOAD}"));
     }
 }
+
+/// The text of a gzip file, decompressed by the `gzip` program (`gzip -dc`).
+pub fn gunzip(path: &Path) -> String {
+    let out = Command::new("gzip")
+        .arg("-dc")
+        .arg(path)
+        .output()
+        .expect("run gzip -dc");
+    assert!(
+        out.status.success(),
+        "gzip -dc {}: {:?}",
+        path.display(),
+        out
+    );
+    String::from_utf8(out.stdout).expect("utf-8")
+}
