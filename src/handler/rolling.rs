@@ -188,7 +188,9 @@ impl FileCore {
             }
         }
         if let Some(g) = &guard {
-            st.stream.refresh_size();
+            if st.max_bytes > 0 {
+                st.stream.refresh_size();
+            }
             if let (Some(time), Some(shared)) = (&mut st.time, read_shared(g.file())) {
                 // Another process may have rolled over and moved the time on.
                 time.rollover_at = time.rollover_at.max(shared);
