@@ -126,3 +126,65 @@ fn two_lock_holders_roll_over_once_per_interval() {
         "{lock_text}"
     );
 }
+
+#[test]
+fn gzip_with_two_lock_holders_loses_nothing() {
+    if common::role().is_some() {
+        return;
+    }
+    const EACH: usize = 3000;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("z.log");
+    let threads: Vec<_> = (0..2)
+        .map(|w| {
+            let path = path.clone();
+            std::thread::spawn(move || {
+                // Each its own handler and lock: two writers as two processes would be.
+                let h = LockedRotatingFileHandler::builder(&path)
+                    .max_bytes(8 * 1024)
+                    .backup_count(1000)
+                    .gzip(true)
+                    .build()
+                    .unwrap();
+                for i in 0..EACH {
+                    h.handle(&Record::new(
+                        "z",
+                        Level::INFO,
+                        format!("w{w} {i} {}", common::PAYLOAD),
+                    ));
+                }
+                h.close();
+                assert_eq!(h.base().error_count(), 0);
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let mut all = common::lines(&path);
+    let mut archives = 0;
+    for e in std::fs::read_dir(dir.path()).unwrap() {
+        let p = e.unwrap().path();
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        if name.ends_with(".gz") {
+            archives += 1;
+            all.extend(common::gunzip(&p).lines().map(str::to_owned));
+        } else {
+            assert!(
+                name == "z.log" || name == "z.log.lock",
+                "left behind: {name}"
+            );
+        }
+    }
+    assert!(archives > 10, "{archives} archives");
+    assert_eq!(all.len(), 2 * EACH);
+    for w in 0..2 {
+        let mut seqs: Vec<usize> = all
+            .iter()
+            .filter_map(|l| l.strip_prefix(&format!("w{w} ")))
+            .map(|r| r.split_once(' ').unwrap().0.parse().unwrap())
+            .collect();
+        seqs.sort_unstable();
+        assert!(seqs.iter().enumerate().all(|(i, s)| i == *s), "worker {w}");
+    }
+}
