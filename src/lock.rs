@@ -188,8 +188,8 @@ impl FLockRLock {
                 };
             }
             if owner.thread == Some(me) {
-                owner.count += 1;
                 let file = self.current_file(pid)?;
+                owner.count += 1;
                 return Ok(Some(self.guard(file, pid)));
             }
             while owner.thread.is_some() {
