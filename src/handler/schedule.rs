@@ -44,7 +44,7 @@ pub enum When {
 /// Why a `when` string was refused (Python's `ValueError` texts).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WhenError {
-    /// `W` without a day.
+    /// `W` without exactly one day digit.
     #[error("You must specify a day for weekly rollover from 0 to 6 (0 is Monday): {0:?}")]
     MissingDay(String),
     /// `W7`, `Wx`.
@@ -70,7 +70,8 @@ impl FromStr for When {
             "MIDNIGHT" => When::Midnight,
             w if w.starts_with('W') => {
                 let day = &w[1..];
-                if day.is_empty() {
+                if day.len() != 1 {
+                    // Python checks the length first: `W`, `W06` and `W10` all get this text.
                     return Err(WhenError::MissingDay(s.to_owned()));
                 }
                 match day.as_bytes() {
@@ -375,6 +376,10 @@ mod tests {
         assert!(matches!("W".parse::<When>(), Err(WhenError::MissingDay(_))));
         assert!(matches!(
             "W10".parse::<When>(),
+            Err(WhenError::MissingDay(_))
+        ));
+        assert!(matches!(
+            "W7".parse::<When>(),
             Err(WhenError::InvalidDay(_))
         ));
         assert!(matches!("X".parse::<When>(), Err(WhenError::Invalid(_))));
