@@ -39,6 +39,10 @@ use nix::unistd::{getpid, Pid};
 use parking_lot::{Condvar, Mutex};
 
 /// The longest pause between two tries of [`FLockRLock::acquire_timeout`].
+///
+/// ```
+/// assert!(mplog::lock::POLL_MAX <= std::time::Duration::from_millis(100));
+/// ```
 pub const POLL_MAX: Duration = Duration::from_millis(20);
 
 /// An inter-process, reentrant, thread-safe lock on `flock`.
@@ -290,6 +294,16 @@ impl FLockRLock {
 
 /// Holds an [`FLockRLock`]; releases one level of it when dropped. Not `Send`: the thread
 /// that took the lock releases it.
+///
+/// ```
+/// let dir = tempfile::tempdir().unwrap();
+/// let lock = mplog::lock::FLockRLock::new(dir.path().join("g.lock")).unwrap();
+/// {
+///     let _guard = lock.acquire().unwrap();
+///     // ... critical section shared with other processes ...
+/// } // released here
+/// assert!(lock.try_acquire().unwrap().is_some());
+/// ```
 pub struct FLockGuard<'a> {
     lock: &'a FLockRLock,
     file: Arc<File>,

@@ -13,7 +13,9 @@
 //! - time rotation shares its next rollover time through the lock file
 //!   (`rollover_at=<seconds>`), so the processes agree on one schedule;
 //! - a process that dies holding the lock releases it (the kernel drops `flock` locks with the
-//!   last descriptor), and a forked child takes its own lock.
+//!   last descriptor), and a forked child takes its own lock. A process that *hangs* while
+//!   holding it (stopped in a debugger, `SIGSTOP`) makes the others wait: the lock is held
+//!   only around one `write`, so that takes a stopped process, not a slow one.
 //!
 //! Cost: a lock, an unlock, a `stat` and an `fstat` per record, no buffering. A queue listener
 //! (one writer, batched) is much faster when the processes can reach one; this is for when

@@ -29,6 +29,10 @@ use crate::lock::FLockRLock;
 use crate::record::Record;
 
 /// How long `close` waits for background compression to finish.
+///
+/// ```
+/// assert_eq!(mplog::handler::COMPRESSION_CLOSE_TIMEOUT.as_secs(), 60);
+/// ```
 pub const COMPRESSION_CLOSE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Time rotation state.

@@ -42,6 +42,11 @@ pub enum When {
 }
 
 /// Why a `when` string was refused (Python's `ValueError` texts).
+///
+/// ```
+/// let err = "hourly".parse::<mplog::handler::When>().unwrap_err();
+/// assert!(err.to_string().starts_with("Invalid rollover interval specified"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WhenError {
     /// `W` without exactly one day digit.
@@ -154,7 +159,12 @@ pub trait Clock: Send + Sync + fmt::Debug {
     }
 }
 
-/// The system's clock and local time zone.
+/// The system's clock and local time zone (`TZ`, else `/etc/localtime`).
+///
+/// ```
+/// use mplog::handler::{Clock, SystemClock};
+/// assert!(SystemClock.now() > 1_700_000_000);
+/// ```
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SystemClock;
 
