@@ -1,6 +1,7 @@
 //! The logging cookbook's "Logging to a single file from multiple processes", reproduced:
 //! ten worker processes log to loggers `a.b.c` and `d.e.f` at random levels, and one
-//! dedicated listener *process* is the only writer of `mptest.log`.
+//! dedicated listener *process* is the only writer of `mptest.log`, which it rotates at 300
+//! bytes keeping 10 backups (`mptest.log.1` .. `mptest.log.10`), as the cookbook's does.
 //!
 //! This executable plays all three parts: run plainly it is the supervisor, which starts the
 //! listener process and the workers (itself again, with `COOKBOOK_ROLE` set), waits for the
@@ -14,7 +15,7 @@ use std::process::{Command, ExitCode};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mplog::handler::{FileHandler, Handler};
+use mplog::handler::{Handler, RotatingFileHandler};
 use mplog::queue::spawn::CommandExt;
 use mplog::queue::QueueListener;
 use mplog::{Formatter, Level, Manager};
@@ -43,7 +44,7 @@ fn main() -> ExitCode {
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
-/// The listener's configuration is its own: here, one file with the detailed format.
+/// The listener's configuration is its own: here, one rotating file with the detailed format.
 fn listener_process() -> Result<()> {
     let endpoint = std::env::var_os("MPLOG_ENDPOINT").ok_or("MPLOG_ENDPOINT not set")?;
     // Receive SIGTERM in this thread (the listener's threads inherit the blocked mask).
@@ -52,7 +53,7 @@ fn listener_process() -> Result<()> {
     stop.add(Signal::SIGINT);
     stop.thread_block()?;
 
-    let file = FileHandler::new(LOG_FILE)?;
+    let file = RotatingFileHandler::new(LOG_FILE, 300, 10)?;
     file.base().set_formatter(Arc::new(Formatter::new(
         "%(asctime)s %(processName)-10s %(name)s %(levelname)-8s %(message)s",
     )?));
@@ -94,8 +95,17 @@ fn worker_process() -> Result<()> {
     Ok(()) // the guard drains to the listener
 }
 
+/// The current file and its backups, oldest first.
+fn log_files() -> Vec<String> {
+    let mut files: Vec<String> = (1..=10).rev().map(|n| format!("{LOG_FILE}.{n}")).collect();
+    files.push(LOG_FILE.to_owned());
+    files
+}
+
 fn supervisor() -> Result<()> {
-    let _ = std::fs::remove_file(LOG_FILE);
+    for f in log_files() {
+        let _ = std::fs::remove_file(f);
+    }
     let dir = tempfile::Builder::new()
         .prefix("mplog-cookbook-")
         .tempdir()?;
@@ -129,14 +139,24 @@ fn supervisor() -> Result<()> {
         return Err("the listener failed".into());
     }
 
-    let text = std::fs::read_to_string(LOG_FILE)?;
-    let lines: Vec<&str> = text.lines().collect();
-    for line in lines.iter().take(5) {
+    let mut lines = Vec::new();
+    for f in log_files() {
+        let text = std::fs::read_to_string(&f).unwrap_or_default();
+        if text.len() > 300 + 100 {
+            return Err(format!("{f} holds {} bytes: rotation at 300 failed", text.len()).into());
+        }
+        lines.extend(text.lines().map(str::to_owned));
+    }
+    for line in lines.iter().rev().take(5) {
         println!("{line}");
     }
-    println!("... {} lines in {LOG_FILE}", lines.len());
-    if lines.len() != WORKERS * MESSAGES {
-        return Err(format!("expected {} lines", WORKERS * MESSAGES).into());
+    println!(
+        "... the newest {} lines, in {LOG_FILE} and its 10 backups (the cookbook keeps no more)",
+        lines.len()
+    );
+    // 100 records of ~60 bytes, 4 or 5 a file: the 11 files keep the newest ~50.
+    if lines.is_empty() || lines.len() >= WORKERS * MESSAGES {
+        return Err("rotation did not keep the newest lines only".into());
     }
     Ok(())
 }
