@@ -114,7 +114,7 @@ pub struct ListenerStats {
     pub per_worker: Vec<WorkerStats>,
     /// Records the workers reported dropped on their side.
     pub dropped: u64,
-    /// Connections accepted.
+    /// Worker connections (those that sent a valid hello).
     pub connections: u64,
     /// Connections refused (peer uid not allowed).
     pub rejected: u64,

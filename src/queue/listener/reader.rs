@@ -48,16 +48,26 @@ impl Context {
 }
 
 /// Accepts until stop; returns the reader threads for stop to join.
+///
+/// On stop it still serves what arrived before: the connection it was woken with may be a
+/// worker's (the wake-up connection itself is empty and ends quietly), and the backlog may
+/// hold more.
 pub(crate) fn accept_loop(acceptor: Arc<dyn Acceptor>, ctx: Context) -> Vec<JoinHandle<()>> {
     let mut readers: Vec<JoinHandle<()>> = Vec::new();
     let mut failures = 0u32;
     loop {
         let accepted = acceptor.accept();
         if ctx.shared.stopping.load(Ordering::Acquire) {
+            if let Ok((conn, peer)) = accepted {
+                serve(conn, peer, &ctx, &mut readers);
+            }
+            while let Ok(Some((conn, peer))) = acceptor.try_accept() {
+                serve(conn, peer, &ctx, &mut readers);
+            }
             break;
         }
-        let (conn, peer) = match accepted {
-            Ok(c) => c,
+        match accepted {
+            Ok((conn, peer)) => serve(conn, peer, &ctx, &mut readers),
             Err(e) => {
                 // EMFILE and friends: say so, back off a little, keep serving.
                 failures += 1;
@@ -65,33 +75,35 @@ pub(crate) fn accept_loop(acceptor: Arc<dyn Acceptor>, ctx: Context) -> Vec<Join
                     ctx.notice(Level::ERROR, format!("accept failed: {e}"));
                 }
                 std::thread::sleep(Duration::from_millis(10));
-                continue;
             }
-        };
-        if !ctx.allowed_uids.contains(&peer.uid) {
-            ctx.shared.rejected.fetch_add(1, Ordering::Relaxed);
-            ctx.notice(
-                Level::WARNING,
-                format!(
-                    "refused a connection from uid {} (pid {}): not in the allowed uids {:?}",
-                    peer.uid, peer.pid, ctx.allowed_uids
-                ),
-            );
-            continue;
-        }
-        ctx.shared.connections.fetch_add(1, Ordering::Relaxed);
-        readers.retain(|r| !r.is_finished());
-        let reader_ctx = ctx.clone();
-        let spawned = std::thread::Builder::new()
-            .name(format!("mplog-reader-{}", peer.pid))
-            .stack_size(READER_STACK)
-            .spawn(move || read_connection(conn, peer, reader_ctx));
-        match spawned {
-            Ok(t) => readers.push(t),
-            Err(e) => ctx.notice(Level::ERROR, format!("cannot start a reader thread: {e}")),
         }
     }
     readers
+}
+
+/// Checks the peer's uid and starts a reader for an accepted connection.
+fn serve(conn: Box<dyn Connection>, peer: Peer, ctx: &Context, readers: &mut Vec<JoinHandle<()>>) {
+    if !ctx.allowed_uids.contains(&peer.uid) {
+        ctx.shared.rejected.fetch_add(1, Ordering::Relaxed);
+        ctx.notice(
+            Level::WARNING,
+            format!(
+                "refused a connection from uid {} (pid {}): not in the allowed uids {:?}",
+                peer.uid, peer.pid, ctx.allowed_uids
+            ),
+        );
+        return;
+    }
+    readers.retain(|r| !r.is_finished());
+    let reader_ctx = ctx.clone();
+    let spawned = std::thread::Builder::new()
+        .name(format!("mplog-reader-{}", peer.pid))
+        .stack_size(READER_STACK)
+        .spawn(move || read_connection(conn, peer, reader_ctx));
+    match spawned {
+        Ok(t) => readers.push(t),
+        Err(e) => ctx.notice(Level::ERROR, format!("cannot start a reader thread: {e}")),
+    }
 }
 
 fn read_connection(conn: Box<dyn Connection>, peer: Peer, ctx: Context) {
@@ -125,12 +137,18 @@ fn read_connection(conn: Box<dyn Connection>, peer: Peer, ctx: Context) {
                     return;
                 }
             }
+            // Closed before sending a byte: a probe (stop's wake-up, a second listener
+            // checking whether this one is alive), not a worker.
+            Err(WireError::Truncated {
+                offset: 0, have: 0, ..
+            }) => return,
             Err(e) => {
                 bad_input(&ctx, &who, &e);
                 return;
             }
         }
     };
+    ctx.shared.connections.fetch_add(1, Ordering::Relaxed);
     let worker = register(&ctx, &hello);
     let who = format!("worker '{}' (pid {})", hello.process_name, hello.pid);
     let mut quiet_since: Option<Instant> = None;

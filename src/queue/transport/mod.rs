@@ -83,6 +83,11 @@ pub trait Acceptor: Send + Sync {
     /// Waits for the next connection.
     fn accept(&self) -> io::Result<(Box<dyn Connection>, Peer)>;
 
+    /// A connection already waiting, without blocking (`None` when there is none): stop
+    /// serves the backlog before it closes the endpoint, so no worker that connected in time
+    /// is turned away.
+    fn try_accept(&self) -> io::Result<Option<(Box<dyn Connection>, Peer)>>;
+
     /// Makes a blocked [`accept`](Acceptor::accept) return (used by stop).
     fn wake(&self);
 

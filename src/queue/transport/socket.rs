@@ -159,15 +159,34 @@ impl SocketAcceptor {
     }
 }
 
-impl Acceptor for SocketAcceptor {
-    fn accept(&self) -> io::Result<(Box<dyn Connection>, Peer)> {
-        let (stream, _) = self.listener.accept()?;
+impl SocketAcceptor {
+    fn accepted(stream: UnixStream) -> io::Result<(Box<dyn Connection>, Peer)> {
+        // Linux does not pass the listener's O_NONBLOCK on to accepted sockets; be explicit.
+        stream.set_nonblocking(false)?;
         let cred = getsockopt(&stream, PeerCredentials)?;
         let peer = Peer {
             uid: cred.uid(),
             pid: cred.pid(),
         };
         Ok((Box::new(SocketConnection::new(stream)?), peer))
+    }
+}
+
+impl Acceptor for SocketAcceptor {
+    fn accept(&self) -> io::Result<(Box<dyn Connection>, Peer)> {
+        let (stream, _) = self.listener.accept()?;
+        SocketAcceptor::accepted(stream)
+    }
+
+    fn try_accept(&self) -> io::Result<Option<(Box<dyn Connection>, Peer)>> {
+        self.listener.set_nonblocking(true)?;
+        let result = self.listener.accept();
+        self.listener.set_nonblocking(false)?;
+        match result {
+            Ok((stream, _)) => SocketAcceptor::accepted(stream).map(Some),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     fn wake(&self) {
