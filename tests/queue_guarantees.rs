@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use mplog::handler::{Handler, HandlerBase, HandlerError};
 use mplog::queue::listener::LISTENER_LOGGER;
+use mplog::queue::transport::TransportKind;
 use mplog::queue::wire::{encode_frame, Frame, Hello};
 use mplog::queue::{Overflow, QueueHandler, QueueListener};
 use mplog::{Level, Manager, Record};
@@ -168,30 +169,43 @@ fn a_dead_listener_neither_hangs_nor_panics() {
     }
     let dir = tempfile::tempdir().unwrap();
     let nowhere = dir.path().join("nobody-listens.sock");
-    for overflow in [
-        Overflow::Drop,
-        Overflow::Block {
-            timeout: Duration::from_millis(1),
-        },
-    ] {
-        let handler = QueueHandler::builder(&nowhere)
-            .capacity(16)
-            .overflow(overflow)
-            .max_pending(4096)
-            .drain_timeout(Duration::from_millis(200))
-            .build()
-            .unwrap();
-        let started = Instant::now();
-        for i in 0..1_000 {
-            handler.handle(&Record::new("a", Level::INFO, format!("record {i}")));
+    for transport in [TransportKind::Socket, TransportKind::Shm] {
+        for overflow in [
+            Overflow::Drop,
+            Overflow::Block {
+                timeout: Duration::from_millis(1),
+            },
+        ] {
+            let handler = QueueHandler::builder(&nowhere)
+                .transport(transport)
+                .capacity(16)
+                .ring_bytes(4096)
+                .overflow(overflow)
+                .max_pending(4096)
+                .drain_timeout(Duration::from_millis(200))
+                .build()
+                .unwrap();
+            let started = Instant::now();
+            for i in 0..1_000 {
+                handler.handle(&Record::new("a", Level::INFO, format!("record {i}")));
+            }
+            assert!(!handler.sync(Duration::from_millis(100)));
+            handler.close();
+            assert!(started.elapsed() < LONG, "{transport:?} {overflow:?} hung");
+            let stats = handler.stats();
+            // The socket keeps nothing; a ring keeps what fits, for a later listener.
+            match transport {
+                TransportKind::Socket => assert_eq!(stats.sent, 0, "{overflow:?}"),
+                TransportKind::Shm => {
+                    assert!(stats.sent < 1_000, "{overflow:?}: {stats:?}");
+                    assert_eq!(stats.sent + stats.dropped, 1_000, "{overflow:?}");
+                }
+            }
+            assert!(stats.dropped > 0, "{transport:?} {overflow:?}: {stats:?}");
         }
-        assert!(!handler.sync(Duration::from_millis(100)));
-        handler.close();
-        assert!(started.elapsed() < LONG, "{overflow:?} hung");
-        let stats = handler.stats();
-        assert_eq!(stats.sent, 0, "{overflow:?}");
-        assert!(stats.dropped > 0, "{overflow:?}: {stats:?}");
     }
+    // Rings nobody will drain: not left in /dev/shm.
+    let _ = std::fs::remove_dir_all(mplog::queue::transport::shm::ring_dir(&nowhere));
 }
 
 /// A handler that keeps formatted lines in memory, and can hold the dispatch thread at a gate.
@@ -441,18 +455,22 @@ fn peers_of_other_users_are_refused() {
         return;
     }
     let me = nix::unistd::getuid().as_raw();
-    let listener = QueueListener::builder()
-        .allowed_uids([me.wrapping_add(1)])
-        .start()
-        .unwrap();
-    let handler = QueueHandler::builder(listener.endpoint())
-        .drain_timeout(Duration::from_millis(300))
-        .build()
-        .unwrap();
-    handler.handle(&Record::new("app", Level::INFO, "not allowed"));
-    assert!(!handler.sync(Duration::from_millis(300)));
-    handler.close();
-    let stats = listener.stop();
-    assert!(stats.rejected >= 1, "{stats:?}");
-    assert_eq!(stats.records, 0);
+    // The socket's SO_PEERCRED check, and the shm ring file's owner check.
+    for transport in [TransportKind::Socket, TransportKind::Shm] {
+        let listener = QueueListener::builder()
+            .allowed_uids([me.wrapping_add(1)])
+            .start()
+            .unwrap();
+        let handler = QueueHandler::builder(listener.endpoint())
+            .transport(transport)
+            .drain_timeout(Duration::from_millis(300))
+            .build()
+            .unwrap();
+        handler.handle(&Record::new("app", Level::INFO, "not allowed"));
+        assert!(!handler.sync(Duration::from_millis(300)), "{transport:?}");
+        handler.close();
+        let stats = listener.stop();
+        assert!(stats.rejected >= 1, "{transport:?}: {stats:?}");
+        assert_eq!(stats.records, 0, "{transport:?}");
+    }
 }

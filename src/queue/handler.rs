@@ -48,7 +48,9 @@ use parking_lot::Mutex;
 
 use super::link::{Counters, Link};
 use super::listener::DispatchMsg;
-use super::transport::{socket::SocketTransport, Transport};
+#[cfg(target_os = "linux")]
+use super::ring_sink::RingSink;
+use super::transport::{socket::SocketTransport, Transport, TransportKind};
 use super::wire::Hello;
 use super::QueueError;
 use crate::format::RenderError;
@@ -64,6 +66,9 @@ pub const DEFAULT_BLOCK_TIMEOUT: Duration = Duration::from_secs(1);
 pub const DEFAULT_FLUSH_INTERVAL: Duration = Duration::from_millis(20);
 /// A batch is written once its encoded records reach this many bytes.
 pub const DEFAULT_BATCH_BYTES: usize = 64 * 1024;
+/// Data bytes of each thread's ring on the shm transport (1 MiB: ~10,000 records of ~100
+/// bytes).
+pub const DEFAULT_RING_BYTES: usize = 1 << 20;
 /// Encoded bytes kept while the listener is unreachable (beyond it, oldest frames are dropped).
 pub const DEFAULT_MAX_PENDING: usize = 4 * 1024 * 1024;
 /// Longest wait of flush, close and the exit hooks for the listener.
@@ -125,6 +130,9 @@ enum Sink {
     },
     Sync(Mutex<Link>),
     Local(Sender<DispatchMsg>),
+    /// Shared-memory rings written by the calling thread (see `ring_sink`).
+    #[cfg(target_os = "linux")]
+    Shm(RingSink),
 }
 
 pub(crate) struct Inner {
@@ -188,6 +196,8 @@ pub struct QueueHandlerBuilder {
     max_pending: usize,
     drain_timeout: Duration,
     process_name: Option<String>,
+    transport: TransportKind,
+    ring_bytes: usize,
 }
 
 impl QueueHandler {
@@ -218,6 +228,8 @@ impl QueueHandler {
             max_pending: DEFAULT_MAX_PENDING,
             drain_timeout: DEFAULT_DRAIN_TIMEOUT,
             process_name: None,
+            transport: TransportKind::Socket,
+            ring_bytes: DEFAULT_RING_BYTES,
         }
     }
 
@@ -264,10 +276,7 @@ impl QueueHandler {
     /// # mplog::handler::Handler::close(&h);
     /// ```
     pub fn prepare(&self, record: &Record) -> Result<Record, RenderError> {
-        if record.exc_text.is_none()
-            && record.stack_info.is_none()
-            && self.base.formatter().is_none()
-        {
+        if !self.needs_prepare(record) {
             return Ok(record.clone());
         }
         let mut text = String::with_capacity(record.message.len() + 64);
@@ -277,6 +286,12 @@ impl QueueHandler {
         copy.exc_text = None;
         copy.stack_info = None;
         Ok(copy)
+    }
+
+    /// Whether [`prepare`](QueueHandler::prepare) changes anything (else the record is sent
+    /// as it is, with no copy).
+    fn needs_prepare(&self, record: &Record) -> bool {
+        record.exc_text.is_some() || record.stack_info.is_some() || self.base.formatter().is_some()
     }
 
     /// Records sent and dropped so far.
@@ -302,6 +317,15 @@ impl Handler for QueueHandler {
         if record.process != inner.owner_pid || inner.closed.load(Ordering::Relaxed) {
             inner.counters.dropped.fetch_add(1, Ordering::Relaxed);
             return Ok(());
+        }
+        #[cfg(target_os = "linux")]
+        if let Sink::Shm(rings) = &inner.sink {
+            // Encoded straight from the caller's record: no copy unless `prepare` changes it.
+            return if self.needs_prepare(record) {
+                inner.push_shm(rings, &self.prepare(record)?)
+            } else {
+                inner.push_shm(rings, record)
+            };
         }
         let prepared = self.prepare(record)?;
         inner.push(prepared)
@@ -340,6 +364,13 @@ impl Inner {
     }
 
     pub(crate) fn stats(&self) -> HandlerStats {
+        #[cfg(target_os = "linux")]
+        if let Sink::Shm(rings) = &self.sink {
+            return HandlerStats {
+                sent: rings.sent(),
+                dropped: self.counters.dropped.load(Ordering::Relaxed),
+            };
+        }
         HandlerStats {
             sent: self.counters.sent.load(Ordering::Relaxed),
             dropped: self.counters.dropped.load(Ordering::Relaxed),
@@ -353,6 +384,18 @@ impl Inner {
             Overflow::Block { .. } => Err(HandlerError::Other(format!(
                 "queue handler: record dropped ({why})"
             ))),
+        }
+    }
+
+    #[cfg(target_os = "linux")]
+    fn push_shm(&self, rings: &RingSink, record: &Record) -> Result<(), HandlerError> {
+        match rings.push(record, self.overflow) {
+            Ok(()) => Ok(()),
+            Err(refused) => {
+                let result = self.dropped(&refused.reason());
+                rings.report(self.counters.dropped.load(Ordering::Relaxed));
+                result
+            }
         }
     }
 
@@ -389,6 +432,8 @@ impl Inner {
                     Err(false) => self.dropped("listener stopped"),
                 }
             }
+            #[cfg(target_os = "linux")]
+            Sink::Shm(rings) => self.push_shm(rings, &record),
             Sink::Sync(link) => {
                 let until = match self.overflow {
                     Overflow::Block { timeout } => Some(Instant::now() + timeout),
@@ -442,6 +487,8 @@ impl Inner {
             Sink::Async { .. } => self.control(Msg::Flush, timeout),
             Sink::Sync(link) => link.lock().flush(Some(Instant::now() + timeout)),
             Sink::Local(tx) => Inner::local_barrier(tx, timeout),
+            #[cfg(target_os = "linux")]
+            Sink::Shm(rings) => rings.flush(timeout),
         }
     }
 
@@ -453,6 +500,9 @@ impl Inner {
             Sink::Async { .. } => self.control(Msg::Sync, timeout),
             Sink::Sync(link) => link.lock().sync(Instant::now() + timeout),
             Sink::Local(tx) => Inner::local_barrier(tx, timeout),
+            // The listener moves a ring's head only after its handlers wrote and flushed.
+            #[cfg(target_os = "linux")]
+            Sink::Shm(rings) => rings.flush(timeout),
         }
     }
 
@@ -484,6 +534,10 @@ impl Inner {
             }
             Sink::Local(tx) => {
                 Inner::local_barrier(tx, timeout);
+            }
+            #[cfg(target_os = "linux")]
+            Sink::Shm(rings) => {
+                rings.close(timeout, self.counters.dropped.load(Ordering::Relaxed));
             }
         }
     }
@@ -551,6 +605,21 @@ impl QueueHandlerBuilder {
         self
     }
 
+    /// Which transport carries the records ([`TransportKind::default`]: shm on Linux). With
+    /// [`TransportKind::Shm`] the delivery setting makes no difference: every record is
+    /// committed to shared memory, and so survives a SIGKILL, when the log call returns.
+    pub fn transport(mut self, transport: TransportKind) -> Self {
+        self.transport = transport;
+        self
+    }
+
+    /// Data bytes of each thread's ring, shm transport only ([`DEFAULT_RING_BYTES`]; rounded
+    /// up to a power of two, at least 4 KiB). A record larger than half of it is dropped.
+    pub fn ring_bytes(mut self, bytes: usize) -> Self {
+        self.ring_bytes = bytes;
+        self
+    }
+
     /// Starts the handler (and its sender thread, for async delivery). The listener need not
     /// be up: the sender connects when it has something to write, and reconnects.
     pub fn build(self) -> Result<QueueHandler, QueueError> {
@@ -560,6 +629,23 @@ impl QueueHandlerBuilder {
         }
         let counters = Arc::<Counters>::default();
         let transport: Box<dyn Transport> = Box::new(SocketTransport::new(&self.endpoint));
+        #[cfg(target_os = "linux")]
+        if self.transport == TransportKind::Shm {
+            return Ok(QueueHandler::from_inner(Inner {
+                sink: Sink::Shm(RingSink::new(
+                    transport,
+                    &self.endpoint,
+                    hello,
+                    self.ring_bytes,
+                )),
+                overflow: self.overflow,
+                counters,
+                drain_timeout: self.drain_timeout,
+                closing: Arc::default(),
+                closed: AtomicBool::new(false),
+                owner_pid: std::process::id(),
+            }));
+        }
         let link = Link::new(transport, hello, counters.clone(), self.max_pending);
         let closing = Arc::<AtomicBool>::default();
         let sink = match self.delivery {

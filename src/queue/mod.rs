@@ -48,6 +48,8 @@
 pub mod handler;
 mod link;
 pub mod listener;
+#[cfg(target_os = "linux")]
+mod ring_sink;
 pub mod spawn;
 pub mod transport;
 pub mod wire;

@@ -15,7 +15,8 @@
 //! One deviation from the architecture page: [`Frame::Report`] (variant 4) carries a worker's
 //! running `sent`/`dropped` counts while it lives, so that drops reach the listener (and its
 //! warning names the worker) without waiting for `Goodbye`. Listeners that predate it would
-//! close the connection as malformed; there are none yet.
+//! close the connection as malformed; there are none yet. [`Frame::Ring`] (variant 5) announces
+//! a shared-memory ring on a shm worker's control connection (issue 6).
 
 use std::io::{self, Read};
 
@@ -111,6 +112,11 @@ pub enum Frame {
         sent: u64,
         /// Records lost so far.
         dropped: u64,
+    },
+    /// Worker to listener (shm transport): a new ring file in the listener's ring directory.
+    Ring {
+        /// The file's name in the directory (no path).
+        name: String,
     },
 }
 

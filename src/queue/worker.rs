@@ -19,6 +19,7 @@ use std::sync::{Arc, Once};
 use std::time::Duration;
 
 use super::handler::{drain_all, DEFAULT_DRAIN_TIMEOUT, SENDER_THREAD};
+use super::transport::TransportKind;
 use super::{Delivery, HandlerStats, Overflow, QueueError, QueueHandler, QueueHandlerBuilder};
 use crate::handler::Handler;
 use crate::level::Level;
@@ -31,6 +32,9 @@ pub const ENV_PROCESS_NAME: &str = "MPLOG_PROCESS_NAME";
 pub const ENV_DELIVERY: &str = "MPLOG_DELIVERY";
 /// `block` (default) or `drop` (optional).
 pub const ENV_OVERFLOW: &str = "MPLOG_OVERFLOW";
+/// `shm` (default on Linux) or `socket` (optional); see
+/// [`TransportKind`](super::transport::TransportKind).
+pub const ENV_TRANSPORT: &str = "MPLOG_TRANSPORT";
 
 /// Keeps the worker's handler attached; dropping it drains to the listener (bounded) and
 /// detaches it.
@@ -82,7 +86,7 @@ pub fn init(builder: QueueHandlerBuilder) -> Result<WorkerGuard, QueueError> {
 }
 
 /// [`init`] configured from the environment: [`ENV_ENDPOINT`] (required),
-/// [`ENV_PROCESS_NAME`], [`ENV_DELIVERY`], [`ENV_OVERFLOW`].
+/// [`ENV_PROCESS_NAME`], [`ENV_DELIVERY`], [`ENV_OVERFLOW`], [`ENV_TRANSPORT`].
 ///
 /// ```
 /// std::env::remove_var("MPLOG_ENDPOINT");
@@ -122,6 +126,15 @@ pub fn builder_from_env() -> Result<QueueHandlerBuilder, QueueError> {
                 reason: format!("{other:?} is neither \"block\" nor \"drop\""),
             })
         }
+    }
+    if let Ok(value) = std::env::var(ENV_TRANSPORT) {
+        let kind = value
+            .parse::<TransportKind>()
+            .map_err(|reason| QueueError::Env {
+                name: ENV_TRANSPORT,
+                reason,
+            })?;
+        builder = builder.transport(kind);
     }
     Ok(builder)
 }

@@ -32,6 +32,9 @@ pub(crate) enum DispatchMsg {
     Barrier(Sender<()>),
     /// The listener's own trouble, for its own logger.
     Notice(Level, String),
+    /// Run once everything before it was handled and the handlers flushed (a shm ring's
+    /// consumer position moves only then: what it covers is in the files).
+    AfterFlush(Box<dyn FnOnce() + Send>),
     /// Handle what is left, flush, end.
     Stop,
 }
@@ -49,6 +52,7 @@ pub(crate) struct Dispatcher {
     flushable: Vec<Arc<dyn Handler>>,
     refreshed: Option<Instant>,
     notices: (Instant, u32, u64),
+    after_flush: Vec<Box<dyn FnOnce() + Send>>,
 }
 
 impl Dispatcher {
@@ -61,6 +65,7 @@ impl Dispatcher {
             flushable: Vec::new(),
             refreshed: None,
             notices: (Instant::now(), 0, 0),
+            after_flush: Vec::new(),
         }
     }
 
@@ -114,6 +119,7 @@ impl Dispatcher {
                 let _ = ack.send(());
             }
             DispatchMsg::Notice(level, text) => self.notice(level, text),
+            DispatchMsg::AfterFlush(f) => self.after_flush.push(f),
             DispatchMsg::Stop => return true,
         }
         false
@@ -170,6 +176,9 @@ impl Dispatcher {
                     let _ = h.flush();
                 }
             }
+        }
+        for f in self.after_flush.drain(..) {
+            f();
         }
     }
 

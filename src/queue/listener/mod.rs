@@ -33,6 +33,8 @@
 
 mod dispatch;
 mod reader;
+#[cfg(target_os = "linux")]
+mod rings;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -251,6 +253,21 @@ impl QueueListenerBuilder {
             .name("mplog-dispatch".into())
             .spawn(move || dispatch.run())
             .map_err(QueueError::Thread)?;
+        // The shm rings live beside the endpoint; a restarted listener resumes those left.
+        #[cfg(target_os = "linux")]
+        let rings = match &acceptor {
+            Some(_) => Some(
+                rings::RingSet::start(
+                    &endpoint,
+                    self.endpoint == Endpoint::Auto,
+                    self.allowed_uids.clone(),
+                    shared.clone(),
+                    tx.clone(),
+                )
+                .map_err(QueueError::Bind)?,
+            ),
+            None => None,
+        };
         let acceptor_thread = match &acceptor {
             Some(acceptor) => {
                 let acceptor = acceptor.clone();
@@ -259,6 +276,8 @@ impl QueueListenerBuilder {
                     tx: tx.clone(),
                     max_frame: self.max_frame,
                     allowed_uids: self.allowed_uids,
+                    #[cfg(target_os = "linux")]
+                    rings: rings.clone(),
                 };
                 Some(
                     std::thread::Builder::new()
@@ -274,6 +293,8 @@ impl QueueListenerBuilder {
             tx,
             shared,
             acceptor: Mutex::new(acceptor),
+            #[cfg(target_os = "linux")]
+            rings,
             threads: Mutex::new(Some((acceptor_thread, dispatch))),
             stats: Mutex::new(None),
         })
@@ -288,6 +309,9 @@ pub struct ListenerHandle {
     /// Dropped by `stop`: the socket closes and its file goes, so a worker that reconnects
     /// finds no half-dead listener whose kernel backlog would swallow its records.
     acceptor: Mutex<Option<Arc<dyn Acceptor>>>,
+    /// The shm rings of this endpoint.
+    #[cfg(target_os = "linux")]
+    rings: Option<Arc<rings::RingSet>>,
     #[allow(clippy::type_complexity)]
     threads: Mutex<Option<(Option<JoinHandle<Vec<JoinHandle<()>>>>, JoinHandle<()>)>>,
     stats: Mutex<Option<ListenerStats>>,
@@ -380,6 +404,11 @@ impl ListenerHandle {
             for reader in t.join().unwrap_or_default() {
                 let _ = reader.join();
             }
+        }
+        // Rings: drained until quiet, finished ones freed, the rest left for a later listener.
+        #[cfg(target_os = "linux")]
+        if let Some(rings) = &self.rings {
+            rings.stop();
         }
         drop(acceptor); // the last reference: closes the socket, removes its file
         let _ = self.tx.send(DispatchMsg::Stop);

@@ -24,6 +24,11 @@ pub(crate) struct WorkerEntry {
 }
 
 impl WorkerEntry {
+    /// Counts `n` more records from this worker.
+    pub(crate) fn add_records(&self, n: u64) {
+        self.records.fetch_add(n, Ordering::Relaxed);
+    }
+
     pub(crate) fn counts(&self) -> (u64, u64) {
         (
             self.records.load(Ordering::Relaxed),
@@ -39,6 +44,9 @@ pub(crate) struct Context {
     pub(crate) tx: Sender<DispatchMsg>,
     pub(crate) max_frame: usize,
     pub(crate) allowed_uids: Vec<u32>,
+    /// The shm rings (Linux), which `Ring` frames announce.
+    #[cfg(target_os = "linux")]
+    pub(crate) rings: Option<Arc<super::rings::RingSet>>,
 }
 
 impl Context {
@@ -202,6 +210,15 @@ fn read_connection(conn: Box<dyn Connection>, peer: Peer, ctx: Context) {
                 }
                 Ok(())
             }
+            Frame::Ring { name } => {
+                #[cfg(target_os = "linux")]
+                if let Some(rings) = &ctx.rings {
+                    rings.attach(&name);
+                }
+                #[cfg(not(target_os = "linux"))]
+                let _ = name;
+                Ok(())
+            }
             Frame::Ack { .. } => {
                 bad_input(
                     &ctx,
@@ -221,13 +238,18 @@ fn read_connection(conn: Box<dyn Connection>, peer: Peer, ctx: Context) {
 }
 
 fn register(ctx: &Context, hello: &Hello) -> Arc<WorkerEntry> {
+    register_worker(&ctx.shared, hello.pid, &hello.process_name)
+}
+
+/// Adds a worker entry (a connection, or a shm ring) to the listener's statistics.
+pub(crate) fn register_worker(shared: &Shared, pid: u32, process_name: &str) -> Arc<WorkerEntry> {
     let entry = Arc::new(WorkerEntry {
-        pid: hello.pid,
-        process_name: hello.process_name.clone(),
+        pid,
+        process_name: process_name.to_owned(),
         records: AtomicU64::new(0),
         dropped: AtomicU64::new(0),
     });
-    ctx.shared.workers.lock().push(entry.clone());
+    shared.workers.lock().push(entry.clone());
     entry
 }
 

@@ -1,10 +1,11 @@
 //! Transports: how frames travel between a worker and its listener.
 //!
 //! One small pair of traits in front ([`Transport`] for the worker's side, [`Acceptor`] for the
-//! listener's), one file per variant behind them. Today there is one variant, [`socket`]: Unix
-//! domain stream sockets carrying the batched frames of [`wire`](super::wire). A shared-memory
-//! ring (`shm.rs`, issue 6) joins later behind the same traits: a [`Connection`] is only "send
-//! these bytes, read these bytes", which a ring can provide as well as a socket.
+//! listener's), one file per variant behind them. [`socket`]: Unix domain stream sockets
+//! carrying the batched frames of [`wire`](super::wire), portable, and the only one for remote
+//! listeners. [`shm`] (Linux): single-producer rings in shared memory written by the calling
+//! thread, the default local transport; it keeps a socket connection as its control channel
+//! (hello, ring announcements, drop reports) and moves the records through the rings.
 //!
 //! # Why batched frames on a socket, and not ipc-channel
 //! Measured on the reference machine (2 cores) with 4 child processes and ~100-byte records:
@@ -23,11 +24,53 @@
 //! `SO_PEERCRED` and `MSG_NOSIGNAL`; `interprocess` would matter for Windows named pipes, which
 //! a second file here can add behind the same traits.
 
+#[cfg(target_os = "linux")]
+pub mod shm;
 pub mod socket;
 
 use std::fmt;
 use std::io;
 use std::time::Duration;
+
+/// Which path a worker's records take to a local listener.
+///
+/// ```
+/// use mplog::queue::transport::TransportKind;
+/// assert_eq!("shm".parse::<TransportKind>(), Ok(TransportKind::Shm));
+/// assert_eq!("socket".parse::<TransportKind>(), Ok(TransportKind::Socket));
+/// assert!("carrier-pigeon".parse::<TransportKind>().is_err());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransportKind {
+    /// Batched frames on the Unix socket, written by a sender thread.
+    Socket,
+    /// Shared-memory rings written by the calling thread (Linux only; elsewhere the socket is
+    /// used instead).
+    Shm,
+}
+
+impl Default for TransportKind {
+    /// [`Shm`](TransportKind::Shm) on Linux, [`Socket`](TransportKind::Socket) elsewhere.
+    fn default() -> Self {
+        if cfg!(target_os = "linux") {
+            TransportKind::Shm
+        } else {
+            TransportKind::Socket
+        }
+    }
+}
+
+impl std::str::FromStr for TransportKind {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "shm" => Ok(TransportKind::Shm),
+            "socket" => Ok(TransportKind::Socket),
+            other => Err(format!("{other:?} is neither \"shm\" nor \"socket\"")),
+        }
+    }
+}
 
 /// One established connection, either end.
 pub trait Connection: Send {

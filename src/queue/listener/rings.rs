@@ -1,0 +1,264 @@
+//! The listener's side of the shm transport: finding rings, draining them into the dispatch
+//! channel, noticing that their producer ended, and freeing them.
+//!
+//! Each ring gets a drainer thread (small stack, like a connection's reader): it copies the
+//! committed records out, decodes them and hands them to the dispatch thread as one batch,
+//! followed by an `AfterFlush` that moves the ring's `head` once the handlers wrote and
+//! flushed them. When the ring is empty it sleeps on the ring's futex word (bounded, so it
+//! also looks at the producer's pidfd and at stop). A ring is deleted only when its producer
+//! is finished (the ring is marked closed, or the process ended: pidfd) *and* everything up to
+//! its final tail was committed; a listener that stops first leaves it for the next one.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::Sender;
+use parking_lot::Mutex;
+
+use super::dispatch::DispatchMsg;
+use super::{reader, Shared, READER_STACK, STOP_GRACE};
+use crate::level::Level;
+use crate::queue::transport::shm::{self, Ring};
+use crate::record::Record;
+
+/// Most records a drainer hands over in one batch.
+const BATCH_RECORDS: usize = 4096;
+/// Longest sleep of an idle drainer between looks at the pidfd and the stop flag.
+const IDLE_WAIT: Duration = Duration::from_millis(50);
+/// How long a finished ring waits for the dispatch thread to commit it before it is left in
+/// place (the dispatch thread is stuck or gone).
+const COMMIT_WAIT: Duration = Duration::from_secs(30);
+
+/// Every ring of one listener.
+pub(crate) struct RingSet {
+    dir: PathBuf,
+    /// A private endpoint: nobody can restart a listener on it, so stop deletes what is left.
+    private: bool,
+    /// Owners of ring files the listener accepts (its allowed peer uids).
+    allowed_uids: Vec<u32>,
+    shared: Arc<Shared>,
+    tx: Sender<DispatchMsg>,
+    attached: Mutex<HashSet<String>>,
+    drainers: Mutex<Vec<JoinHandle<()>>>,
+    scanner: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl RingSet {
+    /// Prepares the ring directory of `endpoint`, attaches the rings already there (a
+    /// restarted listener resumes them at their committed head) and starts the scanner.
+    pub(crate) fn start(
+        endpoint: &std::path::Path,
+        private: bool,
+        allowed_uids: Vec<u32>,
+        shared: Arc<Shared>,
+        tx: Sender<DispatchMsg>,
+    ) -> std::io::Result<Arc<RingSet>> {
+        let dir = shm::ring_dir(endpoint);
+        shm::ensure_dir(&dir)?;
+        let set = Arc::new(RingSet {
+            dir,
+            private,
+            allowed_uids,
+            shared,
+            tx,
+            attached: Mutex::new(HashSet::new()),
+            drainers: Mutex::new(Vec::new()),
+            scanner: Mutex::new(None),
+        });
+        set.scan();
+        let scanner = set.clone();
+        let thread = std::thread::Builder::new()
+            .name("mplog-ring-scan".into())
+            .stack_size(READER_STACK)
+            .spawn(move || {
+                while !scanner.shared.stopping.load(Ordering::Acquire) {
+                    std::thread::park_timeout(shm::SCAN_INTERVAL);
+                    scanner.scan();
+                }
+            })?;
+        *set.scanner.lock() = Some(thread);
+        Ok(set)
+    }
+
+    fn scan(self: &Arc<Self>) {
+        for name in shm::list_rings(&self.dir) {
+            self.attach(&name);
+        }
+    }
+
+    fn notice(&self, level: Level, text: String) {
+        let _ = self.tx.send(DispatchMsg::Notice(level, text));
+    }
+
+    /// Starts draining the ring file `name` (once; later calls for it do nothing).
+    pub(crate) fn attach(self: &Arc<Self>, name: &str) {
+        if self.shared.stopping.load(Ordering::Acquire) || !shm::is_ring_name(name) {
+            return;
+        }
+        if !self.attached.lock().insert(name.to_owned()) {
+            return;
+        }
+        let ring = match shm::open_ring(&self.dir, name) {
+            Ok((ring, owner)) if self.allowed_uids.contains(&owner) => ring,
+            Ok((ring, owner)) => {
+                self.shared.rejected.fetch_add(1, Ordering::Relaxed);
+                self.notice(
+                    Level::WARNING,
+                    format!(
+                        "refused ring {name} of uid {owner} (pid {}): not in the allowed uids {:?}",
+                        ring.info().pid,
+                        self.allowed_uids
+                    ),
+                );
+                return;
+            }
+            Err(e) => {
+                // Gone already (drained and deleted by a previous listener), or not ours.
+                if !matches!(&e, shm::RingError::Io(io) if io.kind() == std::io::ErrorKind::NotFound)
+                {
+                    self.shared.malformed.fetch_add(1, Ordering::Relaxed);
+                    self.notice(Level::ERROR, format!("ignored ring {name}: {e}"));
+                }
+                return;
+            }
+        };
+        let set = self.clone();
+        let name = name.to_owned();
+        let spawned = std::thread::Builder::new()
+            .name(format!("mplog-ring-{}", ring.info().pid))
+            .stack_size(READER_STACK)
+            .spawn(move || set.drain(&name, &ring));
+        match spawned {
+            Ok(t) => {
+                let mut drainers = self.drainers.lock();
+                drainers.retain(|d| !d.is_finished());
+                drainers.push(t);
+            }
+            Err(e) => self.notice(Level::ERROR, format!("cannot start a ring drainer: {e}")),
+        }
+    }
+
+    /// Drains one ring until its producer is finished (then deletes it) or the listener stops.
+    fn drain(&self, name: &str, ring: &Arc<Ring>) {
+        let info = ring.info().clone();
+        let who = format!(
+            "ring {name} of worker '{}' (pid {})",
+            info.process_name, info.pid
+        );
+        let pidfd = shm::producer_alive(&info);
+        let mut ended = pidfd.is_none();
+        let worker = reader::register_worker(&self.shared, info.pid, &info.process_name);
+        let mut pos = ring.head();
+        let mut buf = Vec::new();
+        let mut quiet_since: Option<Instant> = None;
+        loop {
+            let tail = ring.tail();
+            let mut batch: Vec<Record> = Vec::new();
+            let mut bytes = 0u64;
+            while batch.len() < BATCH_RECORDS {
+                match ring.read(&mut pos, tail, &mut buf) {
+                    Ok(true) => {
+                        bytes += buf.len() as u64;
+                        match postcard::from_bytes::<Record>(&buf) {
+                            Ok(record) => batch.push(record),
+                            Err(e) => {
+                                self.shared.malformed.fetch_add(1, Ordering::Relaxed);
+                                self.notice(
+                                    Level::ERROR,
+                                    format!("skipped a malformed record in {who}: {e}"),
+                                );
+                            }
+                        }
+                    }
+                    Ok(false) => break,
+                    Err(e) => {
+                        // Framing is lost: nothing after this point can be trusted.
+                        self.shared.malformed.fetch_add(1, Ordering::Relaxed);
+                        self.notice(Level::ERROR, format!("abandoned {who}: {e}"));
+                        self.hand_over(batch, bytes, &worker, ring, pos);
+                        return;
+                    }
+                }
+            }
+            if !batch.is_empty() || bytes > 0 {
+                if !self.hand_over(batch, bytes, &worker, ring, pos) {
+                    return; // the dispatch thread is gone
+                }
+                quiet_since = None;
+                continue;
+            }
+            // Empty at `pos`. A finished producer's tail is final: look once more, then free.
+            if ended || ring.is_closed() {
+                if ring.tail() != pos {
+                    continue;
+                }
+                self.free(name, ring, pos);
+                return;
+            }
+            if self.shared.stopping.load(Ordering::Acquire) {
+                let since = *quiet_since.get_or_insert_with(Instant::now);
+                if since.elapsed() >= STOP_GRACE {
+                    return; // left for the next listener at this endpoint
+                }
+            }
+            ring.wait(pos, IDLE_WAIT.min(STOP_GRACE / 4));
+            if pidfd.as_ref().is_some_and(|fd| fd.has_exited()) {
+                ended = true;
+            }
+        }
+    }
+
+    /// Sends a batch and the commit that follows its flush; false once dispatch is gone.
+    fn hand_over(
+        &self,
+        batch: Vec<Record>,
+        bytes: u64,
+        worker: &reader::WorkerEntry,
+        ring: &Arc<Ring>,
+        pos: u64,
+    ) -> bool {
+        worker.add_records(batch.len() as u64);
+        self.shared.bytes.fetch_add(bytes, Ordering::Relaxed);
+        let ring = ring.clone();
+        (batch.is_empty() || self.tx.send(DispatchMsg::Batch(batch)).is_ok())
+            && self
+                .tx
+                .send(DispatchMsg::AfterFlush(Box::new(move || ring.commit(pos))))
+                .is_ok()
+    }
+
+    /// Deletes a finished ring once everything up to `pos` is committed.
+    fn free(&self, name: &str, ring: &Ring, pos: u64) {
+        let started = Instant::now();
+        while ring.head() < pos {
+            if started.elapsed() >= COMMIT_WAIT {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let _ = std::fs::remove_file(self.dir.join(name));
+    }
+
+    /// Joins the scanner and every drainer (the stopping flag is set); a private endpoint's
+    /// leftovers are deleted with their directory.
+    pub(crate) fn stop(&self) {
+        if let Some(t) = self.scanner.lock().take() {
+            t.thread().unpark();
+            let _ = t.join();
+        }
+        let drainers = std::mem::take(&mut *self.drainers.lock());
+        for d in drainers {
+            let _ = d.join();
+        }
+        if self.private {
+            for name in shm::list_rings(&self.dir) {
+                let _ = std::fs::remove_file(self.dir.join(name));
+            }
+        }
+        let _ = std::fs::remove_dir(&self.dir);
+    }
+}

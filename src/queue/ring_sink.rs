@@ -1,0 +1,308 @@
+//! The worker's side of the shm transport: one ring per (handler, thread), written by the
+//! calling thread; a control connection for the hello, ring announcements and drop reports.
+//!
+//! The thread-local ring is made at the thread's first record (the slow path: a file, a
+//! mapping, an announcement) and closed when the thread ends (its thread-local destructor), or
+//! when the handler closes. [`RingSink::flush`] waits until the listener's `head` reached
+//! every ring's tail, which the listener advances only after its handlers wrote and flushed
+//! the records: so it is also the shm `sync`.
+
+use std::cell::RefCell;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+
+use super::handler::Overflow;
+use super::link::{RECONNECT_MAX, RECONNECT_MIN};
+use super::transport::shm::{self, Producer, Ring, WriteError};
+use super::transport::{Connection, Transport};
+use super::wire::{encode_frame, Frame, Hello};
+use crate::record::Record;
+
+/// Shortest sleep of a caller waiting for room in a full ring; doubles up to
+/// [`FULL_BACKOFF_MAX`]. Sleeping, not spinning: on 2 cores a spinning producer takes the
+/// time the listener needs to make room.
+pub const FULL_BACKOFF_MIN: Duration = Duration::from_micros(50);
+/// Longest sleep between two attempts at a full ring.
+pub const FULL_BACKOFF_MAX: Duration = Duration::from_millis(1);
+/// Drop reports on the control connection are at most this frequent.
+const REPORT_INTERVAL: Duration = Duration::from_millis(100);
+
+static SINK_IDS: AtomicU64 = AtomicU64::new(0);
+
+/// Why a record was not committed.
+pub(crate) enum Refused {
+    /// The ring stayed full for the whole block timeout, or at once under `Drop`.
+    Full,
+    /// The record is larger than a ring entry can be.
+    TooLarge,
+    /// No ring could be made (the directory, the file or the mapping failed).
+    NoRing(String),
+    /// The record could not be encoded.
+    Encode,
+}
+
+impl Refused {
+    pub(crate) fn reason(&self) -> String {
+        match self {
+            Refused::Full => "ring full".into(),
+            Refused::TooLarge => "record larger than the ring".into(),
+            Refused::NoRing(why) => format!("no ring: {why}"),
+            Refused::Encode => "record cannot be encoded".into(),
+        }
+    }
+}
+
+/// The control connection: best effort, never waited for on the record path.
+struct Control {
+    transport: Box<dyn Transport>,
+    hello: Hello,
+    conn: Option<Box<dyn Connection>>,
+    next_attempt: Instant,
+    backoff: Duration,
+    last_report: Option<Instant>,
+}
+
+impl Control {
+    /// Sends `frame`, connecting first (with the hello) if the backoff allows.
+    fn send(&mut self, frame: &Frame) -> bool {
+        if self.conn.is_none() {
+            let now = Instant::now();
+            if now < self.next_attempt {
+                return false;
+            }
+            let mut hello = Vec::new();
+            let conn = self.transport.connect().ok().and_then(|mut conn| {
+                (encode_frame(&self.hello, &mut hello).is_ok() && conn.send_all(&hello).is_ok())
+                    .then_some(conn)
+            });
+            match conn {
+                Some(conn) => {
+                    self.conn = Some(conn);
+                    self.backoff = RECONNECT_MIN;
+                }
+                None => {
+                    self.next_attempt = now + self.backoff;
+                    self.backoff = (self.backoff * 2).min(RECONNECT_MAX);
+                    return false;
+                }
+            }
+        }
+        let mut bytes = Vec::new();
+        let Some(conn) = self.conn.as_mut() else {
+            return false;
+        };
+        if encode_frame(frame, &mut bytes).is_err() || conn.send_all(&bytes).is_err() {
+            self.conn = None;
+            return false;
+        }
+        true
+    }
+}
+
+/// One handler's rings.
+pub(crate) struct RingSink {
+    id: u64,
+    dir: PathBuf,
+    ring_bytes: usize,
+    process_name: String,
+    control: Mutex<Control>,
+    /// Every ring this handler made that may still hold records (all threads).
+    rings: Mutex<Vec<Arc<Ring>>>,
+    /// Records committed to rings that were already let go.
+    retired_sent: AtomicU64,
+}
+
+/// A thread's producer for one handler.
+struct LocalRing {
+    sink: u64,
+    producer: Producer,
+    /// The process that made it: a forked child inherits the thread-local, not the ring.
+    pid: u32,
+}
+
+impl Drop for LocalRing {
+    fn drop(&mut self) {
+        if self.pid == std::process::id() {
+            self.producer.ring().close();
+        }
+    }
+}
+
+#[derive(Default)]
+struct Local {
+    rings: Vec<LocalRing>,
+    buf: Vec<u8>,
+}
+
+thread_local! {
+    static LOCAL: RefCell<Local> = RefCell::default();
+}
+
+impl RingSink {
+    pub(crate) fn new(
+        transport: Box<dyn Transport>,
+        endpoint: &std::path::Path,
+        hello: Hello,
+        ring_bytes: usize,
+    ) -> RingSink {
+        RingSink {
+            id: SINK_IDS.fetch_add(1, Ordering::Relaxed),
+            dir: shm::ring_dir(endpoint),
+            ring_bytes,
+            process_name: hello.process_name.clone(),
+            control: Mutex::new(Control {
+                transport,
+                hello,
+                conn: None,
+                next_attempt: Instant::now(),
+                backoff: RECONNECT_MIN,
+                last_report: None,
+            }),
+            rings: Mutex::new(Vec::new()),
+            retired_sent: AtomicU64::new(0),
+        }
+    }
+
+    /// Commits `record` to the calling thread's ring, waiting for room as `overflow` says.
+    pub(crate) fn push(&self, record: &Record, overflow: Overflow) -> Result<(), Refused> {
+        let pushed = LOCAL.try_with(|cell| {
+            let Ok(mut local) = cell.try_borrow_mut() else {
+                return Err(Refused::NoRing("re-entered on this thread".into()));
+            };
+            let Local { rings, buf } = &mut *local;
+            buf.clear();
+            match postcard::to_extend(record, std::mem::take(buf)) {
+                Ok(bytes) => *buf = bytes,
+                Err(_) => return Err(Refused::Encode),
+            }
+            let at = match rings.iter().position(|r| r.sink == self.id) {
+                Some(at) => at,
+                None => {
+                    rings.push(self.new_ring()?);
+                    rings.len() - 1
+                }
+            };
+            write(&mut rings[at].producer, buf, overflow)
+        });
+        // During thread-local destruction: this thread has no ring any more.
+        pushed.unwrap_or_else(|_| Err(Refused::NoRing("thread ending".into())))
+    }
+
+    fn new_ring(&self) -> Result<LocalRing, Refused> {
+        let new = shm::create_ring(&self.dir, self.ring_bytes, &self.process_name)
+            .map_err(|e| Refused::NoRing(format!("{}: {e}", self.dir.display())))?;
+        {
+            let mut rings = self.rings.lock();
+            self.prune(&mut rings);
+            rings.push(new.ring.clone());
+        }
+        // Best effort: a listener that misses it finds the file at its next scan.
+        self.control.lock().send(&Frame::Ring { name: new.name });
+        Ok(LocalRing {
+            sink: self.id,
+            producer: new.producer,
+            pid: std::process::id(),
+        })
+    }
+
+    /// Lets go of rings that are closed and drained (their file is the listener's to delete).
+    fn prune(&self, rings: &mut Vec<Arc<Ring>>) {
+        rings.retain(|r| {
+            let done = r.is_closed() && r.head() >= r.tail();
+            if done {
+                self.retired_sent.fetch_add(r.written(), Ordering::Relaxed);
+            }
+            !done
+        });
+    }
+
+    /// Records committed so far.
+    pub(crate) fn sent(&self) -> u64 {
+        let live: u64 = self.rings.lock().iter().map(|r| r.written()).sum();
+        self.retired_sent.load(Ordering::Relaxed) + live
+    }
+
+    /// Tells the listener the running counts, at most every [`REPORT_INTERVAL`] (drops are
+    /// rare, the path that counts them must not become a system call per record).
+    pub(crate) fn report(&self, dropped: u64) {
+        let Some(mut control) = self.control.try_lock() else {
+            return;
+        };
+        if control
+            .last_report
+            .is_some_and(|t| t.elapsed() < REPORT_INTERVAL)
+        {
+            return;
+        }
+        control.last_report = Some(Instant::now());
+        let sent = self.sent();
+        control.send(&Frame::Report { sent, dropped });
+    }
+
+    /// Waits until the listener handled and flushed everything committed so far, at most
+    /// `timeout`. Returns whether it did.
+    pub(crate) fn flush(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let targets: Vec<(Arc<Ring>, u64)> = {
+            let mut rings = self.rings.lock();
+            self.prune(&mut rings);
+            rings.iter().map(|r| (r.clone(), r.tail())).collect()
+        };
+        let mut pause = FULL_BACKOFF_MIN;
+        for (ring, tail) in targets {
+            while ring.head() < tail {
+                let now = Instant::now();
+                if now >= deadline {
+                    return false;
+                }
+                std::thread::sleep(pause.min(deadline - now));
+                pause = (pause * 2).min(FULL_BACKOFF_MAX);
+            }
+        }
+        true
+    }
+
+    /// Closes every ring of this handler, waits (at most `timeout`) for the listener to drain
+    /// them and says goodbye. Records the listener did not take stay in the ring files, for a
+    /// listener started later at the same endpoint.
+    pub(crate) fn close(&self, timeout: Duration, dropped: u64) -> bool {
+        for ring in self.rings.lock().iter() {
+            ring.close();
+        }
+        let drained = self.flush(timeout);
+        let sent = self.sent();
+        let mut control = self.control.lock();
+        control.next_attempt = Instant::now();
+        control.send(&Frame::Goodbye { sent, dropped });
+        control.conn = None;
+        drained
+    }
+}
+
+/// Commits `bytes` to `producer`, backing off by sleeping while the ring is full.
+fn write(producer: &mut Producer, bytes: &[u8], overflow: Overflow) -> Result<(), Refused> {
+    let mut deadline = None;
+    let mut pause = FULL_BACKOFF_MIN;
+    loop {
+        match producer.write(bytes) {
+            Ok(()) => return Ok(()),
+            Err(WriteError::TooLarge) => return Err(Refused::TooLarge),
+            Err(WriteError::Full) => {
+                let Overflow::Block { timeout } = overflow else {
+                    return Err(Refused::Full);
+                };
+                let now = Instant::now();
+                let until = *deadline.get_or_insert(now + timeout);
+                if now >= until {
+                    return Err(Refused::Full);
+                }
+                std::thread::sleep(pause.min(until - now));
+                pause = (pause * 2).min(FULL_BACKOFF_MAX);
+            }
+        }
+    }
+}
