@@ -67,8 +67,14 @@ struct Control {
 }
 
 impl Control {
-    /// Sends `frame`, connecting first (with the hello) if the backoff allows.
+    /// Sends `frame`, connecting first (with the hello) if the backoff allows; a connection
+    /// found broken (a restarted listener) is replaced once.
     fn send(&mut self, frame: &Frame) -> bool {
+        let had = self.conn.is_some();
+        self.send_once(frame) || (had && self.send_once(frame))
+    }
+
+    fn send_once(&mut self, frame: &Frame) -> bool {
         if self.conn.is_none() {
             let now = Instant::now();
             if now < self.next_attempt {

@@ -82,6 +82,18 @@ pub fn check_worker(lines: &[String], w: usize, count: usize) {
     );
 }
 
+/// The worker and sequence number of an intact line `w<w> <seq> PAYLOAD` (panics on a torn
+/// one).
+pub fn parse_line(line: &str) -> (usize, u64) {
+    let parsed = line
+        .strip_prefix('w')
+        .and_then(|l| l.split_once(' '))
+        .and_then(|(w, rest)| Some((w, rest.split_once(' ')?)))
+        .filter(|(_, (_, tail))| *tail == PAYLOAD)
+        .and_then(|(w, (seq, _))| Some((w.parse().ok()?, seq.parse().ok()?)));
+    parsed.unwrap_or_else(|| panic!("torn line {line:?}"))
+}
+
 /// What every test line carries after the sequence number (~100-byte records).
 pub const PAYLOAD: &str = "request served in 42 us by the connection pool of the database tier";
 

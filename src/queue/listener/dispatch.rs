@@ -119,7 +119,13 @@ impl Dispatcher {
                 let _ = ack.send(());
             }
             DispatchMsg::Notice(level, text) => self.notice(level, text),
-            DispatchMsg::AfterFlush(f) => self.after_flush.push(f),
+            // Flushed at once, not at the end of the drain: the handlers' writes of this
+            // batch and the ring's commit stay microseconds apart (the duplicate window of a
+            // listener killed between the two), as long as the batch fits their buffers.
+            DispatchMsg::AfterFlush(f) => {
+                self.after_flush.push(f);
+                self.flush();
+            }
             DispatchMsg::Stop => return true,
         }
         false

@@ -27,6 +27,9 @@ use crate::record::Record;
 
 /// Most records a drainer hands over in one batch.
 const BATCH_RECORDS: usize = 4096;
+/// Most encoded bytes a drainer hands over in one batch: half a 64 KiB file buffer, so the
+/// lines of one batch reach the file in the flush that precedes its commit, not before.
+pub(crate) const BATCH_BYTES: u64 = 32 * 1024;
 /// Longest sleep of an idle drainer between looks at the pidfd and the stop flag.
 const IDLE_WAIT: Duration = Duration::from_millis(50);
 /// How long a finished ring waits for the dispatch thread to commit it before it is left in
@@ -159,7 +162,7 @@ impl RingSet {
             let tail = ring.tail();
             let mut batch: Vec<Record> = Vec::new();
             let mut bytes = 0u64;
-            while batch.len() < BATCH_RECORDS {
+            while batch.len() < BATCH_RECORDS && bytes < BATCH_BYTES {
                 match ring.read(&mut pos, tail, &mut buf) {
                     Ok(true) => {
                         bytes += buf.len() as u64;
