@@ -1,5 +1,14 @@
 //! [`QueueHandler`]: the worker's handler, which sends prepared records to a listener.
 //!
+//! # Two transports
+//! With [`TransportKind::Shm`] (the default on Linux) `emit` encodes the record into the
+//! calling thread's ring in shared memory and returns: no channel, no sender thread, and the
+//! record survives a SIGKILL of the worker from that moment on; a full ring is waited for
+//! (sleeping) or dropped by the same [`Overflow`] policy, and `flush`/`sync` wait until the
+//! listener handled and flushed what was committed. See
+//! [`transport::shm`](super::transport::shm). The rest of this page describes the socket
+//! transport ([`TransportKind::Socket`]).
+//!
 //! # What the caller pays, and what happens when the queue is full
 //! `emit` does Python's `prepare` (the message becomes final text, exception and stack text
 //! folded in) and pushes the copy onto a bounded in-memory channel; that is all the work on the
@@ -228,7 +237,7 @@ impl QueueHandler {
             max_pending: DEFAULT_MAX_PENDING,
             drain_timeout: DEFAULT_DRAIN_TIMEOUT,
             process_name: None,
-            transport: TransportKind::Socket,
+            transport: TransportKind::default(),
             ring_bytes: DEFAULT_RING_BYTES,
         }
     }

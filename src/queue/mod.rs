@@ -1,9 +1,12 @@
 //! The cookbook's queue pattern across processes: workers send, one listener writes.
 //!
 //! Worker processes put a [`QueueHandler`] on their root logger; it prepares each record
-//! (Python's `prepare`: final message, exception text folded in) and pushes it onto a bounded
-//! channel, which is all the work the log call does. A sender thread batches records into
-//! frames ([`wire`]) on a Unix socket ([`transport`]). A [`QueueListener`] (a thread in a
+//! (Python's `prepare`: final message, exception text folded in) and sends it by one of two
+//! transports ([`transport`]). **shm** (the default on Linux): the calling thread encodes the
+//! record into a ring in shared memory of its own, no system call, nothing lost if the worker
+//! is SIGKILLed ([`transport::shm`]). **socket** (elsewhere, or `MPLOG_TRANSPORT=socket`): the
+//! call pushes onto a bounded channel and a sender thread batches records into frames
+//! ([`wire`]) on a Unix socket. A [`QueueListener`] (a thread in a
 //! supervisor, or the `mplog listen` process) reads every worker's frames and hands the
 //! records, in each worker's order, to one dispatch thread that owns the listener's own,
 //! independent configuration: it is the only writer of the shared files, so lines are never
@@ -14,7 +17,8 @@
 //!   a panic (a chained panic hook) and `std::process::exit` (an `atexit` hook) all drain the
 //!   queue to the listener first, each bounded by a timeout
 //!   ([`DEFAULT_DRAIN_TIMEOUT`](handler::DEFAULT_DRAIN_TIMEOUT)), so a dead listener cannot
-//!   hang an exit. A SIGKILL skips all of these: use [`Delivery::Sync`] when that matters.
+//!   hang an exit. A SIGKILL skips all of these: on the socket transport use
+//!   [`Delivery::Sync`] when that matters; on shm every returned call is already safe.
 //! - **A full queue** blocks the caller for at most a timeout, or drops; drops are counted and
 //!   the count reaches the listener, which logs a warning naming the worker ([`Overflow`]).
 //! - **A dead listener** never hangs nor panics a worker: it reconnects with backoff and keeps

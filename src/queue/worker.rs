@@ -33,7 +33,7 @@ pub const ENV_DELIVERY: &str = "MPLOG_DELIVERY";
 /// `block` (default) or `drop` (optional).
 pub const ENV_OVERFLOW: &str = "MPLOG_OVERFLOW";
 /// `shm` (default on Linux) or `socket` (optional); see
-/// [`TransportKind`](super::transport::TransportKind).
+/// [`TransportKind`].
 pub const ENV_TRANSPORT: &str = "MPLOG_TRANSPORT";
 
 /// Keeps the worker's handler attached; dropping it drains to the listener (bounded) and
