@@ -96,3 +96,52 @@ fn demo_checks_its_own_output() {
         .lines()
         .all(|l| l.contains(" ERROR ") || l.contains(" CRITICAL ")));
 }
+
+#[test]
+fn bench_counts_every_line_and_ends_with_its_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bench.log");
+    for delivery in ["async", "sync"] {
+        let out = Command::new(MPLOG)
+            .args(["bench", "--workers", "2", "--records", "3000", "--keep"])
+            .args(["--delivery", delivery, "--file"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let last = stdout.lines().last().unwrap_or_default();
+        let fields: Vec<&str> = last.split(' ').collect();
+        assert_eq!(fields[0], "bench", "{last}");
+        let keys: Vec<&str> = fields[1..]
+            .iter()
+            .map(|f| f.split('=').next().unwrap())
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "workers",
+                "records",
+                "lines",
+                "seconds",
+                "records_per_s",
+                "p50_ns",
+                "p999_ns"
+            ],
+            "{last}"
+        );
+        assert!(
+            last.starts_with("bench workers=2 records=3000 lines=6000 "),
+            "{last}"
+        );
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert_eq!(text.lines().count(), 6000);
+        assert!(text
+            .lines()
+            .all(|l| l.contains(" app.db.pool INFO     request ") && l.ends_with(" us")));
+    }
+}

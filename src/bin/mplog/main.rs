@@ -6,7 +6,9 @@
 //! - `mplog send`: logs one record to a running listener, from a shell script.
 //! - `mplog demo`: the main job: a pool of worker processes logging through one listener, with
 //!   the check that every record arrived once and in order.
+//! - `mplog bench`: the end-to-end benchmark (records/s into one file, worker call latency).
 
+mod bench;
 mod demo;
 mod listen;
 mod send;
@@ -31,6 +33,11 @@ enum Command {
     Send(send::Args),
     /// Run the demo: a pool of worker processes logging through one listener.
     Demo(demo::Args),
+    /// Measure the pipeline: N worker processes x M records into one file.
+    Bench(bench::Args),
+    /// (internal) One worker of the bench; started by `mplog bench`.
+    #[command(hide = true)]
+    BenchWorker(bench::WorkerArgs),
     /// (internal) One worker of the demo; started by `mplog demo`.
     #[command(hide = true)]
     DemoWorker(demo::WorkerArgs),
@@ -43,6 +50,8 @@ fn main() -> ExitCode {
         Command::Send(args) => send::run(args),
         Command::Demo(args) => demo::run(args),
         Command::DemoWorker(args) => demo::worker(args),
+        Command::Bench(args) => bench::run(args),
+        Command::BenchWorker(args) => bench::worker(args),
     };
     match result {
         Ok(code) => code,
