@@ -101,10 +101,10 @@ fn demo_checks_its_own_output() {
 fn bench_counts_every_line_and_ends_with_its_figures() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("bench.log");
-    for delivery in ["async", "sync"] {
+    for (delivery, transport) in [("async", "socket"), ("sync", "socket"), ("async", "both")] {
         let out = Command::new(MPLOG)
             .args(["bench", "--workers", "2", "--records", "3000", "--keep"])
-            .args(["--delivery", delivery, "--file"])
+            .args(["--delivery", delivery, "--transport", transport, "--file"])
             .arg(&file)
             .output()
             .unwrap();
@@ -130,7 +130,8 @@ fn bench_counts_every_line_and_ends_with_its_figures() {
                 "seconds",
                 "records_per_s",
                 "p50_ns",
-                "p999_ns"
+                "p999_ns",
+                "transport"
             ],
             "{last}"
         );
@@ -138,6 +139,16 @@ fn bench_counts_every_line_and_ends_with_its_figures() {
             last.starts_with("bench workers=2 records=3000 lines=6000 "),
             "{last}"
         );
+        // `both`: the socket run's line, then shm's.
+        let expect = if transport == "both" {
+            "shm"
+        } else {
+            transport
+        };
+        assert!(last.ends_with(&format!(" transport={expect}")), "{last}");
+        if transport == "both" {
+            assert_eq!(stdout.matches(" transport=socket").count(), 1, "{stdout}");
+        }
         let text = std::fs::read_to_string(&file).unwrap();
         assert_eq!(text.lines().count(), 6000);
         assert!(text

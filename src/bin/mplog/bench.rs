@@ -6,8 +6,11 @@
 //! file's lines, and prints the figures, ending with one line a script can parse:
 //!
 //! ```text
-//! bench workers=4 records=1000000 lines=1000000 seconds=0.412 records_per_s=2427184 p50_ns=95 p999_ns=2100
+//! bench workers=4 records=1000000 lines=1000000 seconds=0.412 records_per_s=2427184 p50_ns=95 p999_ns=2100 transport=shm
 //! ```
+//!
+//! `--transport shm|socket` chooses the workers' transport (`MPLOG_TRANSPORT`); `--transport
+//! both` runs the socket transport and then shm in one invocation, one such line each.
 //!
 //! The time runs from the first worker's start until the listener has written and flushed
 //! the last record. Worker call latency is sampled: every [`SAMPLE_EVERY`]th call is timed
@@ -24,7 +27,7 @@ use std::time::Instant;
 
 use mplog::handler::{FileHandler, FileMode, Handler};
 use mplog::queue::spawn::CommandExt;
-use mplog::queue::worker::ENV_DELIVERY;
+use mplog::queue::worker::{ENV_DELIVERY, ENV_TRANSPORT};
 use mplog::queue::QueueListener;
 use mplog::{Formatter, Level, Manager};
 
@@ -46,6 +49,17 @@ pub enum DeliveryArg {
     Sync,
 }
 
+/// Which transport the workers use (`MPLOG_TRANSPORT`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TransportArg {
+    /// Shared-memory rings written by the calling thread (Linux).
+    Shm,
+    /// Batched frames on the Unix socket.
+    Socket,
+    /// The socket run, then the shm run, in one invocation.
+    Both,
+}
+
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Worker processes.
@@ -57,6 +71,9 @@ pub struct Args {
     /// When a log call returns.
     #[arg(long, value_enum, default_value_t = DeliveryArg::Async)]
     delivery: DeliveryArg,
+    /// The workers' transport.
+    #[arg(long, value_enum, default_value_t = TransportArg::Shm)]
+    transport: TransportArg,
     /// The file the listener writes (truncated first).
     #[arg(long, default_value = "mplog-bench.log")]
     file: PathBuf,
@@ -76,6 +93,23 @@ pub fn run(args: Args) -> CliResult {
     if args.workers == 0 || args.records == 0 {
         return Err("--workers and --records must be at least 1".into());
     }
+    let transports: &[&str] = match args.transport {
+        TransportArg::Shm => &["shm"],
+        TransportArg::Socket => &["socket"],
+        TransportArg::Both => &["socket", "shm"],
+    };
+    let mut code = ExitCode::SUCCESS;
+    for transport in transports {
+        if !run_one(&args, transport)? {
+            code = ExitCode::FAILURE;
+        }
+    }
+    Ok(code)
+}
+
+/// One run with the workers on `transport`; false if a record went missing or a worker
+/// failed.
+fn run_one(args: &Args, transport: &str) -> Result<bool, Box<dyn std::error::Error + Send + Sync>> {
     let file = FileHandler::builder(&args.file)
         .mode(FileMode::Truncate)
         .buffer(64 * 1024)
@@ -101,6 +135,7 @@ pub fn run(args: Args) -> CliResult {
             .mplog_endpoint(listener.endpoint())
             .mplog_process_name(format!("worker-{id}"))
             .env(ENV_DELIVERY, delivery)
+            .env(ENV_TRANSPORT, transport)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .spawn()
@@ -141,7 +176,7 @@ pub fn run(args: Args) -> CliResult {
     }
     println!(
         "bench workers={} records={} lines={lines} seconds={seconds:.3} records_per_s={rate} \
-         p50_ns={} p999_ns={}",
+         p50_ns={} p999_ns={} transport={transport}",
         args.workers,
         args.records,
         percentile(&samples, 500),
@@ -149,9 +184,9 @@ pub fn run(args: Args) -> CliResult {
     );
     if failed > 0 || lines != total {
         eprintln!("mplog bench: {lines} lines for {total} records; {failed} workers failed");
-        return Ok(ExitCode::FAILURE);
+        return Ok(false);
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(true)
 }
 
 /// One worker: `records` calls on `app.db.pool`, every [`SAMPLE_EVERY`]th timed; the samples

@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::Sender;
 use parking_lot::Mutex;
 
+use super::decode::RecordDecoder;
 use super::dispatch::DispatchMsg;
 use super::{reader, Shared, READER_STACK, STOP_GRACE};
 use crate::level::Level;
@@ -157,6 +158,7 @@ impl RingSet {
         let worker = reader::register_worker(&self.shared, info.pid, &info.process_name);
         let mut pos = ring.head();
         let mut buf = Vec::new();
+        let mut decoder = RecordDecoder::default();
         let mut quiet_since: Option<Instant> = None;
         loop {
             let tail = ring.tail();
@@ -166,7 +168,7 @@ impl RingSet {
                 match ring.read(&mut pos, tail, &mut buf) {
                     Ok(true) => {
                         bytes += buf.len() as u64;
-                        match postcard::from_bytes::<Record>(&buf) {
+                        match decoder.decode(&buf) {
                             Ok(record) => batch.push(record),
                             Err(e) => {
                                 self.shared.malformed.fetch_add(1, Ordering::Relaxed);
