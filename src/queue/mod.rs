@@ -49,6 +49,8 @@
 //! assert_eq!(std::fs::read_to_string(&path).unwrap(), "hello from a worker\n");
 //! ```
 
+#[cfg(target_os = "linux")]
+mod codec;
 pub mod handler;
 mod link;
 pub mod listener;

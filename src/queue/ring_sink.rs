@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
+use super::codec::encode_record;
 use super::handler::Overflow;
 use super::link::{RECONNECT_MAX, RECONNECT_MIN};
 use super::transport::shm::{self, Producer, Ring, WriteError};
@@ -41,8 +42,6 @@ pub(crate) enum Refused {
     TooLarge,
     /// No ring could be made (the directory, the file or the mapping failed).
     NoRing(String),
-    /// The record could not be encoded.
-    Encode,
 }
 
 impl Refused {
@@ -51,7 +50,6 @@ impl Refused {
             Refused::Full => "ring full".into(),
             Refused::TooLarge => "record larger than the ring".into(),
             Refused::NoRing(why) => format!("no ring: {why}"),
-            Refused::Encode => "record cannot be encoded".into(),
         }
     }
 }
@@ -181,10 +179,7 @@ impl RingSink {
             };
             let Local { rings, buf } = &mut *local;
             buf.clear();
-            match postcard::to_extend(record, std::mem::take(buf)) {
-                Ok(bytes) => *buf = bytes,
-                Err(_) => return Err(Refused::Encode),
-            }
+            encode_record(record, buf);
             let at = match rings.iter().position(|r| r.sink == self.id) {
                 Some(at) => at,
                 None => {

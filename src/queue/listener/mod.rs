@@ -31,8 +31,6 @@
 //! already written (until the connection ends or stays quiet for [`STOP_GRACE`]), has the
 //! dispatch thread handle all of it and flush, and returns [`ListenerStats`]. It is idempotent.
 
-#[cfg(target_os = "linux")]
-mod decode;
 mod dispatch;
 mod reader;
 #[cfg(target_os = "linux")]

@@ -19,10 +19,10 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::Sender;
 use parking_lot::Mutex;
 
-use super::decode::RecordDecoder;
 use super::dispatch::DispatchMsg;
 use super::{reader, Shared, READER_STACK, STOP_GRACE};
 use crate::level::Level;
+use crate::queue::codec::RecordDecoder;
 use crate::queue::transport::shm::{self, Ring};
 use crate::record::Record;
 
