@@ -111,6 +111,8 @@ impl Control {
 pub(crate) struct RingSink {
     id: u64,
     dir: PathBuf,
+    /// The directory of the listener's socket: gone means no listener will ever come.
+    endpoint_dir: PathBuf,
     ring_bytes: usize,
     process_name: String,
     control: Mutex<Control>,
@@ -156,6 +158,7 @@ impl RingSink {
         RingSink {
             id: SINK_IDS.fetch_add(1, Ordering::Relaxed),
             dir: shm::ring_dir(endpoint),
+            endpoint_dir: endpoint.parent().map(PathBuf::from).unwrap_or_default(),
             ring_bytes,
             process_name: hello.process_name.clone(),
             control: Mutex::new(Control {
@@ -194,6 +197,14 @@ impl RingSink {
     }
 
     fn new_ring(&self) -> Result<LocalRing, Refused> {
+        // A ring for an endpoint whose directory is gone (a private endpoint whose listener
+        // stopped) would never be drained, and would stay in /dev/shm: refuse (counted).
+        if !self.endpoint_dir.as_os_str().is_empty() && !self.endpoint_dir.is_dir() {
+            return Err(Refused::NoRing(format!(
+                "the endpoint's directory {} does not exist",
+                self.endpoint_dir.display()
+            )));
+        }
         let new = shm::create_ring(&self.dir, self.ring_bytes, &self.process_name)
             .map_err(|e| Refused::NoRing(format!("{}: {e}", self.dir.display())))?;
         {
@@ -305,5 +316,28 @@ fn write(producer: &mut Producer, bytes: &[u8], overflow: Overflow) -> Result<()
                 pause = (pause * 2).min(FULL_BACKOFF_MAX);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::handler::Handler;
+    use crate::queue::transport::{shm, TransportKind};
+    use crate::queue::{Overflow, QueueHandler};
+    use crate::{Level, Record};
+
+    #[test]
+    fn no_ring_is_left_for_an_endpoint_that_is_gone() {
+        let endpoint = std::path::Path::new("/nonexistent-mplog-endpoint/mplog.sock");
+        let h = QueueHandler::builder(endpoint)
+            .transport(TransportKind::Shm)
+            .overflow(Overflow::Drop)
+            .drain_timeout(std::time::Duration::from_millis(50))
+            .build()
+            .unwrap();
+        h.handle(&Record::new("a", Level::INFO, "nobody will read this"));
+        h.close();
+        assert_eq!(h.stats().dropped, 1);
+        assert!(!shm::ring_dir(endpoint).exists());
     }
 }
