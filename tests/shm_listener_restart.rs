@@ -11,6 +11,9 @@
 //! per kill, right at the kill point, and, when the kill cut the `write` short (the kernel
 //! stops a write between pages for a fatal signal), one torn line there. Anywhere else,
 //! nothing is repeated. Nothing is ever lost.
+//!
+//! And a worker SIGKILLed while no listener runs: the listener started afterwards finds its
+//! ring, drains it and frees it.
 mod common;
 
 use std::io::{BufRead, BufReader};
@@ -24,10 +27,27 @@ use mplog::queue::Overflow;
 const RECORDS: usize = 100_000;
 const RESTARTS: usize = 3;
 const LONG: Duration = Duration::from_secs(60);
+/// Records a worker leaves in its ring before it is killed, with no listener running.
+const ORPHANED: usize = 2_000;
 
 #[test]
 fn child() {
     let Some(role) = common::role() else { return };
+    if role == "orphan" {
+        // No listener runs: the records wait in the ring; then the parent kills us.
+        let _guard = mplog::worker::init(
+            mplog::worker::builder_from_env()
+                .unwrap()
+                .transport(TransportKind::Shm),
+        )
+        .unwrap();
+        common::log_numbered(0, ORPHANED);
+        println!("logged");
+        std::io::Write::flush(&mut std::io::stdout()).unwrap();
+        loop {
+            std::thread::sleep(Duration::from_secs(1));
+        }
+    }
     assert_eq!(role, "steady");
     let guard = mplog::worker::init(
         mplog::worker::builder_from_env()
@@ -164,4 +184,48 @@ fn a_killed_listener_restarted_loses_nothing_and_repeats_at_most_the_batch_in_fl
         .is_empty(),
         "the drained ring was not freed"
     );
+}
+
+#[test]
+fn a_listener_started_later_drains_the_ring_of_a_dead_worker() {
+    if common::role().is_some() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let endpoint = dir.path().join("later.sock");
+    let path = dir.path().join("out.log");
+    let mut worker = common::spawn_child("orphan", &endpoint, "orphan", &[]);
+    let mut out = BufReader::new(worker.stdout.take().unwrap());
+    let mut line = String::new();
+    while !line.trim_end().ends_with("logged") {
+        line.clear();
+        assert!(
+            out.read_line(&mut line).unwrap() > 0,
+            "the worker ended early"
+        );
+    }
+    worker.kill().unwrap(); // SIGKILL, with every record still in its ring
+    worker.wait().unwrap();
+    let rings = mplog::queue::transport::shm::ring_dir(&endpoint);
+    assert_eq!(mplog::queue::transport::shm::list_rings(&rings).len(), 1);
+
+    let file: std::sync::Arc<dyn mplog::handler::Handler> =
+        std::sync::Arc::new(mplog::handler::FileHandler::new(&path).unwrap());
+    let listener = mplog::queue::QueueListener::builder()
+        .endpoint(&endpoint)
+        .handlers(vec![file])
+        .start()
+        .unwrap();
+    // It finds the ring at start, sees its producer dead, drains it and frees it.
+    let started = Instant::now();
+    while !mplog::queue::transport::shm::list_rings(&rings).is_empty() {
+        assert!(
+            started.elapsed() < LONG,
+            "the orphaned ring was never freed"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let stats = listener.stop();
+    assert_eq!(stats.records, ORPHANED as u64);
+    common::check_worker(&common::lines(&path), 0, ORPHANED);
 }
