@@ -6,7 +6,7 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::sync::Arc;
@@ -145,16 +145,7 @@ fn sync_delivery_survives_sigkill() {
     let path = dir.path().join("out.log");
     let listener = common::file_listener(&path);
     let mut child = common::spawn_child("sync-then-sigkill", listener.endpoint(), "doomed", &[]);
-    // The harness prints its own lines first; keep the pipe open until the kill.
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    while !line.trim_end().ends_with("logged") {
-        line.clear();
-        assert!(
-            out.read_line(&mut line).unwrap() > 0,
-            "the child ended early"
-        );
-    }
+    let _out = common::wait_for_line(&mut child, "logged");
     child.kill().unwrap(); // SIGKILL: no hook runs
     child.wait().unwrap();
     let stats = listener.stop();

@@ -195,15 +195,7 @@ fn a_listener_started_later_drains_the_ring_of_a_dead_worker() {
     let endpoint = dir.path().join("later.sock");
     let path = dir.path().join("out.log");
     let mut worker = common::spawn_child("orphan", &endpoint, "orphan", &[]);
-    let mut out = BufReader::new(worker.stdout.take().unwrap());
-    let mut line = String::new();
-    while !line.trim_end().ends_with("logged") {
-        line.clear();
-        assert!(
-            out.read_line(&mut line).unwrap() > 0,
-            "the worker ended early"
-        );
-    }
+    let _out = common::wait_for_line(&mut worker, "logged");
     worker.kill().unwrap(); // SIGKILL, with every record still in its ring
     worker.wait().unwrap();
     let rings = mplog::queue::transport::shm::ring_dir(&endpoint);

@@ -2,8 +2,9 @@
 //! worker (the `child` test of each file runs only when `MPLOG_TEST_ROLE` is set).
 #![allow(dead_code)]
 
+use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::Arc;
 
 use mplog::handler::{FileHandler, Handler};
@@ -32,6 +33,21 @@ pub fn spawn_child(role: &str, endpoint: &Path, name: &str, env: &[(&str, &str)]
         cmd.env(k, v);
     }
     cmd.spawn().expect("spawn child")
+}
+
+/// Reads the child's stdout until a line ending in `word` (the harness prints its own lines
+/// first); returns the pipe, to keep it open until the child is killed.
+pub fn wait_for_line(child: &mut Child, word: &str) -> BufReader<ChildStdout> {
+    let mut out = BufReader::new(child.stdout.take().expect("piped stdout"));
+    let mut line = String::new();
+    while !line.trim_end().ends_with(word) {
+        line.clear();
+        assert!(
+            out.read_line(&mut line).expect("child stdout") > 0,
+            "the child ended early"
+        );
+    }
+    out
 }
 
 /// A listener writing message-only lines to `path` through a buffered file handler.
