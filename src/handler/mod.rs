@@ -211,6 +211,11 @@ impl HandlerBase {
         self.filters.add(filter);
     }
 
+    /// Whether a formatter was set (else the default one, the message alone, applies).
+    pub fn has_formatter(&self) -> bool {
+        self.formatter.read().is_some()
+    }
+
     /// Replaces the formatter.
     pub fn set_formatter(&self, formatter: Arc<dyn Format>) {
         *self.formatter.write() = Some(formatter);

@@ -45,9 +45,12 @@
 //! assert_eq!(std::fs::read_to_string(&path).unwrap(), "hello from a worker\n");
 //! ```
 
+mod decode;
+mod encode;
 pub mod handler;
 mod link;
 pub mod listener;
+mod sender;
 pub mod spawn;
 pub mod transport;
 pub mod wire;

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
 
+use super::reader::WorkerEntry;
 use super::{Shared, Target, LISTENER_LOGGER, NOTICES_PER_SECOND};
 use crate::handler::Handler;
 use crate::level::Level;
@@ -21,6 +22,13 @@ use crate::record::Record;
 pub(crate) enum DispatchMsg {
     /// Records of one worker, in order.
     Batch(Vec<Record>),
+    /// A `Frame::Records` body as received, decoded here (see [`WorkerEntry::decoder`]).
+    Frame {
+        worker: Arc<WorkerEntry>,
+        bytes: Vec<u8>,
+        /// Where the frame starts in the connection's stream, for the error message.
+        offset: u64,
+    },
     /// One record from an in-process handler.
     Local(Record),
     /// Answer `Ack { seq }` on `reply` once everything before is handled and flushed.
@@ -46,6 +54,8 @@ pub(crate) struct Dispatcher {
     rx: Receiver<DispatchMsg>,
     shared: Arc<Shared>,
     loggers: HashMap<Arc<str>, Logger>,
+    /// The logger of the last record, by the `Arc` of its name.
+    last_logger: Option<(Arc<str>, Logger)>,
     flushable: Vec<Arc<dyn Handler>>,
     refreshed: Option<Instant>,
     notices: (Instant, u32, u64),
@@ -58,6 +68,7 @@ impl Dispatcher {
             rx,
             shared,
             loggers: HashMap::new(),
+            last_logger: None,
             flushable: Vec::new(),
             refreshed: None,
             notices: (Instant::now(), 0, 0),
@@ -98,6 +109,11 @@ impl Dispatcher {
                     .records
                     .fetch_add(records.len() as u64, Ordering::Relaxed);
             }
+            DispatchMsg::Frame {
+                worker,
+                bytes,
+                offset,
+            } => self.decode_frame(&worker, &bytes, offset),
             DispatchMsg::Local(r) => {
                 self.dispatch(&r);
                 self.shared.records.fetch_add(1, Ordering::Relaxed);
@@ -119,9 +135,41 @@ impl Dispatcher {
         false
     }
 
+    /// Decodes and dispatches one worker's record frame; a malformed one closes that
+    /// worker's connection (its reader sees `bad`) and says why.
+    fn decode_frame(&mut self, worker: &WorkerEntry, bytes: &[u8], offset: u64) {
+        if worker.bad.load(Ordering::Acquire) {
+            return; // frames queued behind a bad one: the connection is closing
+        }
+        let result = worker
+            .decoder
+            .lock()
+            .each_record(bytes, offset, |r| self.dispatch(r));
+        let handled = match result {
+            Ok(n) => n,
+            Err((n, e)) => {
+                worker.bad.store(true, Ordering::Release);
+                self.shared.malformed.fetch_add(1, Ordering::Relaxed);
+                let text = format!("closed the connection of {}: {e}", worker.who());
+                self.notice(Level::ERROR, text);
+                n
+            }
+        };
+        worker.records.fetch_add(handled, Ordering::Relaxed);
+        self.shared.records.fetch_add(handled, Ordering::Relaxed);
+    }
+
     fn dispatch(&mut self, record: &Record) {
         match &self.target {
             Target::Manager(m) => {
+                // Records of one worker share their logger's name (see `decode`): most
+                // lookups are the same as the last one, and a pointer compare.
+                if let Some((name, logger)) = &self.last_logger {
+                    if Arc::ptr_eq(name, &record.name) {
+                        logger.handle(record);
+                        return;
+                    }
+                }
                 let logger = match self.loggers.get(&*record.name) {
                     Some(l) => l,
                     None => self
@@ -130,6 +178,7 @@ impl Dispatcher {
                         .or_insert_with(|| m.get_logger(&record.name)),
                 };
                 logger.handle(record);
+                self.last_logger = Some((record.name.clone(), logger.clone()));
             }
             Target::Handlers {
                 handlers,
