@@ -2,11 +2,12 @@
 //!
 //! # What the caller pays, and what happens when the queue is full
 //! `emit` does Python's `prepare` (the message becomes final text, exception and stack text
-//! folded in) and pushes the copy onto a bounded in-memory channel; that is all the work on the
-//! calling thread. A sender thread takes records off the channel and batches them into frames:
-//! a frame is written when it reaches [`DEFAULT_BATCH_BYTES`], when a WARNING or worse arrives,
-//! after at most the flush interval ([`DEFAULT_FLUSH_INTERVAL`], so `tail -f` stays live), and
-//! on flush/close.
+//! folded in) and encodes the result, without copying the record, into the handler's open
+//! chunk; a full chunk (or one holding a WARNING or worse) goes onto a bounded in-memory
+//! channel. That is all the work on the calling thread (the details, and why, are in the
+//! sender module). A sender thread batches chunks into frames: a frame is written when it
+//! reaches [`DEFAULT_BATCH_BYTES`], when a WARNING or worse arrives, after at most the flush
+//! interval ([`DEFAULT_FLUSH_INTERVAL`], so `tail -f` stays live), and on flush/close.
 //!
 //! When the channel is full (the listener is slow or gone) the [`Overflow`] policy decides:
 //! - [`Overflow::Block`] (default): the caller waits for room, at most `timeout`
