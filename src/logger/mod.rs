@@ -285,6 +285,11 @@ impl Logger {
         if self.disabled() {
             return;
         }
+        // No filters (the usual case): no `Cow` of the record to build and move.
+        if self.0.filters.is_empty() {
+            self.call_handlers(record);
+            return;
+        }
         let Some(record) = self.0.filters.apply(record) else {
             return;
         };

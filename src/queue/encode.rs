@@ -23,34 +23,50 @@ pub(crate) fn encode_record(record: &Record, prepared: Option<&str>, out: &mut V
         Some(_) => (None, None),
         None => (record.exc_text.as_deref(), record.stack_info.as_deref()),
     };
-    out.reserve(
-        64 + record.name.len()
-            + record.level_name.len()
-            + message.len()
-            + record.pathname.len()
-            + record.module_path.len()
-            + record.func_name.len()
-            + record.thread_name.len()
-            + record.process_name.len(),
-    );
-    put_str(out, &record.name);
-    put_varint(out, u64::from(record.level.as_u32()));
-    put_str(out, &record.level_name);
-    put_str(out, message);
-    put_str(out, &record.pathname);
-    put_varint(out, u64::from(record.lineno));
-    put_str(out, &record.module_path);
-    put_str(out, &record.func_name);
-    put_signed(out, record.created_ns);
-    put_signed(out, record.relative_created_ns);
-    put_varint(out, record.thread);
-    put_str(out, &record.thread_name);
-    put_varint(out, u64::from(record.process));
-    put_str(out, &record.process_name);
-    put_option_str(out, record.task_name.as_deref());
-    put_option_str(out, exc_text);
-    put_option_str(out, stack_info);
-    put_varint(out, record.extra.len() as u64);
+    let task_name = record.task_name.as_deref();
+    let strings = [
+        &*record.name,
+        &*record.level_name,
+        message,
+        &*record.pathname,
+        &*record.module_path,
+        &*record.func_name,
+        &*record.thread_name,
+        &*record.process_name,
+        task_name.unwrap_or(""),
+        exc_text.unwrap_or(""),
+        stack_info.unwrap_or(""),
+    ];
+    // The most the fixed part can take: six integers and eleven string lengths of at most
+    // 10 bytes each, three option tags, the extra count. Written into a slice sized once, so
+    // no write checks for room.
+    let most = 6 * 10 + 11 * 10 + 3 + 10 + strings.iter().map(|s| s.len()).sum::<usize>();
+    let start = out.len();
+    out.resize(start + most, 0);
+    let mut w = Writer {
+        buf: &mut out[start..],
+        pos: 0,
+    };
+    w.str(&record.name);
+    w.varint(u64::from(record.level.as_u32()));
+    w.str(&record.level_name);
+    w.str(message);
+    w.str(&record.pathname);
+    w.varint(u64::from(record.lineno));
+    w.str(&record.module_path);
+    w.str(&record.func_name);
+    w.signed(record.created_ns);
+    w.signed(record.relative_created_ns);
+    w.varint(record.thread);
+    w.str(&record.thread_name);
+    w.varint(u64::from(record.process));
+    w.str(&record.process_name);
+    w.option_str(task_name);
+    w.option_str(exc_text);
+    w.option_str(stack_info);
+    w.varint(record.extra.len() as u64);
+    let end = start + w.pos;
+    out.truncate(end);
     for (key, value) in &record.extra {
         put_str(out, key);
         match value {
@@ -75,6 +91,52 @@ pub(crate) fn encode_record(record: &Record, prepared: Option<&str>, out: &mut V
     }
 }
 
+/// Writes into a slice known to be large enough (see [`encode_record`]).
+struct Writer<'a> {
+    buf: &'a mut [u8],
+    pos: usize,
+}
+
+impl Writer<'_> {
+    #[inline]
+    fn varint(&mut self, mut v: u64) {
+        while v >= 0x80 {
+            self.buf[self.pos] = (v as u8) | 0x80;
+            self.pos += 1;
+            v >>= 7;
+        }
+        self.buf[self.pos] = v as u8;
+        self.pos += 1;
+    }
+
+    #[inline]
+    fn signed(&mut self, v: i64) {
+        self.varint(((v << 1) ^ (v >> 63)) as u64);
+    }
+
+    #[inline]
+    fn str(&mut self, s: &str) {
+        self.varint(s.len() as u64);
+        self.buf[self.pos..self.pos + s.len()].copy_from_slice(s.as_bytes());
+        self.pos += s.len();
+    }
+
+    #[inline]
+    fn option_str(&mut self, s: Option<&str>) {
+        match s {
+            None => {
+                self.buf[self.pos] = 0;
+                self.pos += 1;
+            }
+            Some(s) => {
+                self.buf[self.pos] = 1;
+                self.pos += 1;
+                self.str(s);
+            }
+        }
+    }
+}
+
 /// postcard's varint (LEB128).
 pub(crate) fn put_varint(out: &mut Vec<u8>, mut v: u64) {
     while v >= 0x80 {
@@ -91,16 +153,6 @@ fn put_signed(out: &mut Vec<u8>, v: i64) {
 fn put_str(out: &mut Vec<u8>, s: &str) {
     put_varint(out, s.len() as u64);
     out.extend_from_slice(s.as_bytes());
-}
-
-fn put_option_str(out: &mut Vec<u8>, s: Option<&str>) {
-    match s {
-        None => out.push(0),
-        Some(s) => {
-            out.push(1);
-            put_str(out, s);
-        }
-    }
 }
 
 #[cfg(test)]
