@@ -32,6 +32,9 @@ pub(crate) enum DispatchMsg {
     Barrier(Sender<()>),
     /// The listener's own trouble, for its own logger.
     Notice(Level, String),
+    /// Swap in a new target (a configuration reload), flush and close the old one's handlers,
+    /// then answer.
+    Reload(Target, Sender<()>),
     /// Handle what is left, flush, end.
     Stop,
 }
@@ -114,6 +117,16 @@ impl Dispatcher {
                 let _ = ack.send(());
             }
             DispatchMsg::Notice(level, text) => self.notice(level, text),
+            DispatchMsg::Reload(target, ack) => {
+                self.refreshed = None;
+                self.flush();
+                let old = std::mem::replace(&mut self.target, target);
+                self.loggers.clear();
+                self.flushable.clear();
+                self.refreshed = None;
+                close(&old);
+                let _ = ack.send(());
+            }
             DispatchMsg::Stop => return true,
         }
         false
@@ -157,14 +170,7 @@ impl Dispatcher {
                     .is_none_or(|t| t.elapsed() >= HANDLER_REFRESH);
                 if stale {
                     self.refreshed = Some(Instant::now());
-                    self.flushable.clear();
-                    for logger in std::iter::once(m.root()).chain(m.loggers()) {
-                        for h in logger.handlers() {
-                            if !self.flushable.iter().any(|s| Arc::ptr_eq(s, &h)) {
-                                self.flushable.push(h);
-                            }
-                        }
-                    }
+                    self.flushable = m.handlers();
                 }
                 for h in &self.flushable {
                     let _ = h.flush();
@@ -202,6 +208,19 @@ impl Dispatcher {
         match &self.target {
             Target::Manager(m) => m.get_logger(LISTENER_LOGGER).handle(&record),
             Target::Handlers { .. } => self.dispatch(&record),
+        }
+    }
+}
+
+/// Flushes and closes every handler of a target that was swapped out.
+fn close(target: &Target) {
+    match target {
+        Target::Manager(m) => m.shutdown(),
+        Target::Handlers { handlers, .. } => {
+            for h in handlers {
+                let _ = h.flush();
+                h.close();
+            }
         }
     }
 }

@@ -1,0 +1,576 @@
+//! Python's `fileConfig` INI format, the common subset, read into the dictConfig tree so that
+//! one set of checks serves both.
+//!
+//! ```ini
+//! [loggers]
+//! keys=root,app
+//! [handlers]
+//! keys=console,file
+//! [formatters]
+//! keys=plain
+//! [logger_root]
+//! level=WARNING
+//! handlers=console
+//! [logger_app]
+//! level=DEBUG
+//! handlers=file
+//! propagate=0
+//! qualname=app
+//! [handler_console]
+//! class=StreamHandler
+//! formatter=plain
+//! args=(sys.stderr,)
+//! [handler_file]
+//! class=handlers.RotatingFileHandler
+//! args=('app.log', 'a', 1048576, 5)
+//! kwargs={'delay': True}
+//! [formatter_plain]
+//! format=%(levelname)s %(name)s %(message)s
+//! ```
+//!
+//! `args` and `kwargs` are Python expressions in Python; here they are literals only: a tuple
+//! (or dict) of strings, integers, floats, `True`, `False`, `None`, `sys.stdout`, `sys.stderr`
+//! and level names (`ERROR`, `logging.ERROR`). Positional arguments are matched to the
+//! class's parameter names as in Python's constructors. Anything that would need evaluating
+//! code is refused, naming the section. As in `configparser`, keys are case-insensitive,
+//! indented lines continue a value, and `%%` in `args`/`kwargs` is a `%` (other `%(...)`
+//! interpolation is refused).
+
+use serde_json::{json, Map, Number, Value};
+
+use super::classes::{self, Kind};
+use super::error::{ConfigError, ErrorKind};
+
+type Sections = Vec<(String, Vec<(String, String)>)>;
+
+fn syntax(line: usize, message: String) -> ConfigError {
+    ConfigError::new(
+        "",
+        ErrorKind::Syntax {
+            format: "INI",
+            message: format!("line {line}: {message}"),
+        },
+    )
+}
+
+/// `configparser`'s reading of sections and keys.
+fn sections(text: &str) -> Result<Sections, ConfigError> {
+    let mut out: Sections = Vec::new();
+    let mut last_key: Option<usize> = None;
+    for (i, raw) in text.lines().enumerate() {
+        let trimmed = raw.trim();
+        if trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with(';') {
+            continue;
+        }
+        if raw.starts_with([' ', '\t']) {
+            if let (Some((_, keys)), Some(k)) = (out.last_mut(), last_key) {
+                let value = &mut keys[k].1;
+                value.push('\n');
+                value.push_str(trimmed);
+                continue;
+            }
+        }
+        if let Some(name) = trimmed.strip_prefix('[').and_then(|t| t.strip_suffix(']')) {
+            out.push((name.trim().to_owned(), Vec::new()));
+            last_key = None;
+            continue;
+        }
+        let Some((_, keys)) = out.last_mut() else {
+            return Err(syntax(i + 1, "a key before any [section]".into()));
+        };
+        let at = trimmed
+            .find(['=', ':'])
+            .ok_or_else(|| syntax(i + 1, format!("expected key=value, got {trimmed:?}")))?;
+        let key = trimmed[..at].trim().to_ascii_lowercase();
+        keys.retain(|(k, _)| *k != key);
+        keys.push((key, trimmed[at + 1..].trim().to_owned()));
+        last_key = Some(keys.len() - 1);
+    }
+    Ok(out)
+}
+
+struct Ini {
+    sections: Sections,
+}
+
+impl Ini {
+    fn section(&self, name: &str) -> Option<&[(String, String)]> {
+        self.sections
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, keys)| keys.as_slice())
+    }
+
+    fn require(&self, name: &str) -> Result<&[(String, String)], ConfigError> {
+        self.section(name).ok_or_else(|| {
+            ConfigError::new(
+                name,
+                ErrorKind::Invalid(format!("missing section [{name}]")),
+            )
+        })
+    }
+
+    /// `[loggers] keys=a,b` as a list of names.
+    fn keys(&self, list: &str) -> Vec<String> {
+        self.section(list)
+            .and_then(|s| get(s, "keys"))
+            .map(split_names)
+            .unwrap_or_default()
+    }
+}
+
+fn get<'a>(keys: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    keys.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+}
+
+fn split_names(s: &str) -> Vec<String> {
+    s.split(',')
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Reads fileConfig INI text into the dictConfig tree (`disable_existing_loggers` true, as
+/// `fileConfig`'s default).
+pub(crate) fn to_dict(text: &str) -> Result<Value, ConfigError> {
+    let ini = Ini {
+        sections: sections(text)?,
+    };
+    let mut formatters = Map::new();
+    for name in ini.keys("formatters") {
+        let section = format!("formatter_{name}");
+        let keys = ini.require(&section)?;
+        let mut f = Map::new();
+        for (key, value) in keys {
+            match key.as_str() {
+                "format" | "datefmt" | "style" | "class" => {
+                    f.insert(key.clone(), json!(value));
+                }
+                "validate" => {
+                    f.insert(key.clone(), json!(boolean(&section, key, value)?));
+                }
+                "defaults" => {
+                    f.insert(key.clone(), literal(&section, key, value)?);
+                }
+                _ => return Err(unknown(&section, key)),
+            }
+        }
+        formatters.insert(name, Value::Object(f));
+    }
+    let mut handlers = Map::new();
+    for name in ini.keys("handlers") {
+        let section = format!("handler_{name}");
+        handlers.insert(name, handler(&section, ini.require(&section)?)?);
+    }
+    let mut loggers = Map::new();
+    let mut root = Value::Null;
+    let names = ini.keys("loggers");
+    if !names.iter().any(|n| n == "root") {
+        return Err(ConfigError::new(
+            "loggers",
+            ErrorKind::Invalid("the [loggers] keys must include root".into()),
+        ));
+    }
+    for name in names {
+        let section = format!("logger_{name}");
+        let keys = ini.require(&section)?;
+        let mut l = Map::new();
+        for (key, value) in keys {
+            match key.as_str() {
+                "level" => {
+                    l.insert(key.clone(), json!(value));
+                }
+                "handlers" => {
+                    l.insert(key.clone(), json!(split_names(value)));
+                }
+                "propagate" => {
+                    l.insert(key.clone(), json!(boolean(&section, key, value)?));
+                }
+                "qualname" | "channel" => {}
+                _ => return Err(unknown(&section, key)),
+            }
+        }
+        if name == "root" {
+            root = Value::Object(l);
+        } else {
+            let qualname = get(keys, "qualname")
+                .ok_or_else(|| ConfigError::new(section.clone(), ErrorKind::Missing("qualname")))?;
+            l.entry("propagate").or_insert(json!(true));
+            loggers.insert(qualname.to_owned(), Value::Object(l));
+        }
+    }
+    Ok(json!({
+        "version": 1,
+        "disable_existing_loggers": true,
+        "formatters": formatters,
+        "handlers": handlers,
+        "loggers": loggers,
+        "root": root,
+    }))
+}
+
+fn unknown(section: &str, key: &str) -> ConfigError {
+    ConfigError::new(
+        section,
+        ErrorKind::UnknownKey {
+            key: key.to_owned(),
+            hint: String::new(),
+        },
+    )
+}
+
+fn boolean(section: &str, key: &str, value: &str) -> Result<bool, ConfigError> {
+    match value.to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err(ConfigError::new(
+            section,
+            ErrorKind::Type {
+                expected: "a boolean",
+                got: format!("{value:?}"),
+            },
+        )
+        .at_key(key)),
+    }
+}
+
+/// Python's constructor parameters, in order, for positional `args`.
+fn positional(kind: Kind) -> &'static [&'static str] {
+    match kind {
+        Kind::Stream => &["stream"],
+        Kind::File | Kind::Watched | Kind::LockedFile => {
+            &["filename", "mode", "encoding", "delay", "errors"]
+        }
+        Kind::Rotating | Kind::LockedRotating => &[
+            "filename",
+            "mode",
+            "maxBytes",
+            "backupCount",
+            "encoding",
+            "delay",
+            "errors",
+        ],
+        Kind::Timed | Kind::LockedTimed => &[
+            "filename",
+            "when",
+            "interval",
+            "backupCount",
+            "encoding",
+            "delay",
+            "utc",
+            "atTime",
+            "errors",
+        ],
+        Kind::Memory => &["capacity", "flushLevel", "target", "flushOnClose"],
+        Kind::Null => &[],
+    }
+}
+
+fn handler(section: &str, keys: &[(String, String)]) -> Result<Value, ConfigError> {
+    let mut h = Map::new();
+    let class =
+        get(keys, "class").ok_or_else(|| ConfigError::new(section, ErrorKind::Missing("class")))?;
+    for (key, value) in keys {
+        match key.as_str() {
+            "class" | "level" | "formatter" | "target" => {
+                if !value.is_empty() {
+                    h.insert(key.clone(), json!(value));
+                }
+            }
+            "args" | "kwargs" => {}
+            _ => return Err(unknown(section, key)),
+        }
+    }
+    let args = match get(keys, "args") {
+        Some(text) => literal(section, "args", text)?,
+        None => Value::Array(Vec::new()),
+    };
+    let Value::Array(args) = args else {
+        return Err(ConfigError::new(
+            section,
+            ErrorKind::Invalid("args must be a tuple, e.g. ('app.log', 'a')".into()),
+        )
+        .at_key("args"));
+    };
+    // An unknown class has no parameters to match: the dict checks then name the class.
+    if let Ok(kind) = classes::resolve(class) {
+        let names = positional(kind);
+        if args.len() > names.len() {
+            return Err(ConfigError::new(
+                section,
+                ErrorKind::Invalid(format!(
+                    "{class} takes at most {} positional arguments ({}), got {}",
+                    names.len(),
+                    names.join(", "),
+                    args.len()
+                )),
+            )
+            .at_key("args"));
+        }
+        for (name, value) in names.iter().zip(args) {
+            h.insert((*name).to_owned(), value);
+        }
+    }
+    if let Some(text) = get(keys, "kwargs") {
+        let Value::Object(kwargs) = literal(section, "kwargs", text)? else {
+            return Err(ConfigError::new(
+                section,
+                ErrorKind::Invalid("kwargs must be a dict, e.g. {'delay': True}".into()),
+            )
+            .at_key("kwargs"));
+        };
+        for (k, v) in kwargs {
+            if h.insert(k.clone(), v).is_some() {
+                return Err(ConfigError::new(
+                    section,
+                    ErrorKind::Invalid(format!("'{k}' given in both args and kwargs")),
+                ));
+            }
+        }
+    }
+    Ok(Value::Object(h))
+}
+
+/// Parses a Python literal (the subset in the module docs).
+fn literal(section: &str, key: &str, text: &str) -> Result<Value, ConfigError> {
+    let fail = |why: String| {
+        ConfigError::new(section, ErrorKind::Invalid(format!("{why} in {text:?}"))).at_key(key)
+    };
+    if text.contains("%(") {
+        return Err(fail("'%(...)' interpolation is not supported".into()));
+    }
+    let text = text.replace("%%", "%");
+    let mut p = Parser {
+        s: text.as_bytes(),
+        i: 0,
+    };
+    let v = p.value().map_err(fail)?;
+    p.skip_ws();
+    if p.i != p.s.len() {
+        return Err(fail(format!("unexpected text at offset {}", p.i)));
+    }
+    Ok(v)
+}
+
+struct Parser<'a> {
+    s: &'a [u8],
+    i: usize,
+}
+
+impl Parser<'_> {
+    fn skip_ws(&mut self) {
+        while self.s.get(self.i).is_some_and(u8::is_ascii_whitespace) {
+            self.i += 1;
+        }
+    }
+
+    fn peek(&mut self) -> Option<u8> {
+        self.skip_ws();
+        self.s.get(self.i).copied()
+    }
+
+    fn value(&mut self) -> Result<Value, String> {
+        match self.peek() {
+            Some(b'(') | Some(b'[') => self.sequence(),
+            Some(b'{') => self.dict(),
+            Some(q @ (b'\'' | b'"')) => self.string(q).map(Value::String),
+            Some(c) if c == b'-' || c == b'+' || c.is_ascii_digit() => self.number(),
+            Some(_) => self.name(),
+            None => Err("a value is missing".into()),
+        }
+    }
+
+    fn sequence(&mut self) -> Result<Value, String> {
+        let close = if self.s[self.i] == b'(' { b')' } else { b']' };
+        self.i += 1;
+        let mut items = Vec::new();
+        loop {
+            if self.peek() == Some(close) {
+                self.i += 1;
+                return Ok(Value::Array(items));
+            }
+            items.push(self.value()?);
+            match self.peek() {
+                Some(b',') => self.i += 1,
+                Some(c) if c == close => {}
+                _ => return Err(format!("expected ',' or '{}'", close as char)),
+            }
+        }
+    }
+
+    fn dict(&mut self) -> Result<Value, String> {
+        self.i += 1;
+        let mut map = Map::new();
+        loop {
+            match self.peek() {
+                Some(b'}') => {
+                    self.i += 1;
+                    return Ok(Value::Object(map));
+                }
+                Some(q @ (b'\'' | b'"')) => {
+                    let key = self.string(q)?;
+                    if self.peek() != Some(b':') {
+                        return Err("expected ':' after a dict key".into());
+                    }
+                    self.i += 1;
+                    let v = self.value()?;
+                    map.insert(key, v);
+                }
+                _ => return Err("dict keys must be strings".into()),
+            }
+            match self.peek() {
+                Some(b',') => self.i += 1,
+                Some(b'}') => {}
+                _ => return Err("expected ',' or '}'".into()),
+            }
+        }
+    }
+
+    fn string(&mut self, quote: u8) -> Result<String, String> {
+        self.i += 1;
+        let mut out = Vec::new();
+        while let Some(&c) = self.s.get(self.i) {
+            self.i += 1;
+            match c {
+                _ if c == quote => {
+                    return String::from_utf8(out).map_err(|_| "invalid UTF-8".into())
+                }
+                b'\\' => {
+                    let e = *self.s.get(self.i).ok_or("unfinished escape")?;
+                    self.i += 1;
+                    out.push(match e {
+                        b'n' => b'\n',
+                        b't' => b'\t',
+                        b'\\' | b'\'' | b'"' => e,
+                        _ => return Err(format!("unsupported escape '\\{}'", e as char)),
+                    });
+                }
+                _ => out.push(c),
+            }
+        }
+        Err("unclosed string".into())
+    }
+
+    fn word(&mut self, accept: impl Fn(u8) -> bool) -> &str {
+        let start = self.i;
+        while self.s.get(self.i).is_some_and(|c| accept(*c)) {
+            self.i += 1;
+        }
+        std::str::from_utf8(&self.s[start..self.i]).unwrap_or("")
+    }
+
+    fn number(&mut self) -> Result<Value, String> {
+        let w = self
+            .word(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'+' | b'.' | b'_'))
+            .replace('_', "");
+        if let Ok(i) = w.parse::<i64>() {
+            return Ok(Value::Number(i.into()));
+        }
+        w.parse::<f64>()
+            .ok()
+            .and_then(Number::from_f64)
+            .map(Value::Number)
+            .ok_or_else(|| format!("{w:?} is not a number"))
+    }
+
+    fn name(&mut self) -> Result<Value, String> {
+        let w = self.word(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'.');
+        let level = w.strip_prefix("logging.").unwrap_or(w);
+        Ok(match w {
+            "True" => json!(true),
+            "False" => json!(false),
+            "None" => Value::Null,
+            "sys.stdout" => json!("ext://sys.stdout"),
+            "sys.stderr" => json!("ext://sys.stderr"),
+            _ if matches!(
+                level,
+                "NOTSET" | "DEBUG" | "INFO" | "WARNING" | "WARN" | "ERROR" | "CRITICAL" | "FATAL"
+            ) =>
+            {
+                json!(level)
+            }
+            "" => return Err("unexpected character".into()),
+            _ => return Err(format!("'{w}' is not a literal mplog can read")),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn literals() {
+        let v = literal(
+            "s",
+            "args",
+            r"('a.log', 'a', 1_024, -3, 2.5, True, None, sys.stdout, logging.ERROR, [1])",
+        )
+        .unwrap();
+        assert_eq!(
+            v,
+            json!([
+                "a.log",
+                "a",
+                1024,
+                -3,
+                2.5,
+                true,
+                null,
+                "ext://sys.stdout",
+                "ERROR",
+                [1]
+            ])
+        );
+        assert_eq!(literal("s", "args", "()").unwrap(), json!([]));
+        assert_eq!(
+            literal("s", "args", "(sys.stderr,)").unwrap(),
+            json!(["ext://sys.stderr"])
+        );
+        assert_eq!(
+            literal("s", "kwargs", r#"{"delay": True, 'n': 2,}"#).unwrap(),
+            json!({"delay": true, "n": 2})
+        );
+        assert!(literal("s", "kwargs", "{'delay' True}").is_err());
+        let e = literal("handler_f", "args", "(open('x'),)").unwrap_err();
+        assert!(e.to_string().contains("'open' is not a literal"), "{e}");
+        assert!(literal("s", "args", "('%(here)s/x.log',)").is_err());
+        assert_eq!(literal("s", "args", "('100%%',)").unwrap(), json!(["100%"]));
+    }
+
+    #[test]
+    fn a_file_config_becomes_a_dict() {
+        let text = "[loggers]\nkeys=root,app\n[handlers]\nkeys=h\n[formatters]\nkeys=f\n\
+            [logger_root]\nlevel=WARNING\nhandlers=h\n\
+            [logger_app]\nlevel=DEBUG\nhandlers=\npropagate=0\nqualname=app.core\n\
+            [handler_h]\nclass=handlers.RotatingFileHandler\nformatter=f\n\
+            args=('x.log', 'a', 100,\n  3)\nkwargs={'delay': True}\n\
+            [formatter_f]\nformat=%(name)s: %(message)s\n";
+        let d = to_dict(text).unwrap();
+        assert_eq!(d["loggers"]["app.core"]["propagate"], json!(false));
+        assert_eq!(d["loggers"]["app.core"]["handlers"], json!([]));
+        assert_eq!(d["handlers"]["h"]["maxBytes"], json!(100));
+        assert_eq!(d["handlers"]["h"]["backupCount"], json!(3));
+        assert_eq!(d["handlers"]["h"]["delay"], json!(true));
+        assert_eq!(
+            d["formatters"]["f"]["format"],
+            json!("%(name)s: %(message)s")
+        );
+        assert_eq!(d["root"]["handlers"], json!(["h"]));
+    }
+
+    #[test]
+    fn what_is_not_supported_is_refused_by_section() {
+        let base = "[loggers]\nkeys=root\n[logger_root]\nlevel=INFO\n";
+        assert!(to_dict("[loggers]\nkeys=app\n").is_err());
+        let e = to_dict(&format!("{base}[handlers]\nkeys=h\n")).unwrap_err();
+        assert!(e.to_string().contains("missing section [handler_h]"), "{e}");
+        let e = to_dict(&format!(
+            "{base}[handlers]\nkeys=h\n[handler_h]\nclass=StreamHandler\nargs=(1, 2)\n"
+        ))
+        .unwrap_err();
+        assert!(e.to_string().contains("at most 1 positional"), "{e}");
+        assert!(to_dict("keys=x\n").is_err());
+    }
+}
