@@ -203,7 +203,11 @@ fn listen_with_config_reloads_on_sighup_and_keeps_a_good_config_over_a_bad_one()
     assert!(status.success());
     let read = |f: &str| std::fs::read_to_string(dir.path().join(f)).unwrap();
     assert_eq!(read("one.log"), "one a\n");
-    assert!(read("two.log").starts_with("two b\n"), "{}", read("two.log"));
+    assert!(
+        read("two.log").starts_with("two b\n"),
+        "{}",
+        read("two.log")
+    );
     assert!(read("two.log").contains("two c\n"));
     // The failed reload is logged through the running configuration's own logger too.
     assert!(read("two.log").contains("configuration reload failed"));

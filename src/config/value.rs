@@ -133,6 +133,10 @@ pub(crate) fn boolean(v: &Value) -> Result<bool, ErrorKind> {
         // Python takes any truthy value; 0 and 1 are common in older files.
         Value::Number(n) if n.as_u64() == Some(0) => Ok(false),
         Value::Number(n) if n.as_u64() == Some(1) => Ok(true),
+        // Python reads "true" as true (any non-empty string is); "false" is taken at its word
+        // here rather than Python's (where it is true too).
+        Value::String(s) if s.eq_ignore_ascii_case("true") => Ok(true),
+        Value::String(s) if s.eq_ignore_ascii_case("false") => Ok(false),
         _ => Err(type_error("a boolean", v)),
     }
 }
