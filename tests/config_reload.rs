@@ -119,7 +119,7 @@ fn reload_under_load_handles_every_record_once_in_one_format() {
         wait_for_more(&listener, swapped_at);
     }
     std::fs::write(&stop, "").unwrap();
-    let mut counts = vec![0usize; WORKERS];
+    let mut counts = [0usize; WORKERS];
     for (w, mut c) in children.into_iter().enumerate() {
         let mut out = String::new();
         c.stdout.take().unwrap().read_to_string(&mut out).unwrap();
