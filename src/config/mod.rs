@@ -12,7 +12,7 @@
 //!   file handlers, `gzip` on rotating ones, `maxBytes` on timed ones, `lockPath` on locked
 //!   ones, and `utc` on formatters.
 //! - **Formats** by extension ([`FileFormat`]): `.toml`, `.json`, `.yaml`/`.yml`, and
-//!   `.ini`/`.conf`/`.cfg` for Python's fileConfig format (see [`ini`](self::ini) for its
+//!   `.ini`/`.conf`/`.cfg` for Python's fileConfig format (see [`ini`] for its
 //!   subset).
 //! - **Environment**: `${VAR}` and `${VAR:-default}` in string values are replaced from the
 //!   environment after parsing (a value is never re-parsed), so one file serves several
