@@ -9,18 +9,9 @@ use nix::unistd::Pid;
 
 const MPLOG: &str = env!("CARGO_BIN_EXE_mplog");
 
-#[test]
-fn listen_send_and_stop_on_sigterm() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("listen.log");
-    let mut listener = Command::new(MPLOG)
-        .args([
-            "listen",
-            "--format",
-            "%(processName)s %(name)s %(levelname)s %(message)s",
-        ])
-        .arg("--file")
-        .arg(&file)
+/// Starts `mplog listen` with stdout and stderr piped; returns it and the endpoint it printed.
+fn start(command: &mut Command) -> (std::process::Child, String) {
+    let mut listener = command
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -29,7 +20,24 @@ fn listen_send_and_stop_on_sigterm() {
     BufReader::new(listener.stdout.take().unwrap())
         .read_line(&mut endpoint)
         .unwrap();
-    let endpoint = endpoint.trim();
+    (listener, endpoint.trim().to_owned())
+}
+
+#[test]
+fn listen_send_and_stop_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("listen.log");
+    let mut command = Command::new(MPLOG);
+    command
+        .args([
+            "listen",
+            "--format",
+            "%(processName)s %(name)s %(levelname)s %(message)s",
+        ])
+        .arg("--file")
+        .arg(&file);
+    let (listener, endpoint) = start(&mut command);
+    let endpoint = endpoint.as_str();
     assert!(endpoint.ends_with(".sock"), "{endpoint:?}");
 
     let send = |args: &[&str]| {
@@ -166,18 +174,9 @@ fn listen_with_config_reloads_on_sighup_and_keeps_a_good_config_over_a_bad_one()
         .unwrap()
     };
     write_config("one.log", "one %(message)s");
-    let mut listener = Command::new(MPLOG)
-        .arg("listen")
-        .env("MPLOG_CONFIG", &config)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut endpoint = String::new();
-    BufReader::new(listener.stdout.take().unwrap())
-        .read_line(&mut endpoint)
-        .unwrap();
-    let endpoint = endpoint.trim().to_owned();
+    let mut command = Command::new(MPLOG);
+    command.arg("listen").env("MPLOG_CONFIG", &config);
+    let (mut listener, endpoint) = start(&mut command);
     let mut stderr = BufReader::new(listener.stderr.take().unwrap());
     wait_for(&mut stderr, "SIGHUP reloads");
     let send = |msg: &str| {
