@@ -57,6 +57,7 @@ mod directives;
 mod error;
 pub mod ini;
 mod listener;
+mod literal;
 mod load;
 mod schema;
 mod value;
