@@ -358,6 +358,21 @@ fn formatter_defaults_style_and_datefmt() {
     assert!(e.contains("style must be one of"), "{e}");
     let e = error(r#"{"version": 1, "formatters": {"b": {"format": "no fields"}}}"#);
     assert!(e.contains("needs at least one field"), "{e}");
+    // An empty datefmt (fileConfig's `datefmt=`) is none: the default asctime.
+    let f = DictConfig::from_json(
+        r#"{"version": 1, "formatters": {"e": {"format": "%(asctime)s", "datefmt": ""}},
+            "handlers": {"h": {"class": "NullHandler", "formatter": "e"}}, "root": {"handlers": ["h"]}}"#,
+    )
+    .unwrap()
+    .build()
+    .unwrap();
+    let mut record = mplog::Record::new("a", Level::INFO, "m");
+    record.created_ns = 1_700_000_000_123_000_000;
+    let mut line = String::new();
+    let h = &f.root().handlers()[0];
+    h.base().format(&record, &mut line).unwrap();
+    assert_eq!(line.len(), "2023-11-14 22:13:20,123".len(), "{line}");
+    assert!(line.ends_with(",123"), "{line}");
     // validate: false accepts a format with no field, as in Python.
     assert!(DictConfig::from_json(
         r#"{"version": 1, "formatters": {"b": {"format": "no fields", "validate": false}}}"#

@@ -5,6 +5,10 @@
 //! thread, which swaps it in between two batches and flushes and closes the old one's
 //! handlers. So each record is handled by exactly one configuration and none is lost. An
 //! incremental configuration changes levels of the running hierarchy in place instead.
+//!
+//! The new configuration's files are opened before the swap: a file handler with `mode: w`
+//! truncates its file then, as a Python `dictConfig` would; reloaded listeners usually want
+//! `mode: a` (the default).
 
 use super::error::{ConfigError, ErrorKind};
 use super::ConfigSource;

@@ -365,8 +365,11 @@ fn defaults(v: &Value) -> Result<Vec<(String, record::Value)>, ErrorKind> {
 
 impl FormatterSpec {
     /// The formatter; Python's default format follows the style (`{message}`, `${message}`).
+    /// An empty format or datefmt counts as none, as in Python (`fmt or default`).
     pub(crate) fn build(&self) -> Result<Formatter, crate::format::FormatError> {
-        let format = self.format.as_deref().unwrap_or(match self.style {
+        let given = |s: &Option<String>| s.clone().filter(|s| !s.is_empty());
+        let format = given(&self.format);
+        let format = format.as_deref().unwrap_or(match self.style {
             Style::Percent => DEFAULT_FORMAT,
             Style::Brace => "{message}",
             Style::Dollar => "${message}",
@@ -375,8 +378,8 @@ impl FormatterSpec {
             .style(self.style)
             .validate(self.validate)
             .utc(self.utc);
-        if let Some(d) = &self.datefmt {
-            b = b.datefmt(d);
+        if let Some(d) = given(&self.datefmt) {
+            b = b.datefmt(&d);
         }
         for (k, v) in &self.defaults {
             b = b.default(k, v.clone());
