@@ -221,19 +221,9 @@ fn unknown(section: &str, key: &str) -> ConfigError {
     )
 }
 
+/// configparser's `getboolean` words (and `getint`'s 0/1, for `propagate`).
 fn boolean(section: &str, key: &str, value: &str) -> Result<bool, ConfigError> {
-    match value.to_ascii_lowercase().as_str() {
-        "1" | "true" | "yes" | "on" => Ok(true),
-        "0" | "false" | "no" | "off" => Ok(false),
-        _ => Err(ConfigError::new(
-            section,
-            ErrorKind::Type {
-                expected: "a boolean",
-                got: format!("{value:?}"),
-            },
-        )
-        .at_key(key)),
-    }
+    super::value::boolean(&json!(value)).map_err(|k| ConfigError::new(section, k).at_key(key))
 }
 
 /// Python's constructor parameters, in order, for positional `args`.

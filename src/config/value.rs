@@ -133,10 +133,14 @@ pub(crate) fn boolean(v: &Value) -> Result<bool, ErrorKind> {
         // Python takes any truthy value; 0 and 1 are common in older files.
         Value::Number(n) if n.as_u64() == Some(0) => Ok(false),
         Value::Number(n) if n.as_u64() == Some(1) => Ok(true),
-        // Python reads "true" as true (any non-empty string is); "false" is taken at its word
-        // here rather than Python's (where it is true too).
-        Value::String(s) if s.eq_ignore_ascii_case("true") => Ok(true),
-        Value::String(s) if s.eq_ignore_ascii_case("false") => Ok(false),
+        // YAML 1.1 (PyYAML, what Python users' files are written for) reads yes/no/on/off as
+        // booleans, YAML 1.2 as strings; and Python takes the string "true" as true (any
+        // non-empty string is). "false" and "no" are taken at their word, not Python's.
+        Value::String(s) => match s.to_ascii_lowercase().as_str() {
+            "true" | "yes" | "on" | "1" => Ok(true),
+            "false" | "no" | "off" | "0" => Ok(false),
+            _ => Err(type_error("a boolean", v)),
+        },
         _ => Err(type_error("a boolean", v)),
     }
 }
@@ -213,7 +217,9 @@ mod tests {
             "unknown level 'NTOSET'"
         );
         assert!(boolean(&json!(1)).unwrap());
-        assert!(boolean(&json!("yes")).is_err());
+        assert!(boolean(&json!("yes")).unwrap());
+        assert!(!boolean(&json!("Off")).unwrap());
+        assert!(boolean(&json!("maybe")).is_err());
         assert!(names(&json!(["a", 1])).is_err());
     }
 
