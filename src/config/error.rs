@@ -207,14 +207,9 @@ impl fmt::Display for ConfigError {
     }
 }
 
-impl std::error::Error for ConfigError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match &self.0.kind {
-            ErrorKind::Io(e) => Some(e),
-            _ => None,
-        }
-    }
-}
+/// The text already holds the cause (an I/O error's too), so no `source` is chained: printers
+/// that walk the chain would repeat it. [`ConfigError::kind`] gives the cause.
+impl std::error::Error for ConfigError {}
 
 #[cfg(test)]
 mod tests {
