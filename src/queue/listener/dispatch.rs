@@ -118,8 +118,6 @@ impl Dispatcher {
             }
             DispatchMsg::Notice(level, text) => self.notice(level, text),
             DispatchMsg::Reload(target, ack) => {
-                self.refreshed = None;
-                self.flush();
                 let old = std::mem::replace(&mut self.target, target);
                 self.loggers.clear();
                 self.flushable.clear();

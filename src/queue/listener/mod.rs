@@ -30,6 +30,11 @@
 //! [`ListenerHandle::stop`] stops accepting, lets every reader drain what its worker has
 //! already written (until the connection ends or stays quiet for [`STOP_GRACE`]), has the
 //! dispatch thread handle all of it and flush, and returns [`ListenerStats`]. It is idempotent.
+//!
+//! # Reloading
+//! [`ListenerHandle::reload`] (in [`crate::config`]) hands the dispatch thread a new hierarchy;
+//! it swaps it in between two messages and flushes and closes the old one's handlers, so each
+//! record is handled by exactly one configuration.
 
 mod dispatch;
 mod reader;
