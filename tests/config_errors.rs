@@ -169,3 +169,16 @@ fn other_errors_bad_types_unknown_keys_and_missing_handlers() {
             .contains("expected a level name or number, got true")
     );
 }
+
+#[test]
+fn config11_cfg_references_are_refused_clearly() {
+    let e = error(
+        r#"{"version": 1, "true_formatters": {"form1": {"format": "%(message)s"}},
+            "formatters": "cfg://true_formatters"}"#,
+    );
+    assert_eq!(
+        e,
+        "formatters: \"cfg://true_formatters\": cfg:// references are not supported; \
+         write the value in place"
+    );
+}

@@ -4,6 +4,7 @@
 //! TOML, JSON and YAML are parsed into one value tree (JSON's data model); INI goes through
 //! [`ini`](super::ini) into the same tree. Expansion runs on the parsed tree, on string values
 //! only, so a variable's value is never re-parsed as syntax (a `"` or `:` in it is just text).
+//! Python's `cfg://` references are refused where they stand.
 
 use std::path::Path;
 
@@ -94,6 +95,15 @@ fn expand_tree(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<(), ConfigError> {
     match value {
+        // Python's `cfg://` points into the configuration itself; mplog takes values in place.
+        Value::String(s) if s.starts_with("cfg://") => {
+            return Err(ConfigError::new(
+                path.clone(),
+                ErrorKind::Unsupported(format!(
+                    "{s:?}: cfg:// references are not supported; write the value in place"
+                )),
+            ));
+        }
         Value::String(s) if s.contains('$') && !is_format_string(path) => {
             *s = expand(s, env).map_err(|kind| ConfigError::new(path.clone(), kind))?;
         }
@@ -205,6 +215,17 @@ mod tests {
         assert_eq!(v["handlers"]["f"]["filename"], "/var/log/app/x.log");
         assert_eq!(v["formatters"]["d"]["format"], "${message}");
         assert_eq!(v["formatters"]["d"]["datefmt"], "%H");
+    }
+
+    #[test]
+    fn cfg_references_are_refused_where_they_stand() {
+        let mut v: Value = serde_json::json!({"formatters": "cfg://true_formatters"});
+        let e = expand_tree(&mut v, &mut String::new(), &env).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "formatters: \"cfg://true_formatters\": cfg:// references are not supported; \
+             write the value in place"
+        );
     }
 
     #[test]

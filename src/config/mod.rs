@@ -22,7 +22,8 @@
 //!   levels, classes and their arguments, formats, every reference to a formatter, filter or
 //!   handler, MemoryHandler target loops. [`ConfigError`] names the place and the cause, like
 //!   Python's chain: `handlers.file: unable to configure handler 'file': unknown level 'NTOSET'`.
-//!   Python's `()` factories and `.` attributes are refused: mplog loads no code.
+//!   Python's `()` factories and `.` attributes are refused (mplog loads no code), and so are
+//!   `cfg://` references; `ext://` is read for `sys.stdout` and `sys.stderr` only.
 //! - **All or nothing**: [`DictConfig::build`] and [`DictConfig::apply_to`] create every
 //!   handler (open every file) before touching a logger; a failure leaves the hierarchy as it
 //!   was.
