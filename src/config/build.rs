@@ -40,7 +40,9 @@ macro_rules! file_options {
     }};
     (@mode $b:ident, $a:expr) => { $b.mode($a.mode) };
     (@buffer $b:ident, $a:expr) => { $b.buffer($a.buffer) };
-    (@size $b:ident, $a:expr) => { $b.max_bytes($a.max_bytes).backup_count($a.backup_count).gzip($a.gzip) };
+    (@size $b:ident, $a:expr) => {
+        $b.max_bytes($a.max_bytes).backup_count($a.backup_count).gzip($a.gzip)
+    };
     (@time $b:ident, $a:expr) => {
         $b.when($a.when).interval($a.interval).utc($a.utc).at_time($a.at_time)
     };

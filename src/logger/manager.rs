@@ -241,8 +241,9 @@ impl Manager {
     /// Every handler attached to a logger of this hierarchy, each once (root's first).
     ///
     /// ```
+    /// use std::sync::Arc;
     /// let m = mplog::Manager::new();
-    /// let h: std::sync::Arc<dyn mplog::Handler> = std::sync::Arc::new(mplog::handler::NullHandler::new());
+    /// let h: Arc<dyn mplog::Handler> = Arc::new(mplog::handler::NullHandler::new());
     /// m.root().add_handler(h.clone());
     /// m.get_logger("a").add_handler(h);
     /// assert_eq!(m.handlers().len(), 1);
