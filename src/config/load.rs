@@ -59,7 +59,11 @@ impl FileFormat {
                 serde_json::from_str(text).map_err(|e| syntax("JSON", e.to_string()))
             }
             FileFormat::Yaml => {
-                serde_yaml_ng::from_str(text).map_err(|e| syntax("YAML", e.to_string()))
+                // Merge keys (`<<: *defaults`) are YAML 1.1, which Python users' files rely on.
+                let yaml = |e: serde_yaml_ng::Error| syntax("YAML", e.to_string());
+                let mut v: serde_yaml_ng::Value = serde_yaml_ng::from_str(text).map_err(yaml)?;
+                v.apply_merge().map_err(yaml)?;
+                serde_json::to_value(v).map_err(|e| syntax("YAML", e.to_string()))
             }
             FileFormat::Ini => super::ini::to_dict(text),
         }
@@ -233,6 +237,19 @@ mod tests {
         let mut v: Value = serde_json::json!({"handlers": {"f": {"filename": "${NOPE}"}}});
         let e = expand_tree(&mut v, &mut String::new(), &env).unwrap_err();
         assert_eq!(e.path(), "handlers.f.filename");
+    }
+
+    #[test]
+    fn yaml_merge_keys_apply() {
+        let v = FileFormat::Yaml
+            .parse("base: &b {class: FileHandler, delay: true}\nh: {<<: *b, filename: a.log}\n")
+            .unwrap();
+        assert_eq!(v["h"]["class"], "FileHandler");
+        assert_eq!(v["h"]["filename"], "a.log");
+        assert!(
+            FileFormat::Yaml.parse("{1: a}").is_err(),
+            "keys must be strings"
+        );
     }
 
     #[test]
