@@ -17,7 +17,8 @@
 //! ```
 //!
 //! Map of the crate: [`level`], [`record`], [`filter`], [`format`], [`handler`], [`logger`],
-//! [`macros`], [`basic_config`], [`compat`] (the `log` facade).
+//! [`macros`], [`basic_config`], [`config`] (dictConfig files, listener reload), [`queue`],
+//! [`compat`] (the `log` facade).
 
 #![warn(missing_docs)]
 

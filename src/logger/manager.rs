@@ -243,10 +243,17 @@ impl Manager {
         out
     }
 
-    /// Flushes and closes every handler of every logger, each once (Python's
-    /// `logging.shutdown`). Loggers keep their handlers; handlers reopen or drop quietly if
-    /// used afterwards.
-    pub fn shutdown(&self) {
+    /// Every handler attached to a logger of this hierarchy, each once (root's first).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let m = mplog::Manager::new();
+    /// let h: Arc<dyn mplog::Handler> = Arc::new(mplog::handler::NullHandler::new());
+    /// m.root().add_handler(h.clone());
+    /// m.get_logger("a").add_handler(h);
+    /// assert_eq!(m.handlers().len(), 1);
+    /// ```
+    pub fn handlers(&self) -> Vec<Arc<dyn Handler>> {
         let mut seen: Vec<Arc<dyn Handler>> = Vec::new();
         for logger in std::iter::once(self.root()).chain(self.loggers()) {
             for h in logger.handlers() {
@@ -255,7 +262,14 @@ impl Manager {
                 }
             }
         }
-        for h in seen {
+        seen
+    }
+
+    /// Flushes and closes every handler of every logger, each once (Python's
+    /// `logging.shutdown`). Loggers keep their handlers; handlers reopen or drop quietly if
+    /// used afterwards.
+    pub fn shutdown(&self) {
+        for h in self.handlers() {
             let _ = h.flush();
             h.close();
         }

@@ -11,7 +11,7 @@ use super::reader::WorkerEntry;
 use super::{Shared, Target, LISTENER_LOGGER, NOTICES_PER_SECOND};
 use crate::handler::Handler;
 use crate::level::Level;
-use crate::logger::Logger;
+use crate::logger::{Logger, Manager};
 use crate::queue::transport::Connection;
 use crate::queue::wire::{encode_frame, Frame};
 use crate::record::Record;
@@ -40,8 +40,43 @@ pub(crate) enum DispatchMsg {
     Barrier(Sender<()>),
     /// The listener's own trouble, for its own logger.
     Notice(Level, String),
+    /// Swap in a new target (a configuration reload), flush and close the old one's handlers,
+    /// then answer.
+    Reload(Target, Sender<()>),
     /// Handle what is left, flush, end.
     Stop,
+}
+
+/// The listener's loggers by name (a reload clears it: the new hierarchy has its own).
+#[derive(Default)]
+struct LoggerCache {
+    by_name: HashMap<Arc<str>, Logger>,
+    /// The logger of the last record, by the `Arc` of its name: records of one worker share
+    /// their logger's name (see `decode`), so most lookups are a pointer compare.
+    last: Option<(Arc<str>, Logger)>,
+}
+
+impl LoggerCache {
+    fn get(&mut self, manager: &Manager, name: &Arc<str>) -> &Logger {
+        let hit = matches!(&self.last, Some((last, _)) if Arc::ptr_eq(last, name));
+        if !hit {
+            let logger = self
+                .by_name
+                .entry(name.clone())
+                .or_insert_with(|| manager.get_logger(name))
+                .clone();
+            self.last = Some((name.clone(), logger));
+        }
+        let (_, logger) = self
+            .last
+            .get_or_insert_with(|| (name.clone(), manager.get_logger(name)));
+        logger
+    }
+
+    fn clear(&mut self) {
+        self.by_name.clear();
+        self.last = None;
+    }
 }
 
 /// Most messages handled between two flushes of the handlers.
@@ -53,9 +88,7 @@ pub(crate) struct Dispatcher {
     target: Target,
     rx: Receiver<DispatchMsg>,
     shared: Arc<Shared>,
-    loggers: HashMap<Arc<str>, Logger>,
-    /// The logger of the last record, by the `Arc` of its name.
-    last_logger: Option<(Arc<str>, Logger)>,
+    loggers: LoggerCache,
     flushable: Vec<Arc<dyn Handler>>,
     refreshed: Option<Instant>,
     notices: (Instant, u32, u64),
@@ -67,8 +100,7 @@ impl Dispatcher {
             target,
             rx,
             shared,
-            loggers: HashMap::new(),
-            last_logger: None,
+            loggers: LoggerCache::default(),
             flushable: Vec::new(),
             refreshed: None,
             notices: (Instant::now(), 0, 0),
@@ -130,6 +162,14 @@ impl Dispatcher {
                 let _ = ack.send(());
             }
             DispatchMsg::Notice(level, text) => self.notice(level, text),
+            DispatchMsg::Reload(target, ack) => {
+                let old = std::mem::replace(&mut self.target, target);
+                self.loggers.clear();
+                self.flushable.clear();
+                self.refreshed = None;
+                close(&old);
+                let _ = ack.send(());
+            }
             DispatchMsg::Stop => return true,
         }
         false
@@ -161,25 +201,7 @@ impl Dispatcher {
 
     fn dispatch(&mut self, record: &Record) {
         match &self.target {
-            Target::Manager(m) => {
-                // Records of one worker share their logger's name (see `decode`): most
-                // lookups are the same as the last one, and a pointer compare.
-                if let Some((name, logger)) = &self.last_logger {
-                    if Arc::ptr_eq(name, &record.name) {
-                        logger.handle(record);
-                        return;
-                    }
-                }
-                let logger = match self.loggers.get(&*record.name) {
-                    Some(l) => l,
-                    None => self
-                        .loggers
-                        .entry(record.name.clone())
-                        .or_insert_with(|| m.get_logger(&record.name)),
-                };
-                logger.handle(record);
-                self.last_logger = Some((record.name.clone(), logger.clone()));
-            }
+            Target::Manager(m) => self.loggers.get(m, &record.name).handle(record),
             Target::Handlers {
                 handlers,
                 respect_level,
@@ -206,14 +228,7 @@ impl Dispatcher {
                     .is_none_or(|t| t.elapsed() >= HANDLER_REFRESH);
                 if stale {
                     self.refreshed = Some(Instant::now());
-                    self.flushable.clear();
-                    for logger in std::iter::once(m.root()).chain(m.loggers()) {
-                        for h in logger.handlers() {
-                            if !self.flushable.iter().any(|s| Arc::ptr_eq(s, &h)) {
-                                self.flushable.push(h);
-                            }
-                        }
-                    }
+                    self.flushable = m.handlers();
                 }
                 for h in &self.flushable {
                     let _ = h.flush();
@@ -251,6 +266,19 @@ impl Dispatcher {
         match &self.target {
             Target::Manager(m) => m.get_logger(LISTENER_LOGGER).handle(&record),
             Target::Handlers { .. } => self.dispatch(&record),
+        }
+    }
+}
+
+/// Flushes and closes every handler of a target that was swapped out.
+fn close(target: &Target) {
+    match target {
+        Target::Manager(m) => m.shutdown(),
+        Target::Handlers { handlers, .. } => {
+            for h in handlers {
+                let _ = h.flush();
+                h.close();
+            }
         }
     }
 }
