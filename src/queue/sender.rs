@@ -48,6 +48,8 @@ pub const CHUNK_BYTES: usize = 16 * 1024;
 pub(crate) const SENDER_THREAD: &str = "mplog-sender";
 /// The sender thread's stack: it only moves bytes and writes.
 const SENDER_STACK: usize = 256 * 1024;
+/// Emptied chunk buffers kept for reuse.
+const SPARE_BUFFERS: usize = 8;
 /// How soon the sender tries again for the open chunk when a caller holds it.
 const RETRY: Duration = Duration::from_millis(1);
 
@@ -89,6 +91,9 @@ pub(crate) struct AsyncSink {
     chunk_records: u64,
     /// Records in chunks handed to the channel and not yet taken by the sender.
     queued: Arc<AtomicU64>,
+    /// Emptied chunk buffers coming back from the sender: reusing them spares an allocation,
+    /// a free on the other thread and fresh pages per chunk.
+    spare: Receiver<Vec<u8>>,
     thread: Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -105,10 +110,12 @@ impl AsyncSink {
         let (tx, rx) = bounded(usize::try_from(chunks).unwrap_or(usize::MAX));
         let open = Arc::new(Mutex::new(Chunk::default()));
         let queued = Arc::new(AtomicU64::new(0));
+        let (spare_tx, spare) = bounded(SPARE_BUFFERS);
         let sender = SenderThread {
             rx,
             open: open.clone(),
             queued: queued.clone(),
+            spare: spare_tx,
             link,
             flush_interval: config.flush_interval,
             batch_bytes: config.batch_bytes,
@@ -124,6 +131,7 @@ impl AsyncSink {
             open,
             chunk_records,
             queued,
+            spare,
             thread: Mutex::new(Some(thread)),
         })
     }
@@ -162,11 +170,14 @@ impl AsyncSink {
         mut open: MutexGuard<'_, Chunk>,
         overflow: Overflow,
     ) -> Result<(), (u64, &'static str)> {
-        let capacity = open.bytes.capacity();
+        let bytes = self
+            .spare
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(CHUNK_BYTES + CHUNK_BYTES / 4));
         let chunk = std::mem::replace(
             &mut *open,
             Chunk {
-                bytes: Vec::with_capacity(capacity.min(2 * CHUNK_BYTES)),
+                bytes,
                 ..Chunk::default()
             },
         );
@@ -216,6 +227,7 @@ impl AsyncSink {
 /// The sender thread: takes chunks, batches them into frames on the link.
 struct SenderThread {
     rx: Receiver<Msg>,
+    spare: Sender<Vec<u8>>,
     open: Arc<Mutex<Chunk>>,
     queued: Arc<AtomicU64>,
     link: Link,
@@ -293,6 +305,11 @@ impl SenderThread {
     fn absorb(&mut self, chunk: Chunk) {
         self.queued.fetch_sub(chunk.count, Ordering::Relaxed);
         self.link.push_encoded(&chunk.bytes, chunk.count);
+        let mut bytes = chunk.bytes;
+        if bytes.capacity() <= 2 * CHUNK_BYTES {
+            bytes.clear();
+            let _ = self.spare.try_send(bytes);
+        }
     }
 
     /// Takes what the channel holds (control messages behind records are answered: the
