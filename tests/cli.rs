@@ -79,19 +79,26 @@ fn listen_send_and_stop_on_sigterm() {
     );
 }
 
-#[test]
-fn demo_checks_its_own_output() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(MPLOG)
-        .args(["demo", "--workers", "3", "--records", "2000", "--dir"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
+/// Runs `command` to its end; fails the test, showing both outputs, unless it succeeded.
+/// Returns its standard output.
+fn run_ok(command: &mut Command) -> String {
+    let out = command.output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success(),
         "{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+#[test]
+fn demo_checks_its_own_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let stdout = run_ok(
+        Command::new(MPLOG)
+            .args(["demo", "--workers", "3", "--records", "2000", "--dir"])
+            .arg(dir.path()),
     );
     assert!(
         stdout.contains("every record arrived exactly once"),
@@ -110,17 +117,11 @@ fn bench_counts_every_line_and_ends_with_its_figures() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("bench.log");
     for delivery in ["async", "sync"] {
-        let out = Command::new(MPLOG)
-            .args(["bench", "--workers", "2", "--records", "3000", "--keep"])
-            .args(["--delivery", delivery, "--file"])
-            .arg(&file)
-            .output()
-            .unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success(),
-            "{stdout}\n{}",
-            String::from_utf8_lossy(&out.stderr)
+        let stdout = run_ok(
+            Command::new(MPLOG)
+                .args(["bench", "--workers", "2", "--records", "3000", "--keep"])
+                .args(["--delivery", delivery, "--file"])
+                .arg(&file),
         );
         let last = stdout.lines().last().unwrap_or_default();
         let fields: Vec<&str> = last.split(' ').collect();

@@ -104,16 +104,7 @@ fn reload_under_load_handles_every_record_once_in_one_format() {
     let stop = dir.path().join("stop");
     let listener = QueueListener::from_config(&a).unwrap().start().unwrap();
     let stop_env = stop.display().to_string();
-    let children: Vec<_> = (0..WORKERS)
-        .map(|w| {
-            common::spawn_child(
-                &w.to_string(),
-                listener.endpoint(),
-                &format!("worker-{w}"),
-                &[(STOP_FILE, &stop_env)],
-            )
-        })
-        .collect();
+    let children = common::spawn_workers(WORKERS, listener.endpoint(), &[(STOP_FILE, &stop_env)]);
     wait_for_more(&listener, 0);
     for i in 0..RELOADS {
         let next = if i % 2 == 0 { &b } else { &a };
