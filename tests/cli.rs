@@ -104,6 +104,11 @@ fn demo_checks_its_own_output() {
         stdout.contains("every record arrived exactly once"),
         "{stdout}"
     );
+    assert!(
+        stdout.contains("6000 records from 3 worker processes"),
+        "{stdout}"
+    );
+    assert!(stdout.contains(", lost = 0\n"), "{stdout}");
     let all = std::fs::read_to_string(dir.path().join("demo.log")).unwrap();
     assert_eq!(all.lines().count(), 6000);
     let errors = std::fs::read_to_string(dir.path().join("demo-errors.log")).unwrap();
