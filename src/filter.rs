@@ -199,6 +199,7 @@ impl Filters {
 
     /// Runs the filters in order: `None` if one rejects, else the record to go on with
     /// (borrowed when no filter replaced it).
+    #[inline]
     pub fn apply<'a>(&self, record: &'a Record) -> Option<Cow<'a, Record>> {
         if self.is_empty() {
             return Some(Cow::Borrowed(record));

@@ -16,8 +16,9 @@
 //! info!(log, "listening on port {}", 8080); // INFO:app.http:listening on port 8080
 //! ```
 //!
-//! Map of the crate: [`level`], [`record`], [`filter`], [`format`], [`handler`], [`logger`],
-//! [`macros`], [`basic_config`], [`compat`] (the `log` facade).
+//! Map of the crate: [`level`], [`record`], [`filter`], [`format`](mod@format), [`handler`], [`logger`],
+//! [`macros`], [`basic_config`], [`config`] (dictConfig files, listener reload), [`queue`],
+//! [`compat`] (the `log` facade).
 
 #![warn(missing_docs)]
 

@@ -26,12 +26,42 @@ pub mod __private {
     use std::borrow::Cow;
     use std::fmt;
 
-    /// The message of a call: borrowed when it is a plain literal, rendered once otherwise.
+    use std::cell::Cell;
+    use std::fmt::Write as _;
+
+    /// Messages longer than this are not kept for reuse (their buffer is freed).
+    const KEPT_MESSAGE: usize = 4096;
+
+    thread_local! {
+        /// The buffer of this thread's last rendered message, handed back by [`recycle`]: a
+        /// log call renders into it instead of allocating a new `String` each time.
+        static BUFFER: Cell<String> = const { Cell::new(String::new()) };
+    }
+
+    /// The message of a call: borrowed when it is a plain literal, rendered once otherwise
+    /// (into this thread's reused buffer).
     #[inline]
     pub fn message(args: fmt::Arguments<'_>) -> Cow<'static, str> {
         match args.as_str() {
             Some(s) => Cow::Borrowed(s),
-            None => Cow::Owned(fmt::format(args)),
+            None => {
+                // A log call inside an argument's `Display` finds the buffer taken and
+                // renders into a new one: nothing is shared.
+                let mut text = BUFFER.try_with(Cell::take).unwrap_or_default();
+                text.clear();
+                let _ = text.write_fmt(args);
+                Cow::Owned(text)
+            }
+        }
+    }
+
+    /// Gives the record's message buffer back for the next call of this thread.
+    #[inline]
+    pub fn recycle(record: &mut crate::record::Record) {
+        if let Cow::Owned(text) = std::mem::take(&mut record.message) {
+            if text.capacity() <= KEPT_MESSAGE {
+                let _ = BUFFER.try_with(|b| b.set(text));
+            }
         }
     }
 
@@ -90,7 +120,6 @@ macro_rules! __mplog_log {
             // Resolved once per call site: deriving it from the type name costs more than the
             // rest of the call.
             static __MPLOG_FUNC: ::std::sync::OnceLock<&'static str> = ::std::sync::OnceLock::new();
-            #[allow(unused_mut)]
             let mut __mplog_record = __mplog_logger.make_record(
                 __mplog_level,
                 $crate::macros::__private::message(::std::format_args!($($arg)+)),
@@ -107,6 +136,7 @@ macro_rules! __mplog_log {
             )*
             $( __mplog_record.exc_text = ::std::option::Option::Some($crate::macros::__private::exc_text($exc)); )?
             __mplog_logger.handle(&__mplog_record);
+            $crate::macros::__private::recycle(&mut __mplog_record);
         }
     }};
 }

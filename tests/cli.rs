@@ -9,18 +9,9 @@ use nix::unistd::Pid;
 
 const MPLOG: &str = env!("CARGO_BIN_EXE_mplog");
 
-#[test]
-fn listen_send_and_stop_on_sigterm() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("listen.log");
-    let mut listener = Command::new(MPLOG)
-        .args([
-            "listen",
-            "--format",
-            "%(processName)s %(name)s %(levelname)s %(message)s",
-        ])
-        .arg("--file")
-        .arg(&file)
+/// Starts `mplog listen` with stdout and stderr piped; returns it and the endpoint it printed.
+fn start(command: &mut Command) -> (std::process::Child, String) {
+    let mut listener = command
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -29,7 +20,24 @@ fn listen_send_and_stop_on_sigterm() {
     BufReader::new(listener.stdout.take().unwrap())
         .read_line(&mut endpoint)
         .unwrap();
-    let endpoint = endpoint.trim();
+    (listener, endpoint.trim().to_owned())
+}
+
+#[test]
+fn listen_send_and_stop_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("listen.log");
+    let mut command = Command::new(MPLOG);
+    command
+        .args([
+            "listen",
+            "--format",
+            "%(processName)s %(name)s %(levelname)s %(message)s",
+        ])
+        .arg("--file")
+        .arg(&file);
+    let (listener, endpoint) = start(&mut command);
+    let endpoint = endpoint.as_str();
     assert!(endpoint.ends_with(".sock"), "{endpoint:?}");
 
     let send = |args: &[&str]| {
@@ -71,24 +79,36 @@ fn listen_send_and_stop_on_sigterm() {
     );
 }
 
-#[test]
-fn demo_checks_its_own_output() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(MPLOG)
-        .args(["demo", "--workers", "3", "--records", "2000", "--dir"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
+/// Runs `command` to its end; fails the test, showing both outputs, unless it succeeded.
+/// Returns its standard output.
+fn run_ok(command: &mut Command) -> String {
+    let out = command.output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success(),
         "{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    stdout
+}
+
+#[test]
+fn demo_checks_its_own_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let stdout = run_ok(
+        Command::new(MPLOG)
+            .args(["demo", "--workers", "3", "--records", "2000", "--dir"])
+            .arg(dir.path()),
+    );
     assert!(
         stdout.contains("every record arrived exactly once"),
         "{stdout}"
     );
+    assert!(
+        stdout.contains("6000 records from 3 worker processes"),
+        "{stdout}"
+    );
+    assert!(stdout.contains(", lost = 0\n"), "{stdout}");
     let all = std::fs::read_to_string(dir.path().join("demo.log")).unwrap();
     assert_eq!(all.lines().count(), 6000);
     let errors = std::fs::read_to_string(dir.path().join("demo-errors.log")).unwrap();
@@ -102,17 +122,11 @@ fn bench_counts_every_line_and_ends_with_its_figures() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("bench.log");
     for (delivery, transport) in [("async", "socket"), ("sync", "socket"), ("async", "both")] {
-        let out = Command::new(MPLOG)
-            .args(["bench", "--workers", "2", "--records", "3000", "--keep"])
-            .args(["--delivery", delivery, "--transport", transport, "--file"])
-            .arg(&file)
-            .output()
-            .unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success(),
-            "{stdout}\n{}",
-            String::from_utf8_lossy(&out.stderr)
+        let stdout = run_ok(
+            Command::new(MPLOG)
+                .args(["bench", "--workers", "2", "--records", "3000", "--keep"])
+                .args(["--delivery", delivery, "--transport", transport, "--file"])
+                .arg(&file),
         );
         let last = stdout.lines().last().unwrap_or_default();
         let fields: Vec<&str> = last.split(' ').collect();
@@ -155,4 +169,111 @@ fn bench_counts_every_line_and_ends_with_its_figures() {
             .lines()
             .all(|l| l.contains(" app.db.pool INFO     request ") && l.ends_with(" us")));
     }
+}
+
+#[test]
+fn check_passes_the_examples_and_names_errors() {
+    let examples = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/configs");
+    let out = Command::new(MPLOG)
+        .arg("check")
+        .args(["dev.toml", "prod.yaml", "cookbook.json"].map(|f| format!("{examples}/{f}")))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert_eq!(stdout.matches(": ok\n").count(), 3, "{stdout}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(
+        &bad,
+        "version: 1\nhandlers:\n  file:\n    class: logging.FileHandler\n    filename: a.log\n    level: NTOSET\n",
+    )
+    .unwrap();
+    let good = dir.path().join("good.json");
+    std::fs::write(&good, r#"{"version": 1}"#).unwrap();
+    let out = Command::new(MPLOG)
+        .arg("check")
+        .arg(&good)
+        .arg(&bad)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("good.json: ok"), "{stdout}");
+    assert!(
+        stdout.contains(
+            "bad.yaml: handlers.file: unable to configure handler 'file': unknown level 'NTOSET'"
+        ),
+        "{stdout}"
+    );
+}
+
+/// Reads lines from `reader` until one contains `needle` (the listener's stderr).
+fn wait_for(reader: &mut impl BufRead, needle: &str) -> String {
+    let mut seen = String::new();
+    loop {
+        let mut line = String::new();
+        let n = reader.read_line(&mut line).unwrap();
+        assert!(n > 0, "stream ended before {needle:?}; saw:\n{seen}");
+        seen.push_str(&line);
+        if line.contains(needle) {
+            return seen;
+        }
+    }
+}
+
+#[test]
+fn listen_with_config_reloads_on_sighup_and_keeps_a_good_config_over_a_bad_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("listener.toml");
+    let write_config = |file: &str, format: &str| {
+        std::fs::write(
+            &config,
+            format!(
+                "version = 1\n[formatters.f]\nformat = \"{format}\"\n\
+                 [handlers.h]\nclass = \"logging.FileHandler\"\nfilename = \"{}\"\nformatter = \"f\"\n\
+                 [root]\nlevel = \"DEBUG\"\nhandlers = [\"h\"]\n",
+                dir.path().join(file).display()
+            ),
+        )
+        .unwrap()
+    };
+    write_config("one.log", "one %(message)s");
+    let mut command = Command::new(MPLOG);
+    command.arg("listen").env("MPLOG_CONFIG", &config);
+    let (mut listener, endpoint) = start(&mut command);
+    let mut stderr = BufReader::new(listener.stderr.take().unwrap());
+    wait_for(&mut stderr, "SIGHUP reloads");
+    let send = |msg: &str| {
+        let out = Command::new(MPLOG)
+            .args(["send", "--endpoint", &endpoint, msg])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+    };
+    let pid = Pid::from_raw(listener.id() as i32);
+    send("a");
+    write_config("two.log", "two %(message)s");
+    kill(pid, Signal::SIGHUP).unwrap();
+    wait_for(&mut stderr, "reloaded");
+    send("b");
+    std::fs::write(&config, "version = 2\n").unwrap();
+    kill(pid, Signal::SIGHUP).unwrap();
+    let why = wait_for(&mut stderr, "reload failed");
+    assert!(why.contains("unsupported version: 2"), "{why}");
+    send("c");
+    kill(pid, Signal::SIGTERM).unwrap();
+    let status = listener.wait().unwrap();
+    assert!(status.success());
+    let read = |f: &str| std::fs::read_to_string(dir.path().join(f)).unwrap();
+    assert_eq!(read("one.log"), "one a\n");
+    assert!(
+        read("two.log").starts_with("two b\n"),
+        "{}",
+        read("two.log")
+    );
+    assert!(read("two.log").contains("two c\n"));
+    // The failed reload is logged through the running configuration's own logger too.
+    assert!(read("two.log").contains("configuration reload failed"));
 }

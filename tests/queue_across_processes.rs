@@ -28,16 +28,7 @@ fn every_record_of_every_process_arrives_once_and_in_order() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("all.log");
     let listener = common::file_listener(&path);
-    let children: Vec<_> = (0..WORKERS)
-        .map(|w| {
-            common::spawn_child(
-                &w.to_string(),
-                listener.endpoint(),
-                &format!("worker-{w}"),
-                &[],
-            )
-        })
-        .collect();
+    let children = common::spawn_workers(WORKERS, listener.endpoint(), &[]);
     for mut c in children {
         assert!(c.wait().unwrap().success());
     }

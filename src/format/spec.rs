@@ -204,6 +204,11 @@ impl PercentSpec {
     /// Appends `v` rendered by this spec to `out`.
     pub fn render(&self, v: FieldValue<'_>, out: &mut String) -> Result<(), ValueError> {
         let c = self.conversion;
+        if let ('s', FieldValue::Str(text)) = (c, v) {
+            // The common case (`%(name)s`, `%(levelname)-8s`): no copy of the text.
+            self.pad_text(truncate_chars(text, self.precision), out);
+            return Ok(());
+        }
         let mut buf = String::new();
         match c {
             's' | 'r' | 'a' => {
@@ -729,6 +734,20 @@ fn int_to_char(i: i64) -> Result<char, ValueError> {
         .ok_or_else(|| ValueError("%c arg not in range(0x110000)".to_owned()))
 }
 
+/// Appends `fill` `k` times (spaces, the usual fill, a slice at a time).
+fn fill_with(out: &mut String, fill: char, mut k: usize) {
+    const SPACES: &str = "                                ";
+    if fill != ' ' {
+        out.extend(std::iter::repeat_n(fill, k));
+        return;
+    }
+    while k > 0 {
+        let n = k.min(SPACES.len());
+        out.push_str(&SPACES[..n]);
+        k -= n;
+    }
+}
+
 fn truncate_chars(s: &str, precision: Option<usize>) -> &str {
     match precision.and_then(|p| s.char_indices().nth(p)) {
         Some((end, _)) => &s[..end],
@@ -778,9 +797,19 @@ fn pad(
     prefix: &str,
     body: &str,
 ) {
-    let len = sign.len() + prefix.len() + body.chars().count();
-    let n = width.saturating_sub(len);
-    let fills = |out: &mut String, k: usize| out.extend(std::iter::repeat_n(fill, k));
+    if width == 0 {
+        out.push_str(sign);
+        out.push_str(prefix);
+        out.push_str(body);
+        return;
+    }
+    let chars = if body.is_ascii() {
+        body.len()
+    } else {
+        body.chars().count()
+    };
+    let n = width.saturating_sub(sign.len() + prefix.len() + chars);
+    let fills = |out: &mut String, k: usize| fill_with(out, fill, k);
     match align {
         Align::Left => {
             out.push_str(sign);

@@ -30,7 +30,7 @@ mod watched;
 
 use std::fmt;
 use std::io;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -131,6 +131,12 @@ pub trait Handler: Send + Sync {
     /// record passed the filters (Python's `Handler.handle`).
     fn handle(&self, record: &Record) -> bool {
         let base = self.base();
+        if base.filters().is_empty() {
+            if let Err(e) = self.emit(record) {
+                base.handle_error(record, &e);
+            }
+            return true;
+        }
         let Some(record) = base.filters().apply(record) else {
             return false;
         };
@@ -159,6 +165,8 @@ pub struct HandlerBase {
     filters: Filters,
     /// `None`: the default formatter (Python's `_defaultFormatter`, `%(message)s`).
     formatter: RwLock<Option<Arc<dyn Format>>>,
+    /// Whether `formatter` is set, readable without the lock.
+    formatted: AtomicBool,
     name: RwLock<Option<String>>,
     errors: ErrorReporter,
 }
@@ -186,6 +194,7 @@ impl HandlerBase {
             level: AtomicU32::new(Level::NOTSET.as_u32()),
             filters: Filters::default(),
             formatter: RwLock::new(None),
+            formatted: AtomicBool::new(false),
             name: RwLock::new(None),
             errors: ErrorReporter::default(),
         }
@@ -211,9 +220,15 @@ impl HandlerBase {
         self.filters.add(filter);
     }
 
+    /// Whether a formatter was set (else the default one, the message alone, applies).
+    pub fn has_formatter(&self) -> bool {
+        self.formatted.load(Ordering::Acquire)
+    }
+
     /// Replaces the formatter.
     pub fn set_formatter(&self, formatter: Arc<dyn Format>) {
         *self.formatter.write() = Some(formatter);
+        self.formatted.store(true, Ordering::Release);
     }
 
     /// The formatter set on this handler (`None`: the default, `%(message)s`).

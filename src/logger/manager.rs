@@ -10,6 +10,11 @@
 //! lowest enabled level, `max(effective level, disable + 1)`, or "never" when disabled), and any
 //! change to a level, a parent or `disable` recomputes every threshold under the registry lock.
 //! Changes are rare; checks happen on every log call and cost one relaxed atomic load.
+//!
+//! The same recompute keeps each logger's *handler chain*: the handlers a record of it goes
+//! to (its own, then its ancestors' up to the first that does not propagate), so handling a
+//! record loads one list instead of walking the parents. Adding or removing a handler and
+//! changing `propagate` recompute too.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -238,10 +243,17 @@ impl Manager {
         out
     }
 
-    /// Flushes and closes every handler of every logger, each once (Python's
-    /// `logging.shutdown`). Loggers keep their handlers; handlers reopen or drop quietly if
-    /// used afterwards.
-    pub fn shutdown(&self) {
+    /// Every handler attached to a logger of this hierarchy, each once (root's first).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let m = mplog::Manager::new();
+    /// let h: Arc<dyn mplog::Handler> = Arc::new(mplog::handler::NullHandler::new());
+    /// m.root().add_handler(h.clone());
+    /// m.get_logger("a").add_handler(h);
+    /// assert_eq!(m.handlers().len(), 1);
+    /// ```
+    pub fn handlers(&self) -> Vec<Arc<dyn Handler>> {
         let mut seen: Vec<Arc<dyn Handler>> = Vec::new();
         for logger in std::iter::once(self.root()).chain(self.loggers()) {
             for h in logger.handlers() {
@@ -250,7 +262,14 @@ impl Manager {
                 }
             }
         }
-        for h in seen {
+        seen
+    }
+
+    /// Flushes and closes every handler of every logger, each once (Python's
+    /// `logging.shutdown`). Loggers keep their handlers; handlers reopen or drop quietly if
+    /// used afterwards.
+    pub fn shutdown(&self) {
+        for h in self.handlers() {
             let _ = h.flush();
             h.close();
         }
@@ -263,8 +282,8 @@ impl Manager {
         self.recompute();
     }
 
-    /// Recomputes every logger's threshold (after a level, parent, `disabled` or `disable`
-    /// change).
+    /// Recomputes every logger's threshold and handler chain (after a level, parent,
+    /// handler, `propagate`, `disabled` or `disable` change).
     pub(crate) fn recompute(&self) {
         // The write lock serialises recomputes, so the last one sees every change.
         let registry = self.shared.registry.write();
@@ -278,7 +297,9 @@ impl Manager {
             Node::Logger(l) => Some(l),
             Node::Placeholder(_) => None,
         });
+        let mut scratch = Vec::new();
         for logger in std::iter::once(&self.shared.root).chain(loggers) {
+            update_chain(logger, &mut scratch);
             let threshold = if logger.disabled.load(Ordering::Relaxed) {
                 u32::MAX
             } else {
@@ -292,6 +313,33 @@ impl Manager {
         if let Some(hook) = &*self.shared.level_hook.read() {
             hook(Level::new(lowest));
         }
+    }
+}
+
+/// Recomputes `logger.chain` (its handlers, then its ancestors' up to the first that does not
+/// propagate: CPython's `callHandlers` walk, done once here instead of on every record).
+/// Stores a new list only when it differs, so an unchanged hierarchy costs no allocation.
+pub(crate) fn update_chain(logger: &LoggerInner, scratch: &mut Vec<Arc<dyn Handler>>) {
+    scratch.clear();
+    scratch.extend(logger.handlers.load().iter().cloned());
+    if logger.propagate.load(Ordering::Relaxed) {
+        let mut current = logger.parent.load_full();
+        while let Some(l) = current {
+            scratch.extend(l.handlers.load().iter().cloned());
+            if !l.propagate.load(Ordering::Relaxed) {
+                break;
+            }
+            current = l.parent.load_full();
+        }
+    }
+    let old = logger.chain.load();
+    let same = old.len() == scratch.len()
+        && old
+            .iter()
+            .zip(scratch.iter())
+            .all(|(a, b)| Arc::ptr_eq(a, b));
+    if !same {
+        logger.chain.store(Arc::new(scratch.clone()));
     }
 }
 

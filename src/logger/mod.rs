@@ -35,6 +35,10 @@ pub(crate) struct LoggerInner {
     pub(crate) propagate: AtomicBool,
     pub(crate) disabled: AtomicBool,
     handlers: ArcSwap<Vec<Arc<dyn Handler>>>,
+    /// Every handler a record of this logger goes to, in order: its own, then its
+    /// ancestors' up to the first that does not propagate. Kept by the manager's recompute
+    /// (see `manager`), so a log call loads one list instead of walking the parents.
+    pub(crate) chain: ArcSwap<Vec<Arc<dyn Handler>>>,
     filters: Filters,
     manager: Weak<manager::Shared>,
 }
@@ -49,6 +53,7 @@ impl LoggerInner {
             propagate: AtomicBool::new(true),
             disabled: AtomicBool::new(false),
             handlers: ArcSwap::from_pointee(Vec::new()),
+            chain: ArcSwap::from_pointee(Vec::new()),
             filters: Filters::default(),
             manager,
         }
@@ -101,8 +106,10 @@ impl Logger {
     }
 
     fn recompute(&self) {
-        if let Some(m) = self.manager() {
-            m.recompute();
+        match self.manager() {
+            Some(m) => m.recompute(),
+            // No hierarchy left to update: at least this logger's own list is right.
+            None => manager::update_chain(&self.0, &mut Vec::new()),
         }
     }
 
@@ -165,6 +172,7 @@ impl Logger {
     /// Sets `propagate`.
     pub fn set_propagate(&self, propagate: bool) {
         self.0.propagate.store(propagate, Ordering::Relaxed);
+        self.recompute();
     }
 
     /// Whether the logger is disabled (drops everything; configuration sets this).
@@ -187,6 +195,7 @@ impl Logger {
             }
             list
         });
+        self.recompute();
     }
 
     /// Removes a handler (compared by identity).
@@ -196,11 +205,14 @@ impl Logger {
             list.retain(|h| !Arc::ptr_eq(h, handler));
             list
         });
+        self.recompute();
     }
 
     /// Removes every handler and returns them.
     pub fn clear_handlers(&self) -> Vec<Arc<dyn Handler>> {
-        Vec::clone(&self.0.handlers.swap(Arc::new(Vec::new())))
+        let old = Vec::clone(&self.0.handlers.swap(Arc::new(Vec::new())));
+        self.recompute();
+        old
     }
 
     /// This logger's own handlers.
@@ -273,6 +285,11 @@ impl Logger {
         if self.disabled() {
             return;
         }
+        // No filters (the usual case): no `Cow` of the record to build and move.
+        if self.0.filters.is_empty() {
+            self.call_handlers(record);
+            return;
+        }
         let Some(record) = self.0.filters.apply(record) else {
             return;
         };
@@ -281,20 +298,13 @@ impl Logger {
 
     /// CPython's `callHandlers`.
     fn call_handlers(&self, record: &Record) {
-        let mut found = false;
-        let mut current = Some(self.0.clone());
-        while let Some(logger) = current {
-            for h in logger.handlers.load().iter() {
-                found = true;
-                if record.level >= h.level() {
-                    h.handle(record);
-                }
+        let chain = self.0.chain.load();
+        for h in chain.iter() {
+            if record.level >= h.level() {
+                h.handle(record);
             }
-            if !logger.propagate.load(Ordering::Relaxed) {
-                break;
-            }
-            current = logger.parent.load_full();
         }
+        let found = !chain.is_empty();
         if !found {
             if let Some(m) = self.manager() {
                 m.no_handlers(self.name(), record.level, |h| {

@@ -12,6 +12,7 @@ use crate::handler::{HandlerBase, HandlerError};
 struct Collect {
     base: HandlerBase,
     seen: Mutex<Vec<String>>,
+    closes: std::sync::atomic::AtomicUsize,
 }
 
 impl Handler for Collect {
@@ -23,6 +24,10 @@ impl Handler for Collect {
             .lock()
             .push(format!("{}:{}:{}", r.name, r.level_name, r.message));
         Ok(())
+    }
+    fn close(&self) {
+        self.closes
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
 }
 
@@ -246,6 +251,43 @@ fn shutdown_closes_each_handler_once() {
     let m = Manager::new();
     let h = collect(&m.root());
     m.get_logger("a").add_handler(h.clone());
+    let references = Arc::strong_count(&h);
     m.shutdown();
-    assert_eq!(Arc::strong_count(&h), 3);
+    assert_eq!(h.closes.load(std::sync::atomic::Ordering::Relaxed), 1);
+    // Shutdown keeps no handler alive: only the test and the loggers hold it.
+    assert_eq!(Arc::strong_count(&h), references);
+}
+
+#[test]
+fn handler_chains_follow_every_change() {
+    let m = Manager::new();
+    let child = m.get_logger("p.c");
+    let seen = |h: &Collect| h.seen.lock().len();
+    // A handler added above an existing logger, then a logger appearing in between.
+    let root_h = collect(&m.root());
+    child.log(Level::ERROR, "1");
+    assert_eq!(seen(&root_h), 1);
+    let parent = m.get_logger("p");
+    let parent_h = collect(&parent);
+    child.log(Level::ERROR, "2");
+    assert_eq!((seen(&parent_h), seen(&root_h)), (1, 2));
+    // propagate = false on the parent stops at it; on the child, at the child.
+    parent.set_propagate(false);
+    child.log(Level::ERROR, "3");
+    assert_eq!((seen(&parent_h), seen(&root_h)), (2, 2));
+    child.set_propagate(false);
+    child.log(Level::ERROR, "4");
+    assert_eq!((seen(&parent_h), seen(&root_h)), (2, 2));
+    child.set_propagate(true);
+    parent.set_propagate(true);
+    // Removing and clearing take effect at once.
+    let as_dyn: Arc<dyn Handler> = parent_h.clone();
+    parent.remove_handler(&as_dyn);
+    child.log(Level::ERROR, "5");
+    assert_eq!((seen(&parent_h), seen(&root_h)), (2, 3));
+    m.root().clear_handlers();
+    m.set_last_resort(None);
+    child.log(Level::ERROR, "6");
+    assert_eq!(seen(&root_h), 3);
+    assert!(!child.has_handlers());
 }

@@ -11,11 +11,12 @@
 //!
 //! # What the caller pays, and what happens when the queue is full
 //! `emit` does Python's `prepare` (the message becomes final text, exception and stack text
-//! folded in) and pushes the copy onto a bounded in-memory channel; that is all the work on the
-//! calling thread. A sender thread takes records off the channel and batches them into frames:
-//! a frame is written when it reaches [`DEFAULT_BATCH_BYTES`], when a WARNING or worse arrives,
-//! after at most the flush interval ([`DEFAULT_FLUSH_INTERVAL`], so `tail -f` stays live), and
-//! on flush/close.
+//! folded in) and encodes the result, without copying the record, into the handler's open
+//! chunk; a full chunk (or one holding a WARNING or worse) goes onto a bounded in-memory
+//! channel. That is all the work on the calling thread (the details, and why, are in the
+//! sender module). A sender thread batches chunks into frames: a frame is written when it
+//! reaches [`DEFAULT_BATCH_BYTES`], when a WARNING or worse arrives, after at most the flush
+//! interval ([`DEFAULT_FLUSH_INTERVAL`], so `tail -f` stays live), and on flush/close.
 //!
 //! When the channel is full (the listener is slow or gone) the [`Overflow`] policy decides:
 //! - [`Overflow::Block`] (default): the caller waits for room, at most `timeout`
@@ -49,22 +50,22 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, SendTimeoutError, Sender};
+use crossbeam_channel::{bounded, SendTimeoutError, Sender};
 use parking_lot::Mutex;
 
 use super::link::{Counters, Link};
 use super::listener::DispatchMsg;
 #[cfg(target_os = "linux")]
 use super::ring_sink::RingSink;
+pub(crate) use super::sender::SENDER_THREAD;
+use super::sender::{AsyncSink, Msg, SenderConfig};
 use super::transport::{socket::SocketTransport, Transport, TransportKind};
 use super::wire::Hello;
 use super::QueueError;
 use crate::format::RenderError;
 use crate::handler::{Handler, HandlerBase, HandlerError};
-use crate::level::Level;
 use crate::record::Record;
 
 /// Records the channel holds by default.
@@ -122,21 +123,9 @@ pub struct HandlerStats {
     pub dropped: u64,
 }
 
-// Records travel by value: boxing them would add an allocation per log call.
-#[allow(clippy::large_enum_variant)]
-pub(crate) enum Msg {
-    Record(Record),
-    Flush(Sender<bool>),
-    Sync(Sender<bool>),
-    Close(Sender<bool>),
-}
-
 #[allow(clippy::large_enum_variant)] // one per handler
 enum Sink {
-    Async {
-        tx: Sender<Msg>,
-        thread: Mutex<Option<JoinHandle<()>>>,
-    },
+    Async(AsyncSink),
     Sync(Mutex<Link>),
     Local(Sender<DispatchMsg>),
     /// Shared-memory rings written by the calling thread (see `ring_sink`).
@@ -285,22 +274,24 @@ impl QueueHandler {
     /// # mplog::handler::Handler::close(&h);
     /// ```
     pub fn prepare(&self, record: &Record) -> Result<Record, RenderError> {
-        if !self.needs_prepare(record) {
-            return Ok(record.clone());
-        }
-        let mut text = String::with_capacity(record.message.len() + 64);
-        self.base.format(record, &mut text)?;
         let mut copy = record.clone();
-        copy.message = Cow::Owned(text);
-        copy.exc_text = None;
-        copy.stack_info = None;
+        if let Some(text) = self.prepared_text(record)? {
+            copy.message = Cow::Owned(text);
+            copy.exc_text = None;
+            copy.stack_info = None;
+        }
         Ok(copy)
     }
 
-    /// Whether [`prepare`](QueueHandler::prepare) changes anything (else the record is sent
-    /// as it is, with no copy).
-    fn needs_prepare(&self, record: &Record) -> bool {
-        record.exc_text.is_some() || record.stack_info.is_some() || self.base.formatter().is_some()
+    /// The message [`prepare`](QueueHandler::prepare) gives the record, or `None` when that is
+    /// the record's own message unchanged (no formatter, no exception or stack text).
+    fn prepared_text(&self, record: &Record) -> Result<Option<String>, RenderError> {
+        if record.exc_text.is_none() && record.stack_info.is_none() && !self.base.has_formatter() {
+            return Ok(None);
+        }
+        let mut text = String::with_capacity(record.message.len() + 64);
+        self.base.format(record, &mut text)?;
+        Ok(Some(text))
     }
 
     /// Records sent and dropped so far.
@@ -329,12 +320,16 @@ impl Handler for QueueHandler {
         }
         #[cfg(target_os = "linux")]
         if let Sink::Shm(rings) = &inner.sink {
-            // Encoded straight from the caller's record: no copy unless `prepare` changes it.
-            return if self.needs_prepare(record) {
-                inner.push_shm(rings, &self.prepare(record)?)
-            } else {
-                inner.push_shm(rings, record)
-            };
+            // Encoded by this thread straight from `record` into its ring.
+            let text = self.prepared_text(record)?;
+            return inner.push_shm(rings, record, text.as_deref());
+        }
+        if let Sink::Async(sink) = &inner.sink {
+            // Encoded by this thread straight from `record`: no copy of it is made.
+            let text = self.prepared_text(record)?;
+            return sink
+                .push(record, text.as_deref(), inner.overflow)
+                .or_else(|(n, why)| inner.dropped(n, why));
         }
         let prepared = self.prepare(record)?;
         inner.push(prepared)
@@ -386,8 +381,8 @@ impl Inner {
         }
     }
 
-    fn dropped(&self, why: &str) -> Result<(), HandlerError> {
-        self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+    fn dropped(&self, n: u64, why: &str) -> Result<(), HandlerError> {
+        self.counters.dropped.fetch_add(n, Ordering::Relaxed);
         match self.overflow {
             Overflow::Drop => Ok(()),
             Overflow::Block { .. } => Err(HandlerError::Other(format!(
@@ -397,11 +392,16 @@ impl Inner {
     }
 
     #[cfg(target_os = "linux")]
-    fn push_shm(&self, rings: &RingSink, record: &Record) -> Result<(), HandlerError> {
-        match rings.push(record, self.overflow) {
+    fn push_shm(
+        &self,
+        rings: &RingSink,
+        record: &Record,
+        prepared: Option<&str>,
+    ) -> Result<(), HandlerError> {
+        match rings.push(record, prepared, self.overflow) {
             Ok(()) => Ok(()),
             Err(refused) => {
-                let result = self.dropped(&refused.reason());
+                let result = self.dropped(1, &refused.reason());
                 rings.report(self.counters.dropped.load(Ordering::Relaxed));
                 result
             }
@@ -410,19 +410,10 @@ impl Inner {
 
     fn push(&self, record: Record) -> Result<(), HandlerError> {
         match &self.sink {
-            Sink::Async { tx, .. } => {
-                let result = match self.overflow {
-                    Overflow::Drop => tx.try_send(Msg::Record(record)).map_err(|e| e.is_full()),
-                    Overflow::Block { timeout } => tx
-                        .send_timeout(Msg::Record(record), timeout)
-                        .map_err(|e| matches!(e, SendTimeoutError::Timeout(_))),
-                };
-                match result {
-                    Ok(()) => Ok(()),
-                    Err(true) => self.dropped("queue full"),
-                    Err(false) => self.dropped("handler closed"),
-                }
-            }
+            // Encoded by the caller: see `emit`.
+            Sink::Async(sink) => sink
+                .push(&record, None, self.overflow)
+                .or_else(|(n, why)| self.dropped(n, why)),
             Sink::Local(tx) => {
                 let result = match self.overflow {
                     Overflow::Drop => tx
@@ -437,12 +428,12 @@ impl Inner {
                         self.counters.sent.fetch_add(1, Ordering::Relaxed);
                         Ok(())
                     }
-                    Err(true) => self.dropped("queue full"),
-                    Err(false) => self.dropped("listener stopped"),
+                    Err(true) => self.dropped(1, "queue full"),
+                    Err(false) => self.dropped(1, "listener stopped"),
                 }
             }
             #[cfg(target_os = "linux")]
-            Sink::Shm(rings) => self.push_shm(rings, &record),
+            Sink::Shm(rings) => self.push_shm(rings, &record, None),
             Sink::Sync(link) => {
                 let until = match self.overflow {
                     Overflow::Block { timeout } => Some(Instant::now() + timeout),
@@ -465,18 +456,6 @@ impl Inner {
         }
     }
 
-    /// Sends a control message and waits for its answer, both bounded by `timeout`.
-    fn control(&self, make: impl FnOnce(Sender<bool>) -> Msg, timeout: Duration) -> bool {
-        let Sink::Async { tx, .. } = &self.sink else {
-            return false;
-        };
-        let (ack_tx, ack_rx) = bounded(1);
-        if tx.send_timeout(make(ack_tx), timeout).is_err() {
-            return false;
-        }
-        ack_rx.recv_timeout(timeout).unwrap_or(false)
-    }
-
     fn local_barrier(tx: &Sender<DispatchMsg>, timeout: Duration) -> bool {
         let (ack_tx, ack_rx) = bounded(1);
         if tx
@@ -493,7 +472,7 @@ impl Inner {
             return true;
         }
         match &self.sink {
-            Sink::Async { .. } => self.control(Msg::Flush, timeout),
+            Sink::Async(sink) => sink.control(Msg::Flush, timeout),
             Sink::Sync(link) => link.lock().flush(Some(Instant::now() + timeout)),
             Sink::Local(tx) => Inner::local_barrier(tx, timeout),
             #[cfg(target_os = "linux")]
@@ -506,7 +485,7 @@ impl Inner {
             return false;
         }
         match &self.sink {
-            Sink::Async { .. } => self.control(Msg::Sync, timeout),
+            Sink::Async(sink) => sink.control(Msg::Sync, timeout),
             Sink::Sync(link) => link.lock().sync(Instant::now() + timeout),
             Sink::Local(tx) => Inner::local_barrier(tx, timeout),
             // The listener moves a ring's head only after its handlers wrote and flushed.
@@ -521,18 +500,11 @@ impl Inner {
         }
         let timeout = self.drain_timeout;
         match &self.sink {
-            Sink::Async { tx, thread } => {
-                let done = self.control(Msg::Close, timeout);
-                if done {
-                    if let Some(t) = thread.lock().take() {
-                        let _ = t.join();
-                    }
-                } else {
+            Sink::Async(sink) => {
+                if let Some(left) = sink.close(timeout) {
                     // The listener is unreachable: stop waiting, count what is left.
                     self.closing.store(true, Ordering::Release);
-                    self.counters
-                        .dropped
-                        .fetch_add(tx.len() as u64, Ordering::Relaxed);
+                    self.counters.dropped.fetch_add(left, Ordering::Relaxed);
                 }
             }
             Sink::Sync(link) => {
@@ -660,24 +632,15 @@ impl QueueHandlerBuilder {
         let sink = match self.delivery {
             Delivery::Sync => Sink::Sync(Mutex::new(link)),
             Delivery::Async => {
-                let (tx, rx) = bounded(self.capacity);
-                let sender = SenderThread {
-                    rx,
-                    link,
+                let config = SenderConfig {
+                    capacity: self.capacity,
                     flush_interval: self.flush_interval,
                     batch_bytes: self.batch_bytes,
                     drain_timeout: self.drain_timeout,
-                    closing: closing.clone(),
                 };
-                let thread = std::thread::Builder::new()
-                    .name(SENDER_THREAD.into())
-                    .stack_size(SENDER_STACK)
-                    .spawn(move || sender.run())
-                    .map_err(QueueError::Thread)?;
-                Sink::Async {
-                    tx,
-                    thread: Mutex::new(Some(thread)),
-                }
+                Sink::Async(
+                    AsyncSink::start(link, &config, closing.clone()).map_err(QueueError::Thread)?,
+                )
             }
         };
         Ok(QueueHandler::from_inner(Inner {
@@ -689,124 +652,5 @@ impl QueueHandlerBuilder {
             closed: AtomicBool::new(false),
             owner_pid: std::process::id(),
         }))
-    }
-}
-
-/// The sender thread's name (the panic hook does not wait on itself).
-pub(crate) const SENDER_THREAD: &str = "mplog-sender";
-/// The sender thread's stack: it only encodes and writes.
-const SENDER_STACK: usize = 256 * 1024;
-
-/// The sender thread: batches records from the channel into frames on the link.
-struct SenderThread {
-    rx: Receiver<Msg>,
-    link: Link,
-    flush_interval: Duration,
-    batch_bytes: usize,
-    drain_timeout: Duration,
-    closing: Arc<AtomicBool>,
-}
-
-impl SenderThread {
-    fn run(mut self) {
-        let mut deadline: Option<Instant> = None;
-        loop {
-            let msg = match deadline {
-                Some(d) => self.rx.recv_deadline(d),
-                None => self.rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
-            };
-            match msg {
-                Ok(Msg::Record(record)) => {
-                    self.link.push(&record);
-                    deadline.get_or_insert_with(|| Instant::now() + self.flush_interval);
-                    if record.level >= Level::WARNING || self.link.batch_bytes() >= self.batch_bytes
-                    {
-                        self.write(None);
-                        deadline = self.next_deadline();
-                    }
-                }
-                Ok(Msg::Flush(ack)) => {
-                    let ok = self.drain_into_link() && self.write(Some(self.drain_timeout));
-                    deadline = self.next_deadline();
-                    let _ = ack.send(ok);
-                }
-                Ok(Msg::Sync(ack)) => {
-                    let ok = self.drain_into_link()
-                        && self.link.sync(Instant::now() + self.drain_timeout);
-                    deadline = self.next_deadline();
-                    let _ = ack.send(ok);
-                }
-                Ok(Msg::Close(ack)) => {
-                    self.drain_into_link();
-                    let ok = self.link.goodbye(Instant::now() + self.drain_timeout);
-                    if !ok {
-                        self.link.abandon();
-                    }
-                    let _ = ack.send(ok);
-                    return;
-                }
-                Err(RecvTimeoutError::Timeout) => {
-                    self.write(None);
-                    deadline = self.next_deadline();
-                }
-                Err(RecvTimeoutError::Disconnected) => {
-                    if !self.link.goodbye(Instant::now() + self.drain_timeout) {
-                        self.link.abandon();
-                    }
-                    return;
-                }
-            }
-        }
-    }
-
-    fn next_deadline(&self) -> Option<Instant> {
-        self.link
-            .has_pending()
-            .then(|| Instant::now() + self.flush_interval)
-    }
-
-    /// Moves records already queued into the link (control messages behind them stay).
-    fn drain_into_link(&mut self) -> bool {
-        while let Ok(msg) = self.rx.try_recv() {
-            match msg {
-                Msg::Record(r) => {
-                    self.link.push(&r);
-                    if self.link.batch_bytes() >= self.batch_bytes && !self.write(None) {
-                        return false;
-                    }
-                }
-                Msg::Flush(ack) | Msg::Sync(ack) => {
-                    let _ = ack.send(true);
-                }
-                Msg::Close(ack) => {
-                    // A second close while the first drains: answer it after ours.
-                    let _ = ack.send(true);
-                }
-            }
-        }
-        true
-    }
-
-    /// Writes the batch. Without `wait`, one connection attempt (honouring the backoff); while
-    /// the listener stays unreachable and too much waits, it stops taking records (so the
-    /// channel fills and the overflow policy applies) until it reconnects or close gives up.
-    fn write(&mut self, wait: Option<Duration>) -> bool {
-        let until = wait.map(|w| Instant::now() + w);
-        if self.link.flush(until) {
-            return true;
-        }
-        while self.link.pending_bytes() >= self.batch_bytes && wait.is_none() {
-            if self.closing.load(Ordering::Acquire) {
-                self.link.abandon();
-                return false;
-            }
-            if self
-                .link
-                .flush(Some(Instant::now() + super::link::RECONNECT_MAX))
-            {
-                return true;
-            }
-        }
-        false
     }
 }

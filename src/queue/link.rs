@@ -69,11 +69,14 @@ impl Link {
         }
     }
 
-    /// Encodes a record into the open batch (an unencodable record is counted as dropped).
+    /// Encodes a record into the open batch.
     pub(crate) fn push(&mut self, record: &Record) {
-        if self.batch.push(record).is_err() {
-            self.counters.dropped.fetch_add(1, Ordering::Relaxed);
-        }
+        self.batch.push(record);
+    }
+
+    /// Appends records encoded by the handler's callers to the open batch.
+    pub(crate) fn push_encoded(&mut self, bytes: &[u8], count: u64) {
+        self.batch.push_encoded(bytes, count);
     }
 
     /// Bytes in the open batch.

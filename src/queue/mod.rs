@@ -49,13 +49,14 @@
 //! assert_eq!(std::fs::read_to_string(&path).unwrap(), "hello from a worker\n");
 //! ```
 
-#[cfg(target_os = "linux")]
-mod codec;
+mod decode;
+mod encode;
 pub mod handler;
 mod link;
 pub mod listener;
 #[cfg(target_os = "linux")]
 mod ring_sink;
+mod sender;
 pub mod spawn;
 pub mod transport;
 pub mod wire;

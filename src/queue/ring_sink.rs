@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
-use super::codec::encode_record;
+use super::encode::encode_record;
 use super::handler::Overflow;
 use super::link::{RECONNECT_MAX, RECONNECT_MIN};
 use super::transport::shm::{self, Producer, Ring, WriteError};
@@ -175,14 +175,20 @@ impl RingSink {
     }
 
     /// Commits `record` to the calling thread's ring, waiting for room as `overflow` says.
-    pub(crate) fn push(&self, record: &Record, overflow: Overflow) -> Result<(), Refused> {
+    /// `prepared`: the message as `QueueHandler::prepare` makes it, when that differs.
+    pub(crate) fn push(
+        &self,
+        record: &Record,
+        prepared: Option<&str>,
+        overflow: Overflow,
+    ) -> Result<(), Refused> {
         let pushed = LOCAL.try_with(|cell| {
             let Ok(mut local) = cell.try_borrow_mut() else {
                 return Err(Refused::NoRing("re-entered on this thread".into()));
             };
             let Local { rings, buf } = &mut *local;
             buf.clear();
-            encode_record(record, buf);
+            encode_record(record, prepared, buf);
             let at = match rings.iter().position(|r| r.sink == self.id) {
                 Some(at) => at,
                 None => {

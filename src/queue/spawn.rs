@@ -2,7 +2,7 @@
 //!
 //! Children started with [`std::process::Command`] get the endpoint in their environment
 //! ([`CommandExt::mplog_endpoint`]) and call
-//! [`worker::init_from_env`](super::worker::init_from_env). Children made with `fork`
+//! [`worker::init_from_env`]. Children made with `fork`
 //! ([`fork_worker`]) inherit the parent's memory but not its threads: the helper resets what
 //! the record cache holds about the process, gives the child a fresh [`QueueHandler`] with its
 //! own sender thread, and leaves the inherited handlers inert (a handler does nothing in a

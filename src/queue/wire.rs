@@ -22,6 +22,7 @@ use std::io::{self, Read};
 
 use serde::{Deserialize, Serialize};
 
+use super::encode::{encode_record, put_varint};
 use crate::record::Record;
 
 /// The four bytes every hello starts with.
@@ -205,8 +206,8 @@ pub fn encode_frame<T: Serialize>(frame: &T, out: &mut Vec<u8>) -> Result<(), po
 /// ```
 /// use mplog::queue::wire::{Frame, FrameReader, RecordBatch};
 /// let mut batch = RecordBatch::default();
-/// batch.push(&mplog::Record::new("a", mplog::Level::INFO, "one")).unwrap();
-/// batch.push(&mplog::Record::new("a", mplog::Level::INFO, "two")).unwrap();
+/// batch.push(&mplog::Record::new("a", mplog::Level::INFO, "one"));
+/// batch.push(&mplog::Record::new("a", mplog::Level::INFO, "two"));
 /// let mut out = Vec::new();
 /// assert_eq!(batch.seal_into(&mut out), 2);
 /// assert!(batch.is_empty());
@@ -221,20 +222,15 @@ pub struct RecordBatch {
 
 impl RecordBatch {
     /// Appends one record.
-    pub fn push(&mut self, record: &Record) -> Result<(), postcard::Error> {
-        let mark = self.body.len();
-        match postcard::to_extend(record, std::mem::take(&mut self.body)) {
-            Ok(body) => {
-                self.body = body;
-                self.count += 1;
-                Ok(())
-            }
-            Err(e) => {
-                // to_extend consumed the buffer; a record that cannot be encoded is skipped.
-                self.body.truncate(mark);
-                Err(e)
-            }
-        }
+    pub fn push(&mut self, record: &Record) {
+        encode_record(record, None, &mut self.body);
+        self.count += 1;
+    }
+
+    /// Appends `count` records encoded elsewhere (by the calling threads of a handler).
+    pub(crate) fn push_encoded(&mut self, bytes: &[u8], count: u64) {
+        self.body.extend_from_slice(bytes);
+        self.count += usize::try_from(count).unwrap_or(usize::MAX);
     }
 
     /// Records in the batch.
@@ -255,31 +251,16 @@ impl RecordBatch {
     /// Appends the finished frame to `out`, empties the batch (keeping its buffer) and returns
     /// how many records the frame holds.
     pub fn seal_into(&mut self, out: &mut Vec<u8>) -> usize {
-        let mut header = [0u8; 1 + 10];
-        header[0] = 0; // variant index of Frame::Records
-        let n = 1 + put_varint(self.count as u64, &mut header[1..]);
-        let len = n + self.body.len();
-        // A batch is bounded by the sender's buffer size, far below u32::MAX.
-        out.extend_from_slice(&u32::try_from(len).unwrap_or(u32::MAX).to_le_bytes());
-        out.extend_from_slice(&header[..n]);
+        let start = out.len();
+        out.extend_from_slice(&[0; PREFIX_LEN]);
+        out.push(0); // the variant index of Frame::Records
+        put_varint(out, self.count as u64);
         out.extend_from_slice(&self.body);
+        // A batch is bounded by the sender's buffer size, far below u32::MAX.
+        let len = u32::try_from(out.len() - start - PREFIX_LEN).unwrap_or(u32::MAX);
+        out[start..start + PREFIX_LEN].copy_from_slice(&len.to_le_bytes());
         self.body.clear();
         std::mem::replace(&mut self.count, 0)
-    }
-}
-
-/// postcard's varint (LEB128); returns the bytes used.
-fn put_varint(mut v: u64, out: &mut [u8]) -> usize {
-    let mut i = 0;
-    loop {
-        let byte = (v & 0x7f) as u8;
-        v >>= 7;
-        if v == 0 {
-            out[i] = byte;
-            return i + 1;
-        }
-        out[i] = byte | 0x80;
-        i += 1;
     }
 }
 
@@ -462,7 +443,7 @@ mod tests {
             .map(|i| Record::new("a.b", Level::INFO, format!("m{i}")))
             .collect();
         for r in &records {
-            batch.push(r).unwrap();
+            batch.push(r);
         }
         let mut manual = Vec::new();
         batch.seal_into(&mut manual);

@@ -86,14 +86,25 @@ pub fn init(builder: QueueHandlerBuilder) -> Result<WorkerGuard, QueueError> {
 }
 
 /// [`init`] configured from the environment: [`ENV_ENDPOINT`] (required),
-/// [`ENV_PROCESS_NAME`], [`ENV_DELIVERY`], [`ENV_OVERFLOW`], [`ENV_TRANSPORT`].
+/// [`ENV_PROCESS_NAME`], [`ENV_DELIVERY`], [`ENV_OVERFLOW`], [`ENV_TRANSPORT`], and the levels
+/// of what to send from [`MPLOG_LEVEL`](crate::config::ENV_LEVEL) (`info,app.db=debug`, or
+/// `@listener.yaml` for that file's levels; see [`Directives`](crate::config::Directives)),
+/// applied after the root's DEBUG.
 ///
 /// ```
 /// std::env::remove_var("MPLOG_ENDPOINT");
 /// assert!(mplog::queue::worker::init_from_env().is_err());
 /// ```
 pub fn init_from_env() -> Result<WorkerGuard, QueueError> {
-    init(builder_from_env()?)
+    let levels = crate::config::Directives::from_env().map_err(|e| QueueError::Env {
+        name: crate::config::ENV_LEVEL,
+        reason: e.to_string(),
+    })?;
+    let guard = init(builder_from_env()?)?;
+    if let Some(levels) = levels {
+        levels.apply_to(crate::manager());
+    }
+    Ok(guard)
 }
 
 /// The handler builder [`init_from_env`] uses, to adjust before [`init`].

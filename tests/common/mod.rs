@@ -50,6 +50,13 @@ pub fn wait_for_line(child: &mut Child, word: &str) -> BufReader<ChildStdout> {
     out
 }
 
+/// Starts `n` workers, `worker-0` .. `worker-{n-1}`, each running the role of its number.
+pub fn spawn_workers(n: usize, endpoint: &Path, env: &[(&str, &str)]) -> Vec<Child> {
+    (0..n)
+        .map(|w| spawn_child(&w.to_string(), endpoint, &format!("worker-{w}"), env))
+        .collect()
+}
+
 /// A listener writing message-only lines to `path` through a buffered file handler.
 pub fn file_listener(path: &Path) -> ListenerHandle {
     let file: Arc<dyn Handler> = Arc::new(

@@ -30,6 +30,7 @@ use mplog::queue::spawn::CommandExt;
 use mplog::queue::worker::{ENV_DELIVERY, ENV_TRANSPORT};
 use mplog::queue::QueueListener;
 use mplog::{Formatter, Level, Manager};
+use nix::sys::resource::{getrusage, UsageWho};
 
 use crate::listen::{describe, DETAILED_FORMAT};
 use crate::CliResult;
@@ -161,6 +162,9 @@ fn run_one(args: &Args, transport: &str) -> Result<bool, Box<dyn std::error::Err
     let stats = listener.stop();
     manager.shutdown();
     let seconds = started.elapsed().as_secs_f64();
+    // CPU time per record: steadier than the wall clock on a busy machine.
+    let listener_cpu = cpu_seconds(UsageWho::RUSAGE_SELF);
+    let workers_cpu = cpu_seconds(UsageWho::RUSAGE_CHILDREN);
     eprint!("{}", describe(&stats));
 
     let lines = count_lines(&args.file)?;
@@ -174,6 +178,13 @@ fn run_one(args: &Args, transport: &str) -> Result<bool, Box<dyn std::error::Err
     if let Some(rss) = peak_rss_kib() {
         println!("listener peak RSS {:.1} MiB", rss as f64 / 1024.0);
     }
+    #[allow(clippy::cast_precision_loss)]
+    let per_record = |s: f64| s * 1e9 / total as f64;
+    println!(
+        "cpu per record: {:.0} ns in the listener, {:.0} ns in the workers",
+        per_record(listener_cpu),
+        per_record(workers_cpu)
+    );
     println!(
         "bench workers={} records={} lines={lines} seconds={seconds:.3} records_per_s={rate} \
          p50_ns={} p999_ns={} transport={transport}",
@@ -243,6 +254,14 @@ fn count_lines(path: &std::path::Path) -> Result<usize, String> {
         }
         lines += buf[..n].iter().filter(|&&b| b == b'\n').count();
     }
+}
+
+/// User plus system CPU seconds of this process or of its waited-for children.
+fn cpu_seconds(who: UsageWho) -> f64 {
+    getrusage(who).map_or(0.0, |u| {
+        let t = |tv: nix::sys::time::TimeVal| tv.tv_sec() as f64 + tv.tv_usec() as f64 / 1e6;
+        t(u.user_time()) + t(u.system_time())
+    })
 }
 
 /// Peak resident set of this process in KiB (`VmHWM`), where /proc has it.

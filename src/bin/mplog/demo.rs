@@ -135,11 +135,14 @@ pub fn run(args: Args) -> CliResult {
     let total = args.workers * args.records;
     #[allow(clippy::cast_precision_loss)]
     let rate = total as f64 / elapsed.as_secs_f64();
+    let handled = usize::try_from(stats.records).unwrap_or(usize::MAX);
     println!(
-        "{total} records from {} worker processes in {:.3} s ({:.2} M records/s end to end)",
+        "{total} records from {} worker processes in {:.3} s ({:.2} M records/s end to end), \
+         lost = {}",
         args.workers,
         elapsed.as_secs_f64(),
-        rate / 1e6
+        rate / 1e6,
+        total.saturating_sub(handled)
     );
     println!(
         "files in {}: demo.log (all), demo-errors.log (ERROR and above), def.log (logger d.e.f)",

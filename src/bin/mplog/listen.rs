@@ -1,10 +1,16 @@
 //! `mplog listen`: the dedicated listener process.
+//!
+//! Its handlers come from `--config FILE` (or `MPLOG_CONFIG`), or else from `--file`,
+//! `--format` and `--level`. SIGHUP reloads the configuration file: the new one replaces the
+//! old between two batches; one that fails is reported on stderr and on the `mplog.listener`
+//! logger, and the running one stays. SIGINT and SIGTERM drain and stop.
 
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use mplog::config::ENV_CONFIG;
 use mplog::handler::{FileHandler, Handler, StreamHandler};
 use mplog::queue::{ListenerStats, QueueListener};
 use mplog::{Formatter, Level, Manager};
@@ -21,6 +27,10 @@ pub struct Args {
     /// Socket path to listen on (default: a fresh private directory, printed on start).
     #[arg(long, value_name = "PATH")]
     endpoint: Option<PathBuf>,
+    /// Configure the handlers from this file (dictConfig TOML/JSON/YAML or fileConfig INI);
+    /// SIGHUP reloads it.
+    #[arg(long, value_name = "FILE", env = ENV_CONFIG, conflicts_with_all = ["file", "format", "level"])]
+    config: Option<PathBuf>,
     /// Append records to this file (default: standard error).
     #[arg(long, value_name = "PATH")]
     file: Option<PathBuf>,
@@ -33,13 +43,66 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> CliResult {
-    // Block the stop signals in every thread (the listener's threads inherit the mask), so
-    // this thread receives them with `sigwait` and stops the listener in order.
+    // Block the stop and reload signals in every thread (the listener's threads inherit the
+    // mask), so this thread receives them with `sigwait`: it stops the listener in order, or
+    // reloads between two batches.
     let mut signals = SigSet::empty();
     signals.add(Signal::SIGINT);
     signals.add(Signal::SIGTERM);
+    signals.add(Signal::SIGHUP);
     signals.thread_block()?;
 
+    let mut builder = match &args.config {
+        Some(path) => QueueListener::from_config(path)?,
+        None => QueueListener::builder().manager(flag_manager(&args)?),
+    };
+    if let Some(path) = &args.endpoint {
+        builder = builder.endpoint(path);
+    }
+    let listener = builder.start()?;
+    // The endpoint alone on stdout, for scripts: `EP=$(mplog listen | head -1)`.
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{}", listener.endpoint().display())?;
+    stdout.flush()?;
+    drop(stdout);
+    eprintln!(
+        "mplog: listening on {} (pid {}); SIGINT or SIGTERM stops{}",
+        listener.endpoint().display(),
+        std::process::id(),
+        if args.config.is_some() {
+            ", SIGHUP reloads the configuration"
+        } else {
+            ""
+        }
+    );
+
+    let signal = loop {
+        let signal = signals.wait()?;
+        if signal != Signal::SIGHUP {
+            break signal;
+        }
+        match &args.config {
+            Some(path) => match listener.reload(path) {
+                Ok(()) => eprintln!("mplog: SIGHUP: reloaded {}", path.display()),
+                // `reload` has logged it on `mplog.listener` too.
+                Err(e) => eprintln!(
+                    "mplog: SIGHUP: reload failed, keeping the running configuration: {e}"
+                ),
+            },
+            None => eprintln!("mplog: SIGHUP: no --config to reload"),
+        }
+    };
+    eprintln!("mplog: {signal}: draining");
+    let stats = listener.stop();
+    if let Some(manager) = listener.manager() {
+        manager.shutdown();
+    }
+    eprint!("{}", describe(&stats));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The hierarchy of `--file`, `--format` and `--level`.
+fn flag_manager(args: &Args) -> Result<Manager, Box<dyn std::error::Error + Send + Sync>> {
     let formatter = Arc::new(Formatter::new(&args.format)?);
     let handler: Arc<dyn Handler> = match &args.file {
         Some(path) => Arc::new(
@@ -55,29 +118,7 @@ pub fn run(args: Args) -> CliResult {
     let manager = Manager::new();
     manager.root().set_level(Level::NOTSET);
     manager.root().add_handler(handler);
-
-    let mut builder = QueueListener::builder().manager(manager.clone());
-    if let Some(path) = &args.endpoint {
-        builder = builder.endpoint(path);
-    }
-    let listener = builder.start()?;
-    // The endpoint alone on stdout, for scripts: `EP=$(mplog listen | head -1)`.
-    let mut stdout = std::io::stdout().lock();
-    writeln!(stdout, "{}", listener.endpoint().display())?;
-    stdout.flush()?;
-    drop(stdout);
-    eprintln!(
-        "mplog: listening on {} (pid {}); SIGINT or SIGTERM stops",
-        listener.endpoint().display(),
-        std::process::id()
-    );
-
-    let signal = signals.wait()?;
-    eprintln!("mplog: {signal}: draining");
-    let stats = listener.stop();
-    manager.shutdown();
-    eprint!("{}", describe(&stats));
-    Ok(ExitCode::SUCCESS)
+    Ok(manager)
 }
 
 /// The statistics as a few lines of text.

@@ -2,13 +2,17 @@
 //!
 //! - `mplog listen`: the cookbook's listener process; workers connect to its endpoint and it is
 //!   the only writer of the log files. SIGINT/SIGTERM drain every connection and exit 0 with
-//!   the statistics.
+//!   the statistics. With `--config FILE` (or `MPLOG_CONFIG`) the handlers come from a
+//!   configuration file, and SIGHUP reloads it.
+//! - `mplog check FILE...`: checks configuration files (dictConfig in TOML/JSON/YAML, or
+//!   fileConfig INI); prints `ok` or the errors, exit status 0 or 1.
 //! - `mplog send`: logs one record to a running listener, from a shell script.
 //! - `mplog demo`: the main job: a pool of worker processes logging through one listener, with
 //!   the check that every record arrived once and in order.
 //! - `mplog bench`: the end-to-end benchmark (records/s into one file, worker call latency).
 
 mod bench;
+mod check;
 mod demo;
 mod listen;
 mod send;
@@ -29,6 +33,8 @@ struct Cli {
 enum Command {
     /// Run a listener process: receive records from workers and write them.
     Listen(listen::Args),
+    /// Check configuration files: prints `FILE: ok` or the errors; exit status 1 if any failed.
+    Check(check::Args),
     /// Log one record to a running listener.
     Send(send::Args),
     /// Run the demo: a pool of worker processes logging through one listener.
@@ -47,6 +53,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Listen(args) => listen::run(args),
+        Command::Check(args) => check::run(args),
         Command::Send(args) => send::run(args),
         Command::Demo(args) => demo::run(args),
         Command::DemoWorker(args) => demo::worker(args),

@@ -7,10 +7,11 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
 
+use super::reader::WorkerEntry;
 use super::{Shared, Target, LISTENER_LOGGER, NOTICES_PER_SECOND};
 use crate::handler::Handler;
 use crate::level::Level;
-use crate::logger::Logger;
+use crate::logger::{Logger, Manager};
 use crate::queue::transport::Connection;
 use crate::queue::wire::{encode_frame, Frame};
 use crate::record::Record;
@@ -21,6 +22,13 @@ use crate::record::Record;
 pub(crate) enum DispatchMsg {
     /// Records of one worker, in order.
     Batch(Vec<Record>),
+    /// A `Frame::Records` body as received, decoded here (see [`WorkerEntry::decoder`]).
+    Frame {
+        worker: Arc<WorkerEntry>,
+        bytes: Vec<u8>,
+        /// Where the frame starts in the connection's stream, for the error message.
+        offset: u64,
+    },
     /// One record from an in-process handler.
     Local(Record),
     /// Answer `Ack { seq }` on `reply` once everything before is handled and flushed.
@@ -35,8 +43,43 @@ pub(crate) enum DispatchMsg {
     /// Run once everything before it was handled and the handlers flushed (a shm ring's
     /// consumer position moves only then: what it covers is in the files).
     AfterFlush(Box<dyn FnOnce() + Send>),
+    /// Swap in a new target (a configuration reload), flush and close the old one's handlers,
+    /// then answer.
+    Reload(Target, Sender<()>),
     /// Handle what is left, flush, end.
     Stop,
+}
+
+/// The listener's loggers by name (a reload clears it: the new hierarchy has its own).
+#[derive(Default)]
+struct LoggerCache {
+    by_name: HashMap<Arc<str>, Logger>,
+    /// The logger of the last record, by the `Arc` of its name: records of one worker share
+    /// their logger's name (see `decode`), so most lookups are a pointer compare.
+    last: Option<(Arc<str>, Logger)>,
+}
+
+impl LoggerCache {
+    fn get(&mut self, manager: &Manager, name: &Arc<str>) -> &Logger {
+        let hit = matches!(&self.last, Some((last, _)) if Arc::ptr_eq(last, name));
+        if !hit {
+            let logger = self
+                .by_name
+                .entry(name.clone())
+                .or_insert_with(|| manager.get_logger(name))
+                .clone();
+            self.last = Some((name.clone(), logger));
+        }
+        let (_, logger) = self
+            .last
+            .get_or_insert_with(|| (name.clone(), manager.get_logger(name)));
+        logger
+    }
+
+    fn clear(&mut self) {
+        self.by_name.clear();
+        self.last = None;
+    }
 }
 
 /// Most messages handled between two flushes of the handlers.
@@ -48,7 +91,7 @@ pub(crate) struct Dispatcher {
     target: Target,
     rx: Receiver<DispatchMsg>,
     shared: Arc<Shared>,
-    loggers: HashMap<Arc<str>, Logger>,
+    loggers: LoggerCache,
     flushable: Vec<Arc<dyn Handler>>,
     refreshed: Option<Instant>,
     notices: (Instant, u32, u64),
@@ -61,7 +104,7 @@ impl Dispatcher {
             target,
             rx,
             shared,
-            loggers: HashMap::new(),
+            loggers: LoggerCache::default(),
             flushable: Vec::new(),
             refreshed: None,
             notices: (Instant::now(), 0, 0),
@@ -103,6 +146,11 @@ impl Dispatcher {
                     .records
                     .fetch_add(records.len() as u64, Ordering::Relaxed);
             }
+            DispatchMsg::Frame {
+                worker,
+                bytes,
+                offset,
+            } => self.decode_frame(&worker, &bytes, offset),
             DispatchMsg::Local(r) => {
                 self.dispatch(&r);
                 self.shared.records.fetch_add(1, Ordering::Relaxed);
@@ -126,23 +174,46 @@ impl Dispatcher {
                 self.after_flush.push(f);
                 self.flush();
             }
+            DispatchMsg::Reload(target, ack) => {
+                let old = std::mem::replace(&mut self.target, target);
+                self.loggers.clear();
+                self.flushable.clear();
+                self.refreshed = None;
+                close(&old);
+                let _ = ack.send(());
+            }
             DispatchMsg::Stop => return true,
         }
         false
     }
 
+    /// Decodes and dispatches one worker's record frame; a malformed one closes that
+    /// worker's connection (its reader sees `bad`) and says why.
+    fn decode_frame(&mut self, worker: &WorkerEntry, bytes: &[u8], offset: u64) {
+        if worker.bad.load(Ordering::Acquire) {
+            return; // frames queued behind a bad one: the connection is closing
+        }
+        let result = worker
+            .decoder
+            .lock()
+            .each_record(bytes, offset, |r| self.dispatch(r));
+        let handled = match result {
+            Ok(n) => n,
+            Err((n, e)) => {
+                worker.bad.store(true, Ordering::Release);
+                self.shared.malformed.fetch_add(1, Ordering::Relaxed);
+                let text = format!("closed the connection of {}: {e}", worker.who());
+                self.notice(Level::ERROR, text);
+                n
+            }
+        };
+        worker.records.fetch_add(handled, Ordering::Relaxed);
+        self.shared.records.fetch_add(handled, Ordering::Relaxed);
+    }
+
     fn dispatch(&mut self, record: &Record) {
         match &self.target {
-            Target::Manager(m) => {
-                let logger = match self.loggers.get(&*record.name) {
-                    Some(l) => l,
-                    None => self
-                        .loggers
-                        .entry(record.name.clone())
-                        .or_insert_with(|| m.get_logger(&record.name)),
-                };
-                logger.handle(record);
-            }
+            Target::Manager(m) => self.loggers.get(m, &record.name).handle(record),
             Target::Handlers {
                 handlers,
                 respect_level,
@@ -169,14 +240,7 @@ impl Dispatcher {
                     .is_none_or(|t| t.elapsed() >= HANDLER_REFRESH);
                 if stale {
                     self.refreshed = Some(Instant::now());
-                    self.flushable.clear();
-                    for logger in std::iter::once(m.root()).chain(m.loggers()) {
-                        for h in logger.handlers() {
-                            if !self.flushable.iter().any(|s| Arc::ptr_eq(s, &h)) {
-                                self.flushable.push(h);
-                            }
-                        }
-                    }
+                    self.flushable = m.handlers();
                 }
                 for h in &self.flushable {
                     let _ = h.flush();
@@ -217,6 +281,19 @@ impl Dispatcher {
         match &self.target {
             Target::Manager(m) => m.get_logger(LISTENER_LOGGER).handle(&record),
             Target::Handlers { .. } => self.dispatch(&record),
+        }
+    }
+}
+
+/// Flushes and closes every handler of a target that was swapped out.
+fn close(target: &Target) {
+    match target {
+        Target::Manager(m) => m.shutdown(),
+        Target::Handlers { handlers, .. } => {
+            for h in handlers {
+                let _ = h.flush();
+                h.close();
+            }
         }
     }
 }

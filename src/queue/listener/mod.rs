@@ -30,6 +30,11 @@
 //! [`ListenerHandle::stop`] stops accepting, lets every reader drain what its worker has
 //! already written (until the connection ends or stays quiet for [`STOP_GRACE`]), has the
 //! dispatch thread handle all of it and flush, and returns [`ListenerStats`]. It is idempotent.
+//!
+//! # Reloading
+//! [`ListenerHandle::reload`] (in [`crate::config`]) hands the dispatch thread a new hierarchy;
+//! it swaps it in between two messages and flushes and closes the old one's handlers, so each
+//! record is handled by exactly one configuration.
 
 mod dispatch;
 mod reader;
@@ -248,6 +253,7 @@ impl QueueListenerBuilder {
         }
         let shared = Arc::new(Shared::default());
         let (tx, rx) = bounded(DISPATCH_CAPACITY);
+        let target_copy = target.clone();
         let dispatch = dispatch::Dispatcher::new(target, rx, shared.clone());
         let dispatch = std::thread::Builder::new()
             .name("mplog-dispatch".into())
@@ -290,6 +296,7 @@ impl QueueListenerBuilder {
         };
         Ok(ListenerHandle {
             endpoint,
+            current: Mutex::new(target_copy),
             tx,
             shared,
             acceptor: Mutex::new(acceptor),
@@ -304,6 +311,8 @@ impl QueueListenerBuilder {
 /// A running listener: its endpoint, in-process handlers, and `stop`.
 pub struct ListenerHandle {
     endpoint: PathBuf,
+    /// What the dispatch thread hands records to; locked for the length of a reload.
+    current: Mutex<Target>,
     tx: Sender<DispatchMsg>,
     shared: Arc<Shared>,
     /// Dropped by `stop`: the socket closes and its file goes, so a worker that reconnects
@@ -347,6 +356,45 @@ impl ListenerHandle {
     /// ```
     pub fn local_handler(&self) -> QueueHandler {
         QueueHandler::local(self.tx.clone(), Overflow::default())
+    }
+
+    /// The hierarchy records are dispatched through (`None` with plain handlers); after a
+    /// [`reload`](ListenerHandle::reload), the new one.
+    ///
+    /// ```
+    /// let listener = mplog::queue::QueueListener::builder().start().unwrap();
+    /// assert!(listener.manager().is_some());
+    /// ```
+    pub fn manager(&self) -> Option<Manager> {
+        match &*self.current.lock() {
+            Target::Manager(m) => Some(m.clone()),
+            Target::Handlers { .. } => None,
+        }
+    }
+
+    /// Has the dispatch thread swap `target` in between two batches, waits until it did (the
+    /// old target's handlers are then flushed and closed). `false` if the listener stopped.
+    pub(crate) fn swap_target(&self, target: Target) -> bool {
+        let mut current = self.current.lock();
+        let (ack, done) = bounded(1);
+        if self
+            .tx
+            .send(DispatchMsg::Reload(target.clone(), ack))
+            .is_err()
+        {
+            return false;
+        }
+        let swapped = done.recv().is_ok();
+        if swapped {
+            *current = target;
+        }
+        swapped
+    }
+
+    /// Logs `text` on the listener's own logger ([`LISTENER_LOGGER`]), through the dispatch
+    /// thread.
+    pub(crate) fn notice(&self, level: crate::level::Level, text: String) {
+        let _ = self.tx.send(DispatchMsg::Notice(level, text));
     }
 
     /// Counts so far (without stopping).

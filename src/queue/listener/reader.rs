@@ -1,16 +1,18 @@
 //! The acceptor loop and one reader per connection: hello, then frames, in order, to the
 //! dispatch thread.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::Sender;
+use parking_lot::Mutex;
 
 use super::dispatch::DispatchMsg;
 use super::{Shared, HELLO_TIMEOUT, READER_STACK, READ_POLL, STOP_GRACE};
 use crate::level::Level;
+use crate::queue::decode::{is_records, Decoder};
 use crate::queue::transport::{Acceptor, Connection, Peer, ReadWithTimeout};
 use crate::queue::wire::{Frame, FrameReader, Hello, WireError};
 
@@ -19,14 +21,20 @@ use crate::queue::wire::{Frame, FrameReader, Hello, WireError};
 pub(crate) struct WorkerEntry {
     pub(crate) pid: u32,
     pub(crate) process_name: String,
-    records: AtomicU64,
+    pub(crate) records: AtomicU64,
     dropped: AtomicU64,
+    /// Decodes this connection's record frames; used by the dispatch thread only, which
+    /// decodes straight into one reused record (no allocation per record, and every buffer
+    /// is allocated and freed on one thread).
+    pub(crate) decoder: Mutex<Decoder>,
+    /// Set by the dispatch thread when a record frame was malformed: the reader closes.
+    pub(crate) bad: AtomicBool,
 }
 
 impl WorkerEntry {
-    /// Counts `n` more records from this worker.
-    pub(crate) fn add_records(&self, n: u64) {
-        self.records.fetch_add(n, Ordering::Relaxed);
+    /// How the listener's notices name this worker.
+    pub(crate) fn who(&self) -> String {
+        format!("worker '{}' (pid {})", self.process_name, self.pid)
     }
 
     pub(crate) fn counts(&self) -> (u64, u64) {
@@ -158,12 +166,37 @@ fn read_connection(conn: Box<dyn Connection>, peer: Peer, ctx: Context) {
     };
     ctx.shared.connections.fetch_add(1, Ordering::Relaxed);
     let worker = register(&ctx, &hello);
-    let who = format!("worker '{}' (pid {})", hello.process_name, hello.pid);
+    let who = worker.who();
     let mut quiet_since: Option<Instant> = None;
     loop {
+        if worker.bad.load(Ordering::Acquire) {
+            break; // the dispatch thread found a malformed record frame and said why
+        }
         let offset = reader.offset();
-        let frame = match reader.next_frame() {
-            Ok(Some(frame)) => frame,
+        let frame = match reader.next_frame_bytes() {
+            Ok(Some(bytes)) if is_records(bytes) => {
+                let msg = DispatchMsg::Frame {
+                    worker: worker.clone(),
+                    bytes: bytes.to_vec(),
+                    offset,
+                };
+                ctx.shared
+                    .bytes
+                    .fetch_add(reader.offset() - offset, Ordering::Relaxed);
+                quiet_since = None;
+                if ctx.tx.send(msg).is_err() {
+                    break; // the dispatch thread is gone: the listener is stopping
+                }
+                continue;
+            }
+            Ok(Some(bytes)) => match postcard::from_bytes::<Frame>(bytes) {
+                Ok(frame) => frame,
+                Err(e) => {
+                    let reason = e.to_string();
+                    bad_input(&ctx, &who, &WireError::Malformed { offset, reason });
+                    break;
+                }
+            },
             Ok(None) => break,
             Err(e) if e.is_timeout() => {
                 if ctx.shared.stopping.load(Ordering::Acquire) {
@@ -184,6 +217,8 @@ fn read_connection(conn: Box<dyn Connection>, peer: Peer, ctx: Context) {
             .bytes
             .fetch_add(reader.offset() - offset, Ordering::Relaxed);
         let sent = match frame {
+            // Not reached: a record frame starts with its variant index and went to the
+            // dispatch thread above. Decoded whole, it is handled the same way all the same.
             Frame::Records(records) => {
                 worker
                     .records
@@ -248,6 +283,8 @@ pub(crate) fn register_worker(shared: &Shared, pid: u32, process_name: &str) -> 
         process_name: process_name.to_owned(),
         records: AtomicU64::new(0),
         dropped: AtomicU64::new(0),
+        decoder: Mutex::new(Decoder::default()),
+        bad: AtomicBool::new(false),
     });
     shared.workers.lock().push(entry.clone());
     entry

@@ -22,12 +22,12 @@ use parking_lot::Mutex;
 use super::dispatch::DispatchMsg;
 use super::{reader, Shared, READER_STACK, STOP_GRACE};
 use crate::level::Level;
-use crate::queue::codec::RecordDecoder;
+use crate::queue::decode::RECORDS_VARIANT;
+use crate::queue::encode::put_varint;
 use crate::queue::transport::shm::{self, Ring};
-use crate::record::Record;
 
 /// Most records a drainer hands over in one batch.
-const BATCH_RECORDS: usize = 4096;
+const BATCH_RECORDS: u64 = 4096;
 /// Most encoded bytes a drainer hands over in one batch: half a 64 KiB file buffer, so the
 /// lines of one batch reach the file in the flush that precedes its commit, not before.
 pub(crate) const BATCH_BYTES: u64 = 32 * 1024;
@@ -147,50 +147,42 @@ impl RingSet {
     }
 
     /// Drains one ring until its producer is finished (then deletes it) or the listener stops.
+    ///
+    /// Records go to the dispatch thread as the body of a `Frame::Records`, the bytes copied
+    /// out of the ring as they are (the ring holds each record's postcard encoding), so the
+    /// dispatch thread decodes them as it decodes a socket's frames: into one reused record,
+    /// sharing repeated names, no allocation per record.
     fn drain(&self, name: &str, ring: &Arc<Ring>) {
         let info = ring.info().clone();
-        let who = format!(
-            "ring {name} of worker '{}' (pid {})",
-            info.process_name, info.pid
-        );
         let pidfd = shm::producer_alive(&info);
         let mut ended = pidfd.is_none();
         let worker = reader::register_worker(&self.shared, info.pid, &info.process_name);
+        let who = format!("ring {name} of {}", worker.who());
         let mut pos = ring.head();
-        let mut buf = Vec::new();
-        let mut decoder = RecordDecoder::default();
+        let mut body = Vec::new();
         let mut quiet_since: Option<Instant> = None;
         loop {
+            if worker.bad.load(Ordering::Acquire) {
+                return; // the dispatch thread found a malformed record and said why
+            }
             let tail = ring.tail();
-            let mut batch: Vec<Record> = Vec::new();
-            let mut bytes = 0u64;
-            while batch.len() < BATCH_RECORDS && bytes < BATCH_BYTES {
-                match ring.read(&mut pos, tail, &mut buf) {
-                    Ok(true) => {
-                        bytes += buf.len() as u64;
-                        match decoder.decode(&buf) {
-                            Ok(record) => batch.push(record),
-                            Err(e) => {
-                                self.shared.malformed.fetch_add(1, Ordering::Relaxed);
-                                self.notice(
-                                    Level::ERROR,
-                                    format!("skipped a malformed record in {who}: {e}"),
-                                );
-                            }
-                        }
-                    }
+            body.clear();
+            let mut count = 0u64;
+            while count < BATCH_RECORDS && (body.len() as u64) < BATCH_BYTES {
+                match ring.read(&mut pos, tail, &mut body) {
+                    Ok(true) => count += 1,
                     Ok(false) => break,
                     Err(e) => {
                         // Framing is lost: nothing after this point can be trusted.
                         self.shared.malformed.fetch_add(1, Ordering::Relaxed);
                         self.notice(Level::ERROR, format!("abandoned {who}: {e}"));
-                        self.hand_over(batch, bytes, &worker, ring, pos);
+                        self.hand_over(&body, count, &worker, ring, pos);
                         return;
                     }
                 }
             }
-            if !batch.is_empty() || bytes > 0 {
-                if !self.hand_over(batch, bytes, &worker, ring, pos) {
+            if count > 0 {
+                if !self.hand_over(&body, count, &worker, ring, pos) {
                     return; // the dispatch thread is gone
                 }
                 quiet_since = None;
@@ -217,23 +209,37 @@ impl RingSet {
         }
     }
 
-    /// Sends a batch and the commit that follows its flush; false once dispatch is gone.
+    /// Sends `count` records (`body`: their encodings, back to back) as one record frame,
+    /// and the commit of `pos` that follows its flush; false once dispatch is gone.
     fn hand_over(
         &self,
-        batch: Vec<Record>,
-        bytes: u64,
-        worker: &reader::WorkerEntry,
+        body: &[u8],
+        count: u64,
+        worker: &Arc<reader::WorkerEntry>,
         ring: &Arc<Ring>,
         pos: u64,
     ) -> bool {
-        worker.add_records(batch.len() as u64);
-        self.shared.bytes.fetch_add(bytes, Ordering::Relaxed);
+        if count > 0 {
+            let mut frame = Vec::with_capacity(11 + body.len());
+            frame.push(RECORDS_VARIANT);
+            put_varint(&mut frame, count);
+            frame.extend_from_slice(body);
+            self.shared
+                .bytes
+                .fetch_add(frame.len() as u64, Ordering::Relaxed);
+            let msg = DispatchMsg::Frame {
+                worker: worker.clone(),
+                bytes: frame,
+                offset: pos,
+            };
+            if self.tx.send(msg).is_err() {
+                return false;
+            }
+        }
         let ring = ring.clone();
-        (batch.is_empty() || self.tx.send(DispatchMsg::Batch(batch)).is_ok())
-            && self
-                .tx
-                .send(DispatchMsg::AfterFlush(Box::new(move || ring.commit(pos))))
-                .is_ok()
+        self.tx
+            .send(DispatchMsg::AfterFlush(Box::new(move || ring.commit(pos))))
+            .is_ok()
     }
 
     /// Deletes a finished ring once everything up to `pos` is committed.

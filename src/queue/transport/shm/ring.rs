@@ -367,8 +367,8 @@ impl Ring {
         sleeping.store(0, Ordering::Relaxed);
     }
 
-    /// Consumer side: copies the record at `*pos` (which must be below `tail`, a value read
-    /// by [`tail`](Ring::tail)) into `out` and advances `*pos` past it, skipping a padding
+    /// Consumer side: appends the record at `*pos` (which must be below `tail`, a value read
+    /// by [`tail`](Ring::tail)) to `out` and advances `*pos` past it, skipping a padding
     /// marker first. Returns `Ok(false)` when `*pos == tail`. Every length and position is
     /// checked against this side's capacity: a corrupt ring yields an error, never an
     /// out-of-bounds read or an allocation larger than the ring.
@@ -397,9 +397,9 @@ impl Ring {
             if need > room || need as u64 > avail {
                 return corrupt(*pos, format!("record of {len} bytes"));
             }
-            out.clear();
-            out.resize(len as usize, 0);
-            self.read_bytes(HEADER_LEN + off + 4, out);
+            let start = out.len();
+            out.resize(start + len as usize, 0);
+            self.read_bytes(HEADER_LEN + off + 4, &mut out[start..]);
             *pos += need as u64;
             return Ok(true);
         }
@@ -602,6 +602,7 @@ mod tests {
             let rec = vec![(i % 251) as u8; (i % 300) as usize];
             producer.write(&rec).unwrap();
             let tail = consumer.tail();
+            buf.clear();
             assert!(consumer.read(&mut pos, tail, &mut buf).unwrap());
             assert_eq!(buf, rec);
             assert!(!consumer.read(&mut pos, tail, &mut buf).unwrap());

@@ -1,0 +1,263 @@
+//! Reading configuration files: the format by extension, then `${VAR}` expansion of string
+//! values.
+//!
+//! TOML, JSON and YAML are parsed into one value tree (JSON's data model); INI goes through
+//! [`ini`](super::ini) into the same tree. Expansion runs on the parsed tree, on string values
+//! only, so a variable's value is never re-parsed as syntax (a `"` or `:` in it is just text).
+//! Python's `cfg://` references are refused where they stand.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use super::error::{ConfigError, ErrorKind};
+
+/// A configuration file's format.
+///
+/// ```
+/// use mplog::config::FileFormat;
+/// assert_eq!(FileFormat::from_path("prod.yml".as_ref()).unwrap(), FileFormat::Yaml);
+/// assert!(FileFormat::from_path("app.xml".as_ref()).is_err());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileFormat {
+    /// `.toml`
+    Toml,
+    /// `.json`
+    Json,
+    /// `.yaml`, `.yml`
+    Yaml,
+    /// `.ini`, `.conf`, `.cfg`: Python's `fileConfig` format.
+    Ini,
+}
+
+impl FileFormat {
+    /// The format named by `path`'s extension (any case).
+    pub fn from_path(path: &Path) -> Result<FileFormat, ConfigError> {
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        match ext.as_str() {
+            "toml" => Ok(FileFormat::Toml),
+            "json" => Ok(FileFormat::Json),
+            "yaml" | "yml" => Ok(FileFormat::Yaml),
+            "ini" | "conf" | "cfg" => Ok(FileFormat::Ini),
+            _ => Err(ConfigError::new("", ErrorKind::UnknownExtension(ext)).in_file(path)),
+        }
+    }
+
+    /// Parses `text` into the value tree (INI already in the dictConfig shape).
+    pub(crate) fn parse(self, text: &str) -> Result<Value, ConfigError> {
+        let syntax = |format: &'static str, message: String| {
+            ConfigError::new("", ErrorKind::Syntax { format, message })
+        };
+        match self {
+            FileFormat::Toml => toml::from_str(text).map_err(|e| syntax("TOML", e.to_string())),
+            FileFormat::Json => {
+                serde_json::from_str(text).map_err(|e| syntax("JSON", e.to_string()))
+            }
+            FileFormat::Yaml => {
+                // Merge keys (`<<: *defaults`) are YAML 1.1, which Python users' files rely on.
+                let yaml = |e: serde_yaml_ng::Error| syntax("YAML", e.to_string());
+                let mut v: serde_yaml_ng::Value = serde_yaml_ng::from_str(text).map_err(yaml)?;
+                v.apply_merge().map_err(yaml)?;
+                serde_json::to_value(v).map_err(|e| syntax("YAML", e.to_string()))
+            }
+            FileFormat::Ini => super::ini::to_dict(text),
+        }
+    }
+}
+
+/// Reads and parses `path`, then expands `${VAR}` from the environment.
+pub(crate) fn read(path: &Path) -> Result<Value, ConfigError> {
+    let format = FileFormat::from_path(path)?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError::new("", ErrorKind::Io(e)).in_file(path))?;
+    parse_expanded(&text, format).map_err(|e| e.in_file(path))
+}
+
+/// Parses `text` as `format` and expands the environment in its strings.
+pub(crate) fn parse_expanded(text: &str, format: FileFormat) -> Result<Value, ConfigError> {
+    let mut value = format.parse(text)?;
+    expand_tree(&mut value, &mut String::new(), &|name| {
+        std::env::var(name).ok()
+    })?;
+    Ok(value)
+}
+
+/// Whether the string at `path` is a formatter's format: `$`-style formats use `${name}` for
+/// record fields, so they are never expanded.
+fn is_format_string(path: &str) -> bool {
+    path.starts_with("formatters.") && (path.ends_with(".format") || path.ends_with(".fmt"))
+}
+
+fn expand_tree(
+    value: &mut Value,
+    path: &mut String,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(), ConfigError> {
+    match value {
+        // Python's `cfg://` points into the configuration itself; mplog takes values in place.
+        Value::String(s) if s.starts_with("cfg://") => {
+            return Err(ConfigError::new(
+                path.clone(),
+                ErrorKind::Unsupported(format!(
+                    "{s:?}: cfg:// references are not supported; write the value in place"
+                )),
+            ));
+        }
+        Value::String(s) if s.contains('$') && !is_format_string(path) => {
+            *s = expand(s, env).map_err(|kind| ConfigError::new(path.clone(), kind))?;
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter_mut().enumerate() {
+                let len = path.len();
+                path.push_str(&format!("[{i}]"));
+                expand_tree(item, path, env)?;
+                path.truncate(len);
+            }
+        }
+        Value::Object(map) => {
+            for (key, item) in map.iter_mut() {
+                let len = path.len();
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(key);
+                expand_tree(item, path, env)?;
+                path.truncate(len);
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Expands `${VAR}` and `${VAR:-default}` (the default when VAR is unset or empty, as in the
+/// shell); `$${` is a literal `${`; any other `$` stays as it is.
+pub(crate) fn expand(s: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<String, ErrorKind> {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..at]);
+        let tail = &rest[at..];
+        if let Some(after) = tail.strip_prefix("$${") {
+            out.push_str("${");
+            rest = after;
+        } else if let Some(body) = tail.strip_prefix("${") {
+            let Some(end) = body.find('}') else {
+                return Err(ErrorKind::Invalid(format!(
+                    "unclosed '${{' in {s:?} (write $${{ for a literal)"
+                )));
+            };
+            let (name, default) = match body[..end].split_once(":-") {
+                Some((name, default)) => (name, Some(default)),
+                None => (&body[..end], None),
+            };
+            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                return Err(ErrorKind::Invalid(format!(
+                    "invalid variable name {name:?} in {s:?}"
+                )));
+            }
+            match (
+                env(name).filter(|v| !v.is_empty() || default.is_none()),
+                default,
+            ) {
+                (Some(v), _) => out.push_str(&v),
+                (None, Some(d)) => out.push_str(d),
+                (None, None) => return Err(ErrorKind::Env(name.to_owned())),
+            }
+            rest = &body[end + 1..];
+        } else {
+            out.push('$');
+            rest = &tail[1..];
+        }
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(name: &str) -> Option<String> {
+        match name {
+            "LOG_DIR" => Some("/var/log/app".into()),
+            "EMPTY" => Some(String::new()),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn variables_defaults_and_literals() {
+        assert_eq!(
+            expand("${LOG_DIR}/a.log", &env).unwrap(),
+            "/var/log/app/a.log"
+        );
+        assert_eq!(expand("${NOPE:-/tmp}/a.log", &env).unwrap(), "/tmp/a.log");
+        assert_eq!(expand("${EMPTY:-x}", &env).unwrap(), "x");
+        assert_eq!(expand("${EMPTY}", &env).unwrap(), "");
+        assert_eq!(
+            expand("cost $5, $${LOG_DIR}", &env).unwrap(),
+            "cost $5, ${LOG_DIR}"
+        );
+        assert!(matches!(expand("${NOPE}", &env), Err(ErrorKind::Env(v)) if v == "NOPE"));
+        assert!(expand("${LOG_DIR", &env).is_err());
+        assert!(expand("${a b}", &env).is_err());
+    }
+
+    #[test]
+    fn expansion_is_on_values_not_text_and_skips_format_strings() {
+        let mut v: Value = serde_json::json!({
+            "handlers": {"f": {"filename": "${LOG_DIR}/x.log", "n": 3}},
+            "formatters": {"d": {"format": "${message}", "datefmt": "${NOPE:-%H}"}},
+        });
+        expand_tree(&mut v, &mut String::new(), &env).unwrap();
+        assert_eq!(v["handlers"]["f"]["filename"], "/var/log/app/x.log");
+        assert_eq!(v["formatters"]["d"]["format"], "${message}");
+        assert_eq!(v["formatters"]["d"]["datefmt"], "%H");
+    }
+
+    #[test]
+    fn cfg_references_are_refused_where_they_stand() {
+        let mut v: Value = serde_json::json!({"formatters": "cfg://true_formatters"});
+        let e = expand_tree(&mut v, &mut String::new(), &env).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "formatters: \"cfg://true_formatters\": cfg:// references are not supported; \
+             write the value in place"
+        );
+    }
+
+    #[test]
+    fn an_unset_variable_names_its_place() {
+        let mut v: Value = serde_json::json!({"handlers": {"f": {"filename": "${NOPE}"}}});
+        let e = expand_tree(&mut v, &mut String::new(), &env).unwrap_err();
+        assert_eq!(e.path(), "handlers.f.filename");
+    }
+
+    #[test]
+    fn yaml_merge_keys_apply() {
+        let v = FileFormat::Yaml
+            .parse("base: &b {class: FileHandler, delay: true}\nh: {<<: *b, filename: a.log}\n")
+            .unwrap();
+        assert_eq!(v["h"]["class"], "FileHandler");
+        assert_eq!(v["h"]["filename"], "a.log");
+    }
+
+    #[test]
+    fn formats_by_extension() {
+        for (name, f) in [
+            ("a.TOML", FileFormat::Toml),
+            ("a.json", FileFormat::Json),
+            ("a.yaml", FileFormat::Yaml),
+            ("logging.conf", FileFormat::Ini),
+        ] {
+            assert_eq!(FileFormat::from_path(Path::new(name)).unwrap(), f);
+        }
+        assert!(FileFormat::Json.parse("{").is_err());
+    }
+}
