@@ -23,12 +23,14 @@ use super::transport::{Connection, Transport};
 use super::wire::{encode_frame, Frame, Hello};
 use crate::record::Record;
 
-/// Shortest sleep of a caller waiting for room in a full ring; doubles up to
-/// [`FULL_BACKOFF_MAX`]. Sleeping, not spinning: on 2 cores a spinning producer takes the
-/// time the listener needs to make room.
-pub const FULL_BACKOFF_MIN: Duration = Duration::from_micros(50);
-/// Longest sleep between two attempts at a full ring.
-pub const FULL_BACKOFF_MAX: Duration = Duration::from_millis(1);
+/// Longest sleep of a caller waiting for room in a full ring before it looks again. It
+/// sleeps on the ring's `space` futex, which the listener's commit wakes; not spinning: on 2
+/// cores a spinning producer takes the time the listener needs to make room.
+pub const FULL_WAIT_MAX: Duration = Duration::from_millis(10);
+/// Shortest sleep of `flush` waiting for the listener; doubles up to [`FLUSH_POLL_MAX`].
+pub const FLUSH_POLL_MIN: Duration = Duration::from_micros(50);
+/// Longest sleep of `flush` between two looks.
+pub const FLUSH_POLL_MAX: Duration = Duration::from_millis(1);
 /// Drop reports on the control connection are at most this frequent.
 const REPORT_INTERVAL: Duration = Duration::from_millis(100);
 
@@ -270,7 +272,7 @@ impl RingSink {
             self.prune(&mut rings);
             rings.iter().map(|r| (r.clone(), r.tail())).collect()
         };
-        let mut pause = FULL_BACKOFF_MIN;
+        let mut pause = FLUSH_POLL_MIN;
         for (ring, tail) in targets {
             while ring.head() < tail {
                 let now = Instant::now();
@@ -278,7 +280,7 @@ impl RingSink {
                     return false;
                 }
                 std::thread::sleep(pause.min(deadline - now));
-                pause = (pause * 2).min(FULL_BACKOFF_MAX);
+                pause = (pause * 2).min(FLUSH_POLL_MAX);
             }
         }
         true
@@ -304,7 +306,6 @@ impl RingSink {
 /// Commits `bytes` to `producer`, backing off by sleeping while the ring is full.
 fn write(producer: &mut Producer, bytes: &[u8], overflow: Overflow) -> Result<(), Refused> {
     let mut deadline = None;
-    let mut pause = FULL_BACKOFF_MIN;
     loop {
         match producer.write(bytes) {
             Ok(()) => return Ok(()),
@@ -318,8 +319,9 @@ fn write(producer: &mut Producer, bytes: &[u8], overflow: Overflow) -> Result<()
                 if now >= until {
                     return Err(Refused::Full);
                 }
-                std::thread::sleep(pause.min(until - now));
-                pause = (pause * 2).min(FULL_BACKOFF_MAX);
+                // Woken by the listener's next commit; the bound only covers a listener that
+                // died or stopped (then this polls, sleeping, until the block timeout).
+                producer.wait_for_space((until - now).min(FULL_WAIT_MAX));
             }
         }
     }

@@ -31,6 +31,12 @@ const BATCH_RECORDS: u64 = 4096;
 /// Most encoded bytes a drainer hands over in one batch: half a 64 KiB file buffer, so the
 /// lines of one batch reach the file in the flush that precedes its commit, not before.
 pub(crate) const BATCH_BYTES: u64 = 32 * 1024;
+/// A drainer that finds fewer committed bytes than this waits [`GATHER`] first, so that
+/// records reach the dispatch thread (which flushes after each ring batch) in batches rather
+/// than one or two at a time.
+const GATHER_BYTES: u64 = BATCH_BYTES / 4;
+/// How long a drainer lets a small batch grow (the latency it adds to a quiet worker's line).
+const GATHER: Duration = Duration::from_micros(500);
 /// Longest sleep of an idle drainer between looks at the pidfd and the stop flag.
 const IDLE_WAIT: Duration = Duration::from_millis(50);
 /// How long a finished ring waits for the dispatch thread to commit it before it is left in
@@ -165,7 +171,17 @@ impl RingSet {
             if worker.bad.load(Ordering::Acquire) {
                 return; // the dispatch thread found a malformed record and said why
             }
-            let tail = ring.tail();
+            let mut tail = ring.tail();
+            let waiting = tail.saturating_sub(pos);
+            if waiting > 0
+                && waiting < GATHER_BYTES
+                && !ended
+                && !ring.is_closed()
+                && !self.shared.stopping.load(Ordering::Acquire)
+            {
+                std::thread::sleep(GATHER);
+                tail = ring.tail();
+            }
             body.clear();
             let mut count = 0u64;
             while count < BATCH_RECORDS && (body.len() as u64) < BATCH_BYTES {

@@ -11,9 +11,11 @@
 //! process-shared pthread mutex hangs its peers when its holder dies (the `ipmpsc` design hung
 //! in 17 of 41 worker kills), so none is used.
 //!
-//! **When a ring is full** (the listener is slow, stopped or restarting) the caller backs off
-//! by *sleeping* (50 us doubling to 1 ms; spinning collapsed throughput on 2 cores) until there
-//! is room, at most the [`Overflow::Block`](crate::queue::Overflow::Block) timeout; then, or at
+//! **When a ring is full** (the listener is slow, stopped or restarting) the caller *sleeps*
+//! on a futex word of the ring, which the listener's next commit wakes (spinning collapsed
+//! throughput on 2 cores; each sleep is bounded, so a dead listener is polled, not waited for
+//! forever) until there is room, at most the
+//! [`Overflow::Block`](crate::queue::Overflow::Block) timeout; then, or at
 //! once under [`Overflow::Drop`](crate::queue::Overflow::Drop), the record is dropped, counted
 //! and the count reported to the listener (`Report`/`Goodbye` on the control socket), as on the
 //! socket transport.
@@ -35,7 +37,9 @@
 //!
 //! **Set-up**: the worker creates its ring (under a temporary name, renamed into place once
 //! the header is complete) and announces it on its control socket (the socket transport's
-//! connection, carrying `Hello`, `Ring`, `Report` and `Goodbye`); the listener also scans the
+//! connection, carrying `Hello`, `Ring`, `Report` and `Goodbye`; the records themselves are
+//! the bytes of the socket's record encoding, which the listener's dispatch thread decodes the
+//! same way for both transports); the listener also scans the
 //! directory at start and every [`SCAN_INTERVAL`], so rings made while no listener ran are
 //! found. Thread exit marks a ring closed; the listener deletes it once drained.
 //!

@@ -18,6 +18,9 @@
 //! 256  wake AtomicU32          the futex word, bumped by a producer that wakes the consumer
 //! 260  sleeping AtomicU32      1 while the consumer waits (or is about to) on `wake`
 //! 264  written AtomicU64       records committed (producer only)
+//! 320  space AtomicU32         the futex word a producer waiting for room sleeps on, bumped by
+//!                              a consumer that commits while one waits
+//! 324  space_waiting AtomicU32 1 while the producer waits (or is about to) on `space`
 //! HEADER_LEN  data             capacity bytes
 //! ```
 //! `tail` and `head` are free-running byte positions (never wrapped); the offset in the data is
@@ -37,7 +40,9 @@
 //! Wake-ups (Dekker's pattern, no shared lock): the consumer sets `sleeping`, issues a SeqCst
 //! fence, re-reads `tail` and only then waits on `wake`; the producer stores `tail`, issues a
 //! SeqCst fence and reads `sleeping`. One of the two sees the other's store, so a wake-up is
-//! never lost; the consumer's wait is bounded anyway.
+//! never lost; the consumer's wait is bounded anyway. A producer that finds the ring full
+//! sleeps the same way on `space` (set `space_waiting`, fence, re-read `head`, wait), and the
+//! consumer's commit wakes it: room is used as soon as it is made, with no polling.
 //!
 //! # The mapping is untrusted input
 //! The listener maps files written by other processes. It copies the fixed header fields once
@@ -95,6 +100,8 @@ const OFF_HEAD: usize = 192;
 const OFF_WAKE: usize = 256;
 const OFF_SLEEPING: usize = 260;
 const OFF_WRITTEN: usize = 264;
+const OFF_SPACE: usize = 320;
+const OFF_SPACE_WAITING: usize = 324;
 
 /// The fixed fields of a header, copied out of (or into) the mapping.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -338,9 +345,17 @@ impl Ring {
         self.wake_consumer();
     }
 
-    /// Consumer side: everything before `pos` was handled; the producer may reuse it.
+    /// Consumer side: everything before `pos` was handled; the producer may reuse it (and is
+    /// woken if it waits for room).
     pub fn commit(&self, pos: u64) {
         self.atomic_u64(OFF_HEAD).store(pos, Ordering::Release);
+        fence(Ordering::SeqCst);
+        let waiting = self.atomic_u32(OFF_SPACE_WAITING);
+        if waiting.load(Ordering::Relaxed) != 0 && waiting.swap(0, Ordering::AcqRel) != 0 {
+            let space = self.atomic_u32(OFF_SPACE);
+            space.fetch_add(1, Ordering::Release);
+            futex_wake(space);
+        }
     }
 
     fn wake_consumer(&self) {
@@ -494,6 +509,20 @@ impl Producer {
             .store(self.tail, Ordering::Release);
         self.ring.wake_consumer();
         Ok(())
+    }
+
+    /// Sleeps until the consumer commits (room may have been made), at most `timeout`.
+    pub fn wait_for_space(&self, timeout: Duration) {
+        let ring = &self.ring;
+        let space = ring.atomic_u32(OFF_SPACE);
+        let waiting = ring.atomic_u32(OFF_SPACE_WAITING);
+        let seen = space.load(Ordering::Acquire);
+        waiting.store(1, Ordering::Relaxed);
+        fence(Ordering::SeqCst);
+        if ring.atomic_u64(OFF_HEAD).load(Ordering::Relaxed) == self.head {
+            futex_wait(space, seen, timeout);
+        }
+        waiting.store(0, Ordering::Relaxed);
     }
 
     /// Free bytes as of the last head read. A consumer that publishes a head beyond the tail
