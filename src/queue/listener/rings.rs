@@ -268,6 +268,8 @@ impl RingSet {
             std::thread::sleep(Duration::from_millis(1));
         }
         let _ = std::fs::remove_file(self.dir.join(name));
+        // Forgotten only once the file is gone: a scan cannot attach it twice.
+        self.attached.lock().remove(name);
     }
 
     /// Joins the scanner and every drainer (the stopping flag is set); a private endpoint's
