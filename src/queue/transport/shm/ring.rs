@@ -168,7 +168,8 @@ impl Ring {
         file.set_len(len as u64)?;
         let mut info = info.clone();
         info.process_name = cut_name(&info.process_name).to_owned();
-        let ring = Ring::map(file, len, capacity, info)?;
+        // Populated: the producer's first lap through the ring takes no page faults.
+        let ring = Ring::map(file, len, capacity, info, libc::MAP_POPULATE)?;
         let name = ring.info.process_name.as_str();
         ring.write_bytes(OFF_VERSION, &VERSION.to_ne_bytes());
         ring.write_bytes(OFF_HEADER_LEN, &(HEADER_LEN as u32).to_ne_bytes());
@@ -203,7 +204,7 @@ impl Ring {
             start_time: 0,
             process_name: String::new(),
         };
-        let mut ring = Ring::map(file, size, 0, placeholder)?;
+        let mut ring = Ring::map(file, size, 0, placeholder, 0)?;
         let mut magic = [0u8; 8];
         ring.read_bytes(OFF_MAGIC, &mut magic);
         if magic != MAGIC {
@@ -241,7 +242,13 @@ impl Ring {
         Ok(Arc::new(ring))
     }
 
-    fn map(file: &File, len: usize, capacity: usize, info: HeaderInfo) -> Result<Ring, RingError> {
+    fn map(
+        file: &File,
+        len: usize,
+        capacity: usize,
+        info: HeaderInfo,
+        extra_flags: libc::c_int,
+    ) -> Result<Ring, RingError> {
         // SAFETY: a fresh shared mapping of `len` bytes of `file` at an address the kernel
         // picks; no existing memory is affected. The callers made the file at least `len`
         // bytes long. The result is checked before use.
@@ -250,7 +257,7 @@ impl Ring {
                 std::ptr::null_mut(),
                 len,
                 libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_SHARED,
+                libc::MAP_SHARED | extra_flags,
                 file.as_raw_fd(),
                 0,
             )
