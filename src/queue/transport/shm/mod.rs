@@ -48,6 +48,20 @@
 //! formatting and writing a file), about 80 ns per call, and lost nothing over SIGKILLs of its
 //! workers. Measured figures of this implementation are in the README's Performance section.
 //!
+//! # Limits
+//! - Workers must run as the listener's user (the ring directory is 0700 and the listener
+//!   checks each ring file's owner against its allowed uids); others use `socket`.
+//! - Workers and listener must share a pid namespace: the listener tells a dead producer by
+//!   the pid (and start time) in the ring header, which another namespace would misread.
+//! - A record larger than half a ring ([`QueueHandlerBuilder::ring_bytes`]) is dropped.
+//! - Exactly once holds except in the window described above (a listener killed between its
+//!   flush and the head store writes that batch again), and only if a batch's output fits the
+//!   handlers' buffers: an unbuffered handler writes before the flush, which widens the window
+//!   to the whole batch. A SIGKILL in the middle of the listener's `write(2)` can leave a torn
+//!   last line in the file, followed by the whole batch again from the next listener.
+//!
+//! [`QueueHandlerBuilder::ring_bytes`]: crate::queue::QueueHandlerBuilder::ring_bytes
+//!
 //! # Where the rings live
 //! In `/dev/shm/mplog-<uid>-<hash of the endpoint path>/` when `/dev/shm` exists (tmpfs: no
 //! write-back of dirty pages to a disk), else beside the socket in `<endpoint>.rings/`. The
