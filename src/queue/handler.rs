@@ -589,6 +589,19 @@ impl QueueHandlerBuilder {
     /// Which transport carries the records ([`TransportKind::default`]: shm on Linux). With
     /// [`TransportKind::Shm`] the delivery setting makes no difference: every record is
     /// committed to shared memory, and so survives a SIGKILL, when the log call returns.
+    ///
+    /// ```
+    /// use mplog::queue::{transport::TransportKind, QueueHandler, QueueListener};
+    /// use mplog::handler::Handler;
+    /// let listener = QueueListener::builder().start().unwrap();
+    /// for kind in [TransportKind::Socket, TransportKind::Shm] {
+    ///     let h = QueueHandler::builder(listener.endpoint()).transport(kind).build().unwrap();
+    ///     h.handle(&mplog::Record::new("app", mplog::Level::INFO, "hello"));
+    ///     assert!(h.sync(std::time::Duration::from_secs(30)), "{kind:?}");
+    ///     h.close();
+    /// }
+    /// assert_eq!(listener.stop().records, 2);
+    /// ```
     pub fn transport(mut self, transport: TransportKind) -> Self {
         self.transport = transport;
         self
@@ -596,6 +609,13 @@ impl QueueHandlerBuilder {
 
     /// Data bytes of each thread's ring, shm transport only ([`DEFAULT_RING_BYTES`]; rounded
     /// up to a power of two, at least 4 KiB). A record larger than half of it is dropped.
+    ///
+    /// ```
+    /// use mplog::queue::QueueHandler;
+    /// // 64 KiB per logging thread: less shared memory, fills sooner when the listener lags.
+    /// let b = QueueHandler::builder("/tmp/nowhere/mplog.sock").ring_bytes(64 * 1024);
+    /// # let _ = b;
+    /// ```
     pub fn ring_bytes(mut self, bytes: usize) -> Self {
         self.ring_bytes = bytes;
         self

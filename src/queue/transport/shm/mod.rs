@@ -67,10 +67,11 @@
 //! write-back of dirty pages to a disk), else beside the socket in `<endpoint>.rings/`. The
 //! directory is 0700 and must belong to the caller; ring files are 0600.
 //!
-//! The unsafe code (mapping, header layout, futex, pidfd) is in [`ring`], each invariant next
-//! to the code that relies on it; this file and the users of the transport are safe code.
+//! The unsafe code (mapping, header layout, futex, pidfd) is in `transport/shm/ring.rs`
+//! (crate-internal), each invariant next to the code that relies on it; this file and the
+//! users of the transport are safe code.
 
-pub mod ring;
+pub(crate) mod ring;
 
 use std::fs::{self, File, OpenOptions};
 use std::io;
@@ -80,7 +81,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use self::ring::{HeaderInfo, PidFd, Producer, Ring, RingError, WriteError};
+pub(crate) use self::ring::{HeaderInfo, PidFd, Producer, Ring, RingError, WriteError};
 
 pub use crate::queue::handler::DEFAULT_RING_BYTES;
 /// A listener looks for rings nobody announced this often.
@@ -128,7 +129,7 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 
 /// Creates `dir` (0700) if needed and checks that it is ours and private: in a shared
 /// `/dev/shm`, another user could have made it first.
-pub fn ensure_dir(dir: &Path) -> io::Result<()> {
+pub(crate) fn ensure_dir(dir: &Path) -> io::Result<()> {
     match fs::DirBuilder::new().mode(0o700).create(dir) {
         Ok(()) => fs::set_permissions(dir, fs::Permissions::from_mode(0o700))?,
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
@@ -152,30 +153,23 @@ static RING_NUMBER: AtomicU64 = AtomicU64::new(0);
 
 /// A ring this process made: its file name in the directory, the shared ring, its producer.
 #[derive(Debug)]
-pub struct NewRing {
+pub(crate) struct NewRing {
     /// The file name (no directory), as announced to the listener.
-    pub name: String,
+    pub(crate) name: String,
     /// The mapping.
-    pub ring: Arc<Ring>,
+    pub(crate) ring: Arc<Ring>,
     /// Its only producer.
-    pub producer: Producer,
+    pub(crate) producer: Producer,
 }
 
 /// Creates a ring of `capacity` data bytes in `dir` for the calling process, under a
 /// temporary name renamed into place once the header is complete (a scanning listener never
 /// sees a half-made ring).
-///
-/// ```
-/// use mplog::queue::transport::shm::{create_ring, open_ring};
-/// let tmp = tempfile::tempdir().unwrap();
-/// let dir = tmp.path().join("rings"); // made 0700
-/// let mut new = create_ring(&dir, 4096, "doc").unwrap();
-/// new.producer.write(b"bytes").unwrap();
-/// let (ring, _owner) = open_ring(&dir, &new.name).unwrap();
-/// assert_eq!(ring.info().process_name, "doc");
-/// assert_eq!(ring.written(), 1);
-/// ```
-pub fn create_ring(dir: &Path, capacity: usize, process_name: &str) -> Result<NewRing, RingError> {
+pub(crate) fn create_ring(
+    dir: &Path,
+    capacity: usize,
+    process_name: &str,
+) -> Result<NewRing, RingError> {
     ensure_dir(dir)?;
     let pid = std::process::id();
     let n = RING_NUMBER.fetch_add(1, Ordering::Relaxed);
@@ -219,7 +213,7 @@ pub fn create_ring(dir: &Path, capacity: usize, process_name: &str) -> Result<Ne
 /// Maps the ring `name` of `dir` for reading, validating its header; also returns the uid
 /// that owns the file (the listener checks it against its allowed uids, as `SO_PEERCRED` on
 /// the socket).
-pub fn open_ring(dir: &Path, name: &str) -> Result<(Arc<Ring>, u32), RingError> {
+pub(crate) fn open_ring(dir: &Path, name: &str) -> Result<(Arc<Ring>, u32), RingError> {
     if !is_ring_name(name) {
         return Err(RingError::Header(format!("not a ring file name: {name:?}")));
     }
@@ -233,6 +227,13 @@ pub fn open_ring(dir: &Path, name: &str) -> Result<(Arc<Ring>, u32), RingError> 
 }
 
 /// Whether `name` can be a ring file's name (no separators, no temporary files).
+///
+/// ```
+/// use mplog::queue::transport::shm::is_ring_name;
+/// assert!(is_ring_name("4242-0-17.ring"));
+/// assert!(!is_ring_name(".4242-0-17.ring.tmp"));
+/// assert!(!is_ring_name("../x.ring"));
+/// ```
 pub fn is_ring_name(name: &str) -> bool {
     name.ends_with(RING_SUFFIX)
         && !name.starts_with('.')
@@ -240,7 +241,14 @@ pub fn is_ring_name(name: &str) -> bool {
         && name.len() <= 128
 }
 
-/// The ring files in `dir` (empty if it does not exist).
+/// The ring files in `dir` (empty if it does not exist), sorted: what a listener at that
+/// endpoint would drain.
+///
+/// ```
+/// use mplog::queue::transport::shm::{list_rings, ring_dir};
+/// let dir = ring_dir("/nonexistent/mplog.sock".as_ref());
+/// assert!(list_rings(&dir).is_empty());
+/// ```
 pub fn list_rings(dir: &Path) -> Vec<String> {
     let Ok(entries) = fs::read_dir(dir) else {
         return Vec::new();
@@ -255,7 +263,7 @@ pub fn list_rings(dir: &Path) -> Vec<String> {
 
 /// A process's start time in clock ticks since boot (field 22 of `/proc/<pid>/stat`), which
 /// together with the pid names a process for good: a reused pid has another start time.
-pub fn process_start_time(pid: u32) -> Option<u64> {
+pub(crate) fn process_start_time(pid: u32) -> Option<u64> {
     let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name (field 2) is in parentheses and may contain spaces: skip past it.
     let rest = &stat[stat.rfind(')')? + 1..];
@@ -264,7 +272,7 @@ pub fn process_start_time(pid: u32) -> Option<u64> {
 
 /// Opens a pidfd for the producer of a ring, or `None` if that process is gone (its pid no
 /// longer exists, or now names a process with another start time).
-pub fn producer_alive(info: &HeaderInfo) -> Option<PidFd> {
+pub(crate) fn producer_alive(info: &HeaderInfo) -> Option<PidFd> {
     let fd = PidFd::open(info.pid).ok()?;
     // Checked after opening: the descriptor now pins the process the start time describes.
     if info.start_time != 0 && process_start_time(info.pid) != Some(info.start_time) {

@@ -1,4 +1,4 @@
-//! The ring itself: the mapping, its header layout, the producer's commit and the consumer's
+//! The ring itself (crate-internal): the mapping, its header layout, the producer's commit and the consumer's
 //! bounds-checked read, and the system calls (futex, pidfd) behind the wake-ups. This file is
 //! the crate's only home of `unsafe` for the shm transport; every block says why it is sound.
 //!
@@ -343,7 +343,7 @@ impl Ring {
 
     /// Whether the producer said it wrote its last record.
     pub fn is_closed(&self) -> bool {
-        self.atomic_u32(OFF_STATE).load(Ordering::Acquire) == CLOSED
+        self.atomic_u32(OFF_STATE).load(Ordering::Acquire) != OPEN
     }
 
     /// Producer side: no more records will come (thread exit, handler close).
