@@ -83,6 +83,33 @@ fn child() {
             assert_eq!(status, nix::sys::wait::WaitStatus::Exited(pid, 0));
             hard_exit(0);
         }
+        "fork-buffered" => {
+            // A buffered file handler on a non-root logger, holding unflushed lines at the fork.
+            let endpoint = std::env::var(mplog::queue::worker::ENV_ENDPOINT).unwrap();
+            let user_file = std::env::var(USER_FILE).unwrap();
+            let file: Arc<dyn Handler> = Arc::new(
+                mplog::handler::FileHandler::builder(&user_file)
+                    .buffer(64 * 1024)
+                    .build()
+                    .unwrap(),
+            );
+            let app = mplog::get_logger("app");
+            app.set_level(Level::INFO);
+            app.add_handler(file.clone());
+            app.log(Level::INFO, "parent 1");
+            app.log(Level::INFO, "parent 2");
+            let pid = mplog::queue::spawn::fork_worker(&endpoint, "forked", || {
+                mplog::get_logger("app").log(Level::INFO, "child 1");
+                // Closes whatever handlers the child's loggers hold.
+                mplog::shutdown();
+                0
+            })
+            .unwrap();
+            let status = nix::sys::wait::waitpid(pid, None).unwrap();
+            assert_eq!(status, nix::sys::wait::WaitStatus::Exited(pid, 0));
+            file.flush().unwrap();
+            hard_exit(0);
+        }
         other => panic!("unknown role {other}"),
     }
 }
@@ -133,6 +160,33 @@ fn a_forked_worker_gets_its_own_sender() {
     if common::role().is_none() {
         every_record_arrives("fork", true);
     }
+}
+
+/// The file the "fork-buffered" role's own handler writes.
+const USER_FILE: &str = "MPLOG_TEST_USER_FILE";
+
+#[test]
+fn a_forked_worker_leaves_inherited_handlers_alone() {
+    if common::role().is_some() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("out.log");
+    let user_file = dir.path().join("app.log");
+    let listener = common::file_listener(&path);
+    let user = user_file.to_str().unwrap();
+    let mut child = common::spawn_child(
+        "fork-buffered",
+        listener.endpoint(),
+        "parent",
+        &[(USER_FILE, user)],
+    );
+    assert!(child.wait().unwrap().success());
+    listener.stop();
+    // The parent's pending lines once (flushed before the fork, not again by the child), and
+    // none of the child's: its records went to the listener only.
+    assert_eq!(common::lines(&user_file), ["parent 1", "parent 2"]);
+    assert_eq!(common::lines(&path), ["child 1"]);
 }
 
 #[test]
