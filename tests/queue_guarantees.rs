@@ -110,6 +110,17 @@ fn child() {
             file.flush().unwrap();
             hard_exit(0);
         }
+        "other-user" => {
+            // Run as another uid: the listener must refuse the connection.
+            let builder = mplog::queue::worker::builder_from_env()
+                .unwrap()
+                .drain_timeout(Duration::from_millis(300));
+            let guard = mplog::queue::worker::init(builder).unwrap();
+            mplog::get_logger("app").log(Level::INFO, "not allowed");
+            assert!(!guard.handler().sync(Duration::from_millis(300)));
+            drop(guard);
+            hard_exit(0);
+        }
         other => panic!("unknown role {other}"),
     }
 }
@@ -494,6 +505,55 @@ fn peers_of_other_users_are_refused() {
     if common::role().is_some() {
         return;
     }
+    if nix::unistd::getuid().is_root() {
+        a_connection_from_nobody_is_refused();
+    } else {
+        a_uid_outside_the_allow_list_is_refused();
+    }
+}
+
+/// As root (CI): a real client running as `nobody` connects and is refused.
+fn a_connection_from_nobody_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt as _;
+
+    let nobody = nix::unistd::User::from_name("nobody")
+        .unwrap()
+        .expect("a `nobody` user");
+    let dir = tempfile::tempdir().unwrap();
+    // Reachable by `nobody` for this test only; the listener still allows only root.
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = dir.path().join("out.log");
+    let file: Arc<dyn Handler> = Arc::new(mplog::handler::FileHandler::new(&path).unwrap());
+    let listener = QueueListener::builder()
+        .endpoint(dir.path().join("mplog.sock"))
+        .handlers(vec![file])
+        .start()
+        .unwrap();
+    let socket = listener.endpoint().to_path_buf();
+    std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let mut cmd = common::child_command("other-user", &socket, "intruder", &[]);
+    cmd.gid(nobody.gid.as_raw()).uid(nobody.uid.as_raw());
+    let status = cmd.spawn().unwrap().wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    // The refusal is counted when the listener accepts the connection.
+    let until = Instant::now() + LONG;
+    while listener.stats().rejected == 0 && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let stats = listener.stop();
+    assert!(stats.rejected >= 1, "{stats:?}");
+    assert_eq!(stats.records, 0);
+    // The listener's own warning about the refusal may be there; the client's record not.
+    let lines = common::lines(&path);
+    assert!(
+        !lines.iter().any(|l| l.contains("not allowed")),
+        "{lines:?}"
+    );
+}
+
+/// Not root: no other uid to run as; an allow-list without ours stands in for one.
+fn a_uid_outside_the_allow_list_is_refused() {
     let me = nix::unistd::getuid().as_raw();
     let listener = QueueListener::builder()
         .allowed_uids([me.wrapping_add(1)])
