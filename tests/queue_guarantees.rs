@@ -256,7 +256,38 @@ fn a_dead_listener_neither_hangs_nor_panics() {
         let stats = handler.stats();
         assert_eq!(stats.sent, 0, "{overflow:?}");
         assert!(stats.dropped > 0, "{overflow:?}: {stats:?}");
+        if overflow == Overflow::Drop {
+            // Dropped quietly, as asked: no logging error.
+            assert_eq!(handler.base().error_count(), 0);
+        }
     }
+    // Nobody listening, the sender keeps taking records (and drops the oldest beyond
+    // `max_pending`), so whether the queue ever fills is timing. A listener that accepts no
+    // connection and reads nothing blocks the sender's write: the queue fills for certain, and
+    // each `block` timeout must be reported through the handler's error policy.
+    let stuck = dir.path().join("stuck.sock");
+    let _stuck = std::os::unix::net::UnixListener::bind(&stuck).unwrap();
+    let handler = QueueHandler::builder(&stuck)
+        .capacity(16)
+        .overflow(Overflow::Block {
+            timeout: Duration::from_millis(1),
+        })
+        .drain_timeout(Duration::from_millis(200))
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    // 4 MiB in all, well beyond what the kernel buffers for an unread socket.
+    let payload = "x".repeat(4096);
+    for _ in 0..1_000 {
+        handler.handle(&Record::new("a", Level::INFO, payload.clone()));
+    }
+    handler.close();
+    assert!(started.elapsed() < LONG, "a stuck listener hung the worker");
+    assert!(handler.stats().dropped > 0, "{:?}", handler.stats());
+    assert!(
+        handler.base().error_count() > 0,
+        "block timeouts not reported"
+    );
 }
 
 /// A handler that keeps formatted lines in memory, and can hold the dispatch thread at a gate.
