@@ -49,6 +49,35 @@ pub enum Style {
 }
 
 impl Style {
+    /// A formatter's format when none is given (Python's `default_format` of the style
+    /// classes): `%(message)s`, `{message}` or `${message}`.
+    ///
+    /// ```
+    /// assert_eq!(mplog::format::Style::Brace.default_format(), "{message}");
+    /// ```
+    pub fn default_format(self) -> &'static str {
+        match self {
+            Style::Percent => DEFAULT_FORMAT,
+            Style::Brace => "{message}",
+            Style::Dollar => "${message}",
+        }
+    }
+
+    /// `basicConfig`'s format when none is given (Python's `_STYLES[style][1]`).
+    ///
+    /// ```
+    /// use mplog::format::Style;
+    /// assert_eq!(Style::Percent.basic_format(), mplog::format::BASIC_FORMAT);
+    /// assert_eq!(Style::Dollar.basic_format(), "${levelname}:${name}:${message}");
+    /// ```
+    pub fn basic_format(self) -> &'static str {
+        match self {
+            Style::Percent => BASIC_FORMAT,
+            Style::Brace => "{levelname}:{name}:{message}",
+            Style::Dollar => "${levelname}:${name}:${message}",
+        }
+    }
+
     /// The character Python uses to name the style.
     pub fn symbol(self) -> char {
         match self {
