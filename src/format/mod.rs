@@ -339,9 +339,11 @@ impl Format for Formatter {
 }
 
 /// Appends exception text, then stack text, each after a newline unless the text so far (from
-/// `start`) already ends with one (CPython's `Formatter.format`).
+/// `start`) already ends with one (CPython's `Formatter.format`). Empty text is skipped, as
+/// CPython tests each for truthiness (`if record.exc_text:`).
 pub(crate) fn append_trailers(record: &Record, start: usize, out: &mut String) {
-    for text in [&record.exc_text, &record.stack_info].into_iter().flatten() {
+    let texts = [&record.exc_text, &record.stack_info].into_iter().flatten();
+    for text in texts.filter(|t| !t.is_empty()) {
         if !out[start..].ends_with('\n') {
             out.push('\n');
         }

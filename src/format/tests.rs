@@ -135,6 +135,23 @@ fn exception_then_stack_text_follow_on_new_lines() {
 }
 
 #[test]
+fn empty_exception_and_stack_text_add_nothing() {
+    // CPython 3.11: exc_text='' and stack_info='' give 'served 7'; stack alone 'served 7\nS'.
+    let mut r = record();
+    r.exc_text = Some(String::new());
+    r.stack_info = Some(String::new());
+    let f = Formatter::new("%(message)s").unwrap();
+    let mut out = String::new();
+    f.format(&r, &mut out).unwrap();
+    assert_eq!(out, "served 7");
+
+    r.stack_info = Some("S".into());
+    let mut out = String::new();
+    f.format(&r, &mut out).unwrap();
+    assert_eq!(out, "served 7\nS");
+}
+
+#[test]
 fn default_formatter_is_message_only() {
     let mut out = String::new();
     Formatter::default().format(&record(), &mut out).unwrap();
