@@ -9,10 +9,12 @@
 //! As in Python, the formatted line is followed by the record's exception text and then its stack
 //! text, each on a new line. Anything implementing [`Format`] can stand in for a `Formatter`.
 //!
-//! What does not live here: the per-value spec engine (`spec`), the date cache (`date`), and the
-//! template parser (`template`) are private rooms of this module.
+//! What does not live here: the per-value spec engine (`spec`), the date cache (`date`), the
+//! template parser (`template`) and specs with nested fields (`nested`) are private rooms of
+//! this module.
 
 mod date;
+mod nested;
 pub mod spec;
 mod template;
 
@@ -251,6 +253,13 @@ impl Formatter {
                         }
                         Render::Percent(spec) => spec.render(value, out),
                         Render::Brace(spec) => spec.render(value, out),
+                        Render::Nested(nested) => {
+                            let mut spec_text = String::new();
+                            nested
+                                .resolve(|f| self.value(f, record, asctime), &mut spec_text)?
+                                .map_err(ValueError::from)
+                                .and_then(|spec| spec.render(value, out))
+                        }
                     };
                     result.map_err(|source| RenderError::Value {
                         field: field_name(field).to_owned(),
