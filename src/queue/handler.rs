@@ -219,7 +219,7 @@ impl QueueHandler {
             drain_timeout: DEFAULT_DRAIN_TIMEOUT,
             closing: Arc::default(),
             closed: AtomicBool::new(false),
-            owner_pid: std::process::id(),
+            owner_pid: crate::record::current_pid(),
         })
     }
 
@@ -292,8 +292,10 @@ impl Handler for QueueHandler {
 
     fn emit(&self, record: &Record) -> Result<(), HandlerError> {
         let inner = &self.inner;
-        // An inherited handler in a forked child has no sender thread: see `spawn`.
-        if record.process != inner.owner_pid || inner.closed.load(Ordering::Relaxed) {
+        // An inherited handler in a forked child has no sender thread: see `spawn`. The test
+        // is on this process, not on `record.process`: a relayed or hand-built record may
+        // carry any pid.
+        if inner.is_foreign() || inner.closed.load(Ordering::Relaxed) {
             inner.counters.dropped.fetch_add(1, Ordering::Relaxed);
             return Ok(());
         }
@@ -337,7 +339,7 @@ impl Drop for QueueHandler {
 
 impl Inner {
     fn is_foreign(&self) -> bool {
-        std::process::id() != self.owner_pid
+        crate::record::current_pid() != self.owner_pid
     }
 
     pub(crate) fn stats(&self) -> HandlerStats {
@@ -556,7 +558,38 @@ impl QueueHandlerBuilder {
             drain_timeout: self.drain_timeout,
             closing,
             closed: AtomicBool::new(false),
-            owner_pid: std::process::id(),
+            owner_pid: crate::record::current_pid(),
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::handler::FileHandler;
+    use crate::queue::QueueListener;
+    use crate::Level;
+
+    #[test]
+    fn a_record_made_in_another_process_is_still_sent() {
+        // Relayed, deserialised or hand-built records carry someone else's pid.
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("app.log");
+        let file: Arc<dyn Handler> = Arc::new(FileHandler::new(&path).expect("log file"));
+        let listener = QueueListener::builder()
+            .handlers(vec![file])
+            .start()
+            .expect("listener");
+        let handler = QueueHandler::builder(listener.endpoint())
+            .build()
+            .expect("handler");
+        let mut record = Record::new("relay", Level::INFO, "from pid 1");
+        record.process = 1;
+        handler.handle(&record);
+        handler.close();
+        assert_eq!(handler.stats().dropped, 0);
+        assert_eq!(listener.stop().records, 1);
+        let text = std::fs::read_to_string(&path).expect("log text");
+        assert_eq!(text, "from pid 1\n");
     }
 }
