@@ -10,7 +10,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::format::{FormatError, Formatter, Style, BASIC_FORMAT};
+use crate::format::{FormatError, Formatter, Style};
 use crate::handler::{FileHandler, FileMode, Handler, HandlerError, StreamHandler};
 use crate::level::Level;
 use crate::logger::Manager;
@@ -172,7 +172,8 @@ impl BasicConfig {
             },
         };
         let mut builder =
-            Formatter::builder(self.format.as_deref().unwrap_or(BASIC_FORMAT)).style(self.style);
+            Formatter::builder(self.format.as_deref().unwrap_or(self.style.basic_format()))
+                .style(self.style);
         if let Some(datefmt) = &self.datefmt {
             builder = builder.datefmt(datefmt);
         }

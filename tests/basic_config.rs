@@ -36,6 +36,22 @@ fn default_format_is_levelname_name_message() {
 }
 
 #[test]
+fn default_format_follows_the_style() {
+    // Python: basicConfig(style=...) without format uses _STYLES[style][1].
+    for style in [mplog::format::Style::Brace, mplog::format::Style::Dollar] {
+        let m = Manager::new();
+        let buf = Buf::default();
+        BasicConfig::new()
+            .stream(buf.clone())
+            .style(style)
+            .apply_to(&m)
+            .unwrap();
+        mplog::warning!(m.get_logger("app"), "careful");
+        assert_eq!(buf.text(), "WARNING:app:careful\n", "{style:?}");
+    }
+}
+
+#[test]
 fn acts_once_unless_forced() {
     let m = Manager::new();
     let (first, second) = (Buf::default(), Buf::default());

@@ -84,6 +84,44 @@ fn child() {
             assert_eq!(status, nix::sys::wait::WaitStatus::Exited(pid, 0));
             hard_exit(0);
         }
+        "fork-buffered" => {
+            // A buffered file handler on a non-root logger, holding unflushed lines at the fork.
+            let endpoint = std::env::var(mplog::queue::worker::ENV_ENDPOINT).unwrap();
+            let user_file = std::env::var(USER_FILE).unwrap();
+            let file: Arc<dyn Handler> = Arc::new(
+                mplog::handler::FileHandler::builder(&user_file)
+                    .buffer(64 * 1024)
+                    .build()
+                    .unwrap(),
+            );
+            let app = mplog::get_logger("app");
+            app.set_level(Level::INFO);
+            app.add_handler(file.clone());
+            app.log(Level::INFO, "parent 1");
+            app.log(Level::INFO, "parent 2");
+            let pid = mplog::queue::spawn::fork_worker(&endpoint, "forked", || {
+                mplog::get_logger("app").log(Level::INFO, "child 1");
+                // Closes whatever handlers the child's loggers hold.
+                mplog::shutdown();
+                0
+            })
+            .unwrap();
+            let status = nix::sys::wait::waitpid(pid, None).unwrap();
+            assert_eq!(status, nix::sys::wait::WaitStatus::Exited(pid, 0));
+            file.flush().unwrap();
+            hard_exit(0);
+        }
+        "other-user" => {
+            // Run as another uid: the listener must refuse the connection.
+            let builder = mplog::queue::worker::builder_from_env()
+                .unwrap()
+                .drain_timeout(Duration::from_millis(300));
+            let guard = mplog::queue::worker::init(builder).unwrap();
+            mplog::get_logger("app").log(Level::INFO, "not allowed");
+            assert!(!guard.handler().sync(Duration::from_millis(300)));
+            drop(guard);
+            hard_exit(0);
+        }
         other => panic!("unknown role {other}"),
     }
 }
@@ -134,6 +172,33 @@ fn a_forked_worker_gets_its_own_sender() {
     if common::role().is_none() {
         every_record_arrives("fork", true);
     }
+}
+
+/// The file the "fork-buffered" role's own handler writes.
+const USER_FILE: &str = "MPLOG_TEST_USER_FILE";
+
+#[test]
+fn a_forked_worker_leaves_inherited_handlers_alone() {
+    if common::role().is_some() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("out.log");
+    let user_file = dir.path().join("app.log");
+    let listener = common::file_listener(&path);
+    let user = user_file.to_str().unwrap();
+    let mut child = common::spawn_child(
+        "fork-buffered",
+        listener.endpoint(),
+        "parent",
+        &[(USER_FILE, user)],
+    );
+    assert!(child.wait().unwrap().success());
+    listener.stop();
+    // The parent's pending lines once (flushed before the fork, not again by the child), and
+    // none of the child's: its records went to the listener only.
+    assert_eq!(common::lines(&user_file), ["parent 1", "parent 2"]);
+    assert_eq!(common::lines(&path), ["child 1"]);
 }
 
 #[test]
@@ -193,10 +258,42 @@ fn a_dead_listener_neither_hangs_nor_panics() {
                 }
             }
             assert!(stats.dropped > 0, "{transport:?} {overflow:?}: {stats:?}");
+            if overflow == Overflow::Drop {
+                // Dropped quietly, as asked: no logging error.
+                assert_eq!(handler.base().error_count(), 0, "{transport:?}");
+            }
         }
     }
     // Rings nobody will drain: not left in /dev/shm.
     let _ = std::fs::remove_dir_all(mplog::queue::transport::shm::ring_dir(&nowhere));
+    // Nobody listening, the sender keeps taking records (and drops the oldest beyond
+    // `max_pending`), so whether the queue ever fills is timing. A listener that accepts no
+    // connection and reads nothing blocks the sender's write: the queue fills for certain, and
+    // each `block` timeout must be reported through the handler's error policy.
+    let stuck = dir.path().join("stuck.sock");
+    let _stuck = std::os::unix::net::UnixListener::bind(&stuck).unwrap();
+    let handler = QueueHandler::builder(&stuck)
+        .transport(TransportKind::Socket)
+        .capacity(16)
+        .overflow(Overflow::Block {
+            timeout: Duration::from_millis(1),
+        })
+        .drain_timeout(Duration::from_millis(200))
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    // 4 MiB in all, well beyond what the kernel buffers for an unread socket.
+    let payload = "x".repeat(4096);
+    for _ in 0..1_000 {
+        handler.handle(&Record::new("a", Level::INFO, payload.clone()));
+    }
+    handler.close();
+    assert!(started.elapsed() < LONG, "a stuck listener hung the worker");
+    assert!(handler.stats().dropped > 0, "{:?}", handler.stats());
+    assert!(
+        handler.base().error_count() > 0,
+        "block timeouts not reported"
+    );
 }
 
 /// A handler that keeps formatted lines in memory, and can hold the dispatch thread at a gate.
@@ -445,6 +542,55 @@ fn peers_of_other_users_are_refused() {
     if common::role().is_some() {
         return;
     }
+    if nix::unistd::getuid().is_root() {
+        a_connection_from_nobody_is_refused();
+    } else {
+        a_uid_outside_the_allow_list_is_refused();
+    }
+}
+
+/// As root (CI): a real client running as `nobody` connects and is refused.
+fn a_connection_from_nobody_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt as _;
+
+    let nobody = nix::unistd::User::from_name("nobody")
+        .unwrap()
+        .expect("a `nobody` user");
+    let dir = tempfile::tempdir().unwrap();
+    // Reachable by `nobody` for this test only; the listener still allows only root.
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = dir.path().join("out.log");
+    let file: Arc<dyn Handler> = Arc::new(mplog::handler::FileHandler::new(&path).unwrap());
+    let listener = QueueListener::builder()
+        .endpoint(dir.path().join("mplog.sock"))
+        .handlers(vec![file])
+        .start()
+        .unwrap();
+    let socket = listener.endpoint().to_path_buf();
+    std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let mut cmd = common::child_command("other-user", &socket, "intruder", &[]);
+    cmd.gid(nobody.gid.as_raw()).uid(nobody.uid.as_raw());
+    let status = cmd.spawn().unwrap().wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    // The refusal is counted when the listener accepts the connection.
+    let until = Instant::now() + LONG;
+    while listener.stats().rejected == 0 && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let stats = listener.stop();
+    assert!(stats.rejected >= 1, "{stats:?}");
+    assert_eq!(stats.records, 0);
+    // The listener's own warning about the refusal may be there; the client's record not.
+    let lines = common::lines(&path);
+    assert!(
+        !lines.iter().any(|l| l.contains("not allowed")),
+        "{lines:?}"
+    );
+}
+
+/// Not root: no other uid to run as; an allow-list without ours stands in for one.
+fn a_uid_outside_the_allow_list_is_refused() {
     let me = nix::unistd::getuid().as_raw();
     // The socket's SO_PEERCRED check, and the shm ring file's owner check.
     for transport in [TransportKind::Socket, TransportKind::Shm] {

@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::classes::{self, Args, Kind};
 use super::error::{ConfigError, ErrorKind};
 use super::value::{self, Entry};
-use crate::format::{Formatter, Style, DEFAULT_FORMAT};
+use crate::format::{Formatter, Style};
 use crate::level::Level;
 use crate::record;
 
@@ -369,11 +369,7 @@ impl FormatterSpec {
     pub(crate) fn build(&self) -> Result<Formatter, crate::format::FormatError> {
         let given = |s: &Option<String>| s.clone().filter(|s| !s.is_empty());
         let format = given(&self.format);
-        let format = format.as_deref().unwrap_or(match self.style {
-            Style::Percent => DEFAULT_FORMAT,
-            Style::Brace => "{message}",
-            Style::Dollar => "${message}",
-        });
+        let format = format.as_deref().unwrap_or(self.style.default_format());
         let mut b = Formatter::builder(format)
             .style(self.style)
             .validate(self.validate)

@@ -9,10 +9,12 @@
 //! As in Python, the formatted line is followed by the record's exception text and then its stack
 //! text, each on a new line. Anything implementing [`Format`] can stand in for a `Formatter`.
 //!
-//! What does not live here: the per-value spec engine (`spec`), the date cache (`date`), and the
-//! template parser (`template`) are private rooms of this module.
+//! What does not live here: the per-value spec engine (`spec`), the date cache (`date`), the
+//! template parser (`template`) and specs with nested fields (`nested`) are private rooms of
+//! this module.
 
 mod date;
+mod nested;
 pub mod spec;
 mod template;
 
@@ -49,6 +51,35 @@ pub enum Style {
 }
 
 impl Style {
+    /// A formatter's format when none is given (Python's `default_format` of the style
+    /// classes): `%(message)s`, `{message}` or `${message}`.
+    ///
+    /// ```
+    /// assert_eq!(mplog::format::Style::Brace.default_format(), "{message}");
+    /// ```
+    pub fn default_format(self) -> &'static str {
+        match self {
+            Style::Percent => DEFAULT_FORMAT,
+            Style::Brace => "{message}",
+            Style::Dollar => "${message}",
+        }
+    }
+
+    /// `basicConfig`'s format when none is given (Python's `_STYLES[style][1]`).
+    ///
+    /// ```
+    /// use mplog::format::Style;
+    /// assert_eq!(Style::Percent.basic_format(), mplog::format::BASIC_FORMAT);
+    /// assert_eq!(Style::Dollar.basic_format(), "${levelname}:${name}:${message}");
+    /// ```
+    pub fn basic_format(self) -> &'static str {
+        match self {
+            Style::Percent => BASIC_FORMAT,
+            Style::Brace => "{levelname}:{name}:{message}",
+            Style::Dollar => "${levelname}:${name}:${message}",
+        }
+    }
+
     /// The character Python uses to name the style.
     pub fn symbol(self) -> char {
         match self {
@@ -222,6 +253,13 @@ impl Formatter {
                         }
                         Render::Percent(spec) => spec.render(value, out),
                         Render::Brace(spec) => spec.render(value, out),
+                        Render::Nested(nested) => {
+                            let mut spec_text = String::new();
+                            nested
+                                .resolve(|f| self.value(f, record, asctime), &mut spec_text)?
+                                .map_err(ValueError::from)
+                                .and_then(|spec| spec.render(value, out))
+                        }
                     };
                     result.map_err(|source| RenderError::Value {
                         field: field_name(field).to_owned(),
@@ -310,9 +348,11 @@ impl Format for Formatter {
 }
 
 /// Appends exception text, then stack text, each after a newline unless the text so far (from
-/// `start`) already ends with one (CPython's `Formatter.format`).
+/// `start`) already ends with one (CPython's `Formatter.format`). Empty text is skipped, as
+/// CPython tests each for truthiness (`if record.exc_text:`).
 pub(crate) fn append_trailers(record: &Record, start: usize, out: &mut String) {
-    for text in [&record.exc_text, &record.stack_info].into_iter().flatten() {
+    let texts = [&record.exc_text, &record.stack_info].into_iter().flatten();
+    for text in texts.filter(|t| !t.is_empty()) {
         if !out[start..].ends_with('\n') {
             out.push('\n');
         }

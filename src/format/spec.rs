@@ -81,6 +81,14 @@ pub struct SpecError(String);
 #[error("{0}")]
 pub struct ValueError(String);
 
+/// A spec known only per record (nested fields, `{message:>{w}}`) that does not parse is,
+/// as in Python, an error of that record's value.
+impl From<SpecError> for ValueError {
+    fn from(e: SpecError) -> ValueError {
+        ValueError(e.0)
+    }
+}
+
 /// What goes before a non-negative number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Sign {

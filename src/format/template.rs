@@ -5,6 +5,7 @@
 //! (`Lib/logging/__init__.py`), including their validation: a format must name at least one
 //! field (unless validation is off), and every error names the style, the byte offset and why.
 
+use super::nested::NestedSpec;
 use super::spec::{BraceSpec, PercentSpec};
 use super::{FormatError, Style};
 
@@ -40,7 +41,7 @@ pub(crate) enum Field {
 }
 
 impl Field {
-    fn from_name(name: &str) -> Field {
+    pub(crate) fn from_name(name: &str) -> Field {
         match name {
             "name" => Field::Name,
             "msg" => Field::Msg,
@@ -78,6 +79,8 @@ pub(crate) enum Render {
     Plain,
     Percent(PercentSpec),
     Brace(BraceSpec),
+    /// A `{}` spec with nested fields (`{message:>{w}}`), resolved per record.
+    Nested(Box<NestedSpec>),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -106,7 +109,7 @@ impl Template {
         };
         let pieces = match style {
             Style::Percent => parse_percent(source, &invalid)?,
-            Style::Brace => parse_brace(source, &invalid)?,
+            Style::Brace => parse_brace(source, validate, &invalid)?,
             Style::Dollar => parse_dollar(source, &invalid)?,
         };
         let template = Template { pieces };
@@ -125,9 +128,11 @@ impl Template {
     }
 
     pub(crate) fn uses_time(&self) -> bool {
-        self.pieces
-            .iter()
-            .any(|p| matches!(p, Piece::Field(Field::Asctime, _)))
+        self.pieces.iter().any(|p| match p {
+            Piece::Field(Field::Asctime, _) => true,
+            Piece::Field(_, Render::Nested(spec)) => spec.fields().any(|f| *f == Field::Asctime),
+            _ => false,
+        })
     }
 }
 
@@ -212,6 +217,7 @@ fn parse_percent(
 
 fn parse_brace(
     src: &str,
+    validate: bool,
     invalid: &dyn Fn(usize, &str) -> FormatError,
 ) -> Result<Vec<Piece>, FormatError> {
     let mut pieces = Vec::new();
@@ -234,16 +240,7 @@ fn parse_brace(
             b'{' => {
                 push_literal(&mut pieces, &src[lit_start..i]);
                 let body_start = i + 1;
-                let close = src[body_start..]
-                    .find(['}', '{'])
-                    .map(|j| body_start + j)
-                    .ok_or_else(|| invalid(i, "expected '}' before end of string"))?;
-                if bytes[close] == b'{' {
-                    return Err(invalid(
-                        close,
-                        "nested replacement fields are not supported",
-                    ));
-                }
+                let close = field_end(src, body_start).map_err(|(at, why)| invalid(at, why))?;
                 let body = &src[body_start..close];
                 let (head, spec) = body.split_once(':').unwrap_or((body, ""));
                 let (name, conversion) = match head.split_once('!') {
@@ -262,12 +259,18 @@ fn parse_brace(
                     }
                 };
                 check_identifier(name).map_err(|why| invalid(body_start, why))?;
+                let spec_at = body_start + head.len() + 1;
                 let render = if conversion.is_none() && spec.is_empty() {
                     Render::Plain
+                } else if spec.contains('{') {
+                    Render::Nested(Box::new(
+                        NestedSpec::parse(conversion, spec, validate, check_identifier)
+                            .map_err(|(at, why)| invalid(spec_at + at, &why))?,
+                    ))
                 } else {
                     Render::Brace(
                         BraceSpec::parse(conversion, spec)
-                            .map_err(|e| invalid(body_start + head.len() + 1, &e.to_string()))?,
+                            .map_err(|e| invalid(spec_at, &e.to_string()))?,
                     )
                 };
                 pieces.push(Piece::Field(Field::from_name(name), render));
@@ -279,6 +282,32 @@ fn parse_brace(
     }
     push_literal(&mut pieces, &src[lit_start..]);
     Ok(pieces)
+}
+
+/// Where the field opened just before `body_start` closes: the first `}` outside a nested
+/// field of its spec. A spec may nest fields one level deep (`{message:>{w}}`), as Python's
+/// `str.format` without hitting its recursion limit; the name part may not hold `{`.
+fn field_end(src: &str, body_start: usize) -> Result<usize, (usize, &'static str)> {
+    let mut in_spec = false;
+    let mut nested_at = None;
+    for (j, c) in src[body_start..].char_indices() {
+        let at = body_start + j;
+        match (c, nested_at) {
+            (':', None) => in_spec = true,
+            ('{', None) if !in_spec => return Err((at, "unexpected '{' in field name")),
+            ('{', None) => nested_at = Some(at),
+            ('{', Some(_)) => {
+                return Err((at, "replacement fields nest one level deep at most"));
+            }
+            ('}', Some(_)) => nested_at = None,
+            ('}', None) => return Ok(at),
+            _ => {}
+        }
+    }
+    match nested_at {
+        Some(at) => Err((at, "unmatched '{' in format spec")),
+        None => Err((body_start - 1, "expected '}' before end of string")),
+    }
 }
 
 fn check_identifier(name: &str) -> Result<(), &'static str> {

@@ -106,6 +106,81 @@ fn missing_field_is_an_error_unless_defaulted() {
 }
 
 #[test]
+fn nested_fields_in_brace_specs_are_resolved_per_record() {
+    // Expected strings from CPython 3.11 (`validate=False` for the fill case).
+    let render = |format: &str, validate: bool, defaults: &[(&str, i64)], extra: Option<i64>| {
+        let mut b = Formatter::builder(format)
+            .style(Style::Brace)
+            .validate(validate);
+        for (k, v) in defaults {
+            b = b.default(k, *v);
+        }
+        let f = b.build().unwrap();
+        let mut r = record().with_extra("fill", "*").unwrap();
+        if let Some(w) = extra {
+            r = r.with_extra("w", w).unwrap();
+        }
+        let mut out = String::new();
+        f.format(&r, &mut out).map(|()| out)
+    };
+    let ok = |format, defaults, extra| render(format, true, defaults, extra).unwrap();
+    assert_eq!(ok("{message:>{w}}", &[("w", 12)], None), "    served 7");
+    // The record's field wins over the default, and the spec changes with the record.
+    assert_eq!(ok("{message:>{w}}", &[("w", 12)], Some(10)), "  served 7");
+    assert_eq!(
+        ok("[{levelno:0{n}d}] {message:.{n}}", &[], None),
+        "[00020] serve"
+    );
+    assert_eq!(ok("{name:^{w}.{n}}|", &[("w", 9)], None), "  app.d  |");
+    assert_eq!(ok("{message!r:>{w}}", &[("w", 12)], None), "  'served 7'");
+    assert_eq!(
+        render("{message:{fill}>12}", false, &[], None).unwrap(),
+        "****served 7"
+    );
+
+    let err = render("{message:>{width}}", true, &[], None).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "Formatting field not found in record: 'width'"
+    );
+    // A resolved spec that does not parse is the record's value error, naming the field.
+    let err = render("{message:>{user}}", true, &[], None).unwrap_err();
+    assert!(
+        matches!(&err, RenderError::Value { field, .. } if field == "message"),
+        "{err}"
+    );
+}
+
+#[test]
+fn nested_fields_are_validated_as_python_does() {
+    let build = |format: &str, validate: bool| {
+        Formatter::builder(format)
+            .style(Style::Brace)
+            .validate(validate)
+            .build()
+    };
+    for ok in [
+        "{message:>{w}}",
+        "{message:{w}.{p}f}",
+        "{message:*<+#0{w},.{p}%}",
+    ] {
+        assert!(build(ok, true).is_ok(), "{ok}");
+    }
+    // Python's validation admits a nested field only as width or precision.
+    let err = build("{message:{fill}>12}", true).unwrap_err().to_string();
+    assert!(err.contains("bad specifier '{fill}>12'"), "{err}");
+    assert!(build("{message:{fill}>12}", false).is_ok());
+    let err = |format: &str| build(format, false).unwrap_err().to_string();
+    assert!(err("{message:>{w:d}}").contains("bare name"));
+    assert!(err("{message:>{w!r}}").contains("bare name"));
+    assert!(err("{message:>{}}").contains("needs a name"));
+    assert!(err("{message:>{w}").contains("expected '}'"));
+    assert!(err("{message:>{w").contains("unmatched '{'"));
+    assert!(err("{message:>{w{x}}}").contains("one level deep"));
+    assert!(err("{mess{w}age}").contains("unexpected '{' in field name"));
+}
+
+#[test]
 fn value_errors_name_the_field() {
     let f = Formatter::new("%(name)d").unwrap();
     let mut out = String::new();
@@ -132,6 +207,23 @@ fn exception_then_stack_text_follow_on_new_lines() {
     r.stack_info = None;
     f.format(&r, &mut out).unwrap();
     assert_eq!(out, "served 7\nError: boom");
+}
+
+#[test]
+fn empty_exception_and_stack_text_add_nothing() {
+    // CPython 3.11: exc_text='' and stack_info='' give 'served 7'; stack alone 'served 7\nS'.
+    let mut r = record();
+    r.exc_text = Some(String::new());
+    r.stack_info = Some(String::new());
+    let f = Formatter::new("%(message)s").unwrap();
+    let mut out = String::new();
+    f.format(&r, &mut out).unwrap();
+    assert_eq!(out, "served 7");
+
+    r.stack_info = Some("S".into());
+    let mut out = String::new();
+    f.format(&r, &mut out).unwrap();
+    assert_eq!(out, "served 7\nS");
 }
 
 #[test]

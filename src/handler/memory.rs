@@ -9,7 +9,7 @@
 use std::io;
 use std::sync::Arc;
 
-use parking_lot::Mutex;
+use parking_lot::{Mutex, ReentrantMutex};
 
 use super::{Handler, HandlerBase, HandlerError};
 use crate::level::Level;
@@ -33,6 +33,8 @@ pub struct MemoryHandler {
     flush_on_close: bool,
     target: Mutex<Option<Arc<dyn Handler>>>,
     buffer: Mutex<Vec<Record>>,
+    /// Held across a whole flush (see `flush_to_target`).
+    flushing: ReentrantMutex<()>,
 }
 
 impl std::fmt::Debug for MemoryHandler {
@@ -56,6 +58,7 @@ impl MemoryHandler {
             flush_on_close: true,
             target: Mutex::new(target),
             buffer: Mutex::new(Vec::with_capacity(capacity.min(4096))),
+            flushing: ReentrantMutex::new(()),
         }
     }
 
@@ -80,6 +83,11 @@ impl MemoryHandler {
     }
 
     fn flush_to_target(&self) {
+        // One flush at a time, from taking the buffer to the last hand-off, as Python flushes
+        // under the handler lock: two threads flushing at once would otherwise deliver their
+        // batches in either order. Reentrant, like Python's RLock, so a target that logs back
+        // into this handler on the same thread does not deadlock.
+        let _flushing = self.flushing.lock();
         let target = self.target.lock().clone();
         // Python keeps the buffer when there is no target.
         let Some(target) = target else { return };
@@ -135,6 +143,8 @@ mod tests {
             &self.base
         }
         fn emit(&self, r: &Record) -> Result<(), HandlerError> {
+            // A slow target, so that concurrent flushes overlap.
+            std::thread::yield_now();
             self.seen.lock().push(r.message.to_string());
             Ok(())
         }
@@ -197,6 +207,77 @@ mod tests {
         log(&h, Level::DEBUG, "b");
         h.close();
         assert!(target.seen.lock().is_empty());
+    }
+
+    #[test]
+    fn concurrent_flushes_keep_each_threads_order() {
+        // Capacity 1: every record flushes, from whichever thread logged it.
+        let (target, h) = setup(1);
+        let h = Arc::new(h);
+        const THREADS: usize = 4;
+        const RECORDS: usize = 2_000;
+        let workers: Vec<_> = (0..THREADS)
+            .map(|t| {
+                let h = h.clone();
+                std::thread::spawn(move || {
+                    for i in 0..RECORDS {
+                        h.handle(&Record::new("mem", Level::DEBUG, format!("{t} {i}")));
+                    }
+                })
+            })
+            .collect();
+        for w in workers {
+            w.join().expect("logging thread");
+        }
+        let seen = target.seen.lock();
+        assert_eq!(seen.len(), THREADS * RECORDS);
+        for t in 0..THREADS {
+            let prefix = format!("{t} ");
+            let order: Vec<usize> = seen
+                .iter()
+                .filter_map(|m| m.strip_prefix(&prefix)?.parse().ok())
+                .collect();
+            assert_eq!(order, (0..RECORDS).collect::<Vec<_>>(), "thread {t}");
+        }
+    }
+
+    #[test]
+    fn a_target_logging_back_does_not_deadlock() {
+        // The target hands records back to the handler that flushes to it (same thread).
+        struct Echo {
+            base: HandlerBase,
+            into: Mutex<Option<Arc<MemoryHandler>>>,
+            seen: Mutex<Vec<String>>,
+        }
+        impl Handler for Echo {
+            fn base(&self) -> &HandlerBase {
+                &self.base
+            }
+            fn emit(&self, r: &Record) -> Result<(), HandlerError> {
+                self.seen.lock().push(r.message.to_string());
+                if r.message == "first" {
+                    let into = self.into.lock().clone();
+                    if let Some(h) = into {
+                        h.handle(&Record::new("mem", Level::WARNING, "echo"));
+                    }
+                }
+                Ok(())
+            }
+        }
+        let echo = Arc::new(Echo {
+            base: HandlerBase::new(),
+            into: Mutex::new(None),
+            seen: Mutex::new(Vec::new()),
+        });
+        let h = Arc::new(MemoryHandler::new(
+            10,
+            Level::WARNING,
+            Some(echo.clone() as Arc<dyn Handler>),
+        ));
+        *echo.into.lock() = Some(h.clone());
+        log(&h, Level::WARNING, "first");
+        assert_eq!(*echo.seen.lock(), ["first", "echo"]);
+        h.set_target(None); // breaks the cycle
     }
 
     #[test]

@@ -27,6 +27,10 @@ use super::rolling::{file_core_handler, option_setters, FileCore, Options};
 
 /// Rolls the file over by size, keeping `backup_count` numbered archives.
 ///
+/// The size check counts the line's UTF-8 bytes, where Python 3.13 counts the characters of
+/// the `str`: bytes are what the file holds, so with non-ASCII text the file stays under
+/// `max_bytes` as the option promises.
+///
 /// ```
 /// use mplog::handler::{Handler, RotatingFileHandler};
 /// use mplog::{Level, Record};

@@ -265,6 +265,54 @@ impl Manager {
         seen
     }
 
+    /// The handler named `name` among [`handlers`](Manager::handlers) (Python 3.12's
+    /// `logging.getHandlerByName`). Unlike Python, which looks in every named handler ever
+    /// made, only handlers attached to a logger of this hierarchy are found; when several
+    /// share the name, the first in `handlers` order (root's first).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use mplog::handler::{Handler, NullHandler};
+    /// let m = mplog::Manager::new();
+    /// let h: Arc<dyn Handler> = Arc::new(NullHandler::new());
+    /// h.base().set_name("audit");
+    /// m.get_logger("app").add_handler(h.clone());
+    /// let found = m.handler_by_name("audit").unwrap();
+    /// assert!(Arc::ptr_eq(&found, &h));
+    /// assert!(m.handler_by_name("console").is_none());
+    /// ```
+    pub fn handler_by_name(&self, name: &str) -> Option<Arc<dyn Handler>> {
+        self.handlers()
+            .into_iter()
+            .find(|h| h.base().name().as_deref() == Some(name))
+    }
+
+    /// The names of the named handlers among [`handlers`](Manager::handlers), sorted, each
+    /// once (Python 3.12's `logging.getHandlerNames`, which returns a set).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use mplog::handler::{Handler, NullHandler};
+    /// let m = mplog::Manager::new();
+    /// for name in ["file", "console"] {
+    ///     let h: Arc<dyn Handler> = Arc::new(NullHandler::new());
+    ///     h.base().set_name(name);
+    ///     m.root().add_handler(h);
+    /// }
+    /// m.root().add_handler(Arc::new(NullHandler::new())); // unnamed: not listed
+    /// assert_eq!(m.handler_names(), ["console", "file"]);
+    /// ```
+    pub fn handler_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .handlers()
+            .iter()
+            .filter_map(|h| h.base().name())
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        names
+    }
+
     /// Flushes and closes every handler of every logger, each once (Python's
     /// `logging.shutdown`). Loggers keep their handlers; handlers reopen or drop quietly if
     /// used afterwards.

@@ -291,3 +291,30 @@ fn handler_chains_follow_every_change() {
     assert_eq!(seen(&root_h), 3);
     assert!(!child.has_handlers());
 }
+
+#[test]
+fn handlers_are_found_by_name_on_any_logger() {
+    let m = Manager::new();
+    let named = |name: &str| {
+        let h: Arc<dyn Handler> = Arc::new(Collect::default());
+        h.base().set_name(name);
+        h
+    };
+    let (console, file, twin) = (named("console"), named("file"), named("file"));
+    m.root().add_handler(console.clone());
+    m.get_logger("app.db").add_handler(file.clone());
+    m.get_logger("zzz").add_handler(twin);
+    m.get_logger("app")
+        .add_handler(Arc::new(Collect::default()));
+    let found = m.handler_by_name("file").expect("on a non-root logger");
+    assert!(Arc::ptr_eq(&found, &file));
+    let found = m.handler_by_name("console").expect("on root");
+    assert!(Arc::ptr_eq(&found, &console));
+    assert!(m.handler_by_name("missing").is_none());
+    assert_eq!(m.handler_names(), ["console", "file"]);
+    m.get_logger("app.db").remove_handler(&file);
+    // The other "file" remains.
+    assert!(m
+        .handler_by_name("file")
+        .is_some_and(|h| !Arc::ptr_eq(&h, &file)));
+}

@@ -240,7 +240,7 @@ impl QueueHandler {
             drain_timeout: DEFAULT_DRAIN_TIMEOUT,
             closing: Arc::default(),
             closed: AtomicBool::new(false),
-            owner_pid: std::process::id(),
+            owner_pid: crate::record::current_pid(),
         })
     }
 
@@ -313,8 +313,10 @@ impl Handler for QueueHandler {
 
     fn emit(&self, record: &Record) -> Result<(), HandlerError> {
         let inner = &self.inner;
-        // An inherited handler in a forked child has no sender thread: see `spawn`.
-        if record.process != inner.owner_pid || inner.closed.load(Ordering::Relaxed) {
+        // An inherited handler in a forked child has no sender thread: see `spawn`. The test
+        // is on this process, not on `record.process`: a relayed or hand-built record may
+        // carry any pid.
+        if inner.is_foreign() || inner.closed.load(Ordering::Relaxed) {
             inner.counters.dropped.fetch_add(1, Ordering::Relaxed);
             return Ok(());
         }
@@ -364,7 +366,7 @@ impl Drop for QueueHandler {
 
 impl Inner {
     fn is_foreign(&self) -> bool {
-        std::process::id() != self.owner_pid
+        crate::record::current_pid() != self.owner_pid
     }
 
     pub(crate) fn stats(&self) -> HandlerStats {
@@ -524,6 +526,14 @@ impl Inner {
     }
 }
 
+/// Whether the listener's socket belongs to another user: its ring directory is private to
+/// that user, so such a worker sends through the socket (where the uid allow-list decides).
+#[cfg(target_os = "linux")]
+fn listener_of_another_user(endpoint: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(endpoint).is_ok_and(|m| m.uid() != nix::unistd::getuid().as_raw())
+}
+
 /// Drains every live handler of this process, each bounded by `timeout` (the exit hooks).
 pub(crate) fn drain_all(timeout: Duration, close: bool) {
     let live: Vec<Arc<Inner>> = LIVE.lock().iter().filter_map(Weak::upgrade).collect();
@@ -588,7 +598,9 @@ impl QueueHandlerBuilder {
 
     /// Which transport carries the records ([`TransportKind::default`]: shm on Linux). With
     /// [`TransportKind::Shm`] the delivery setting makes no difference: every record is
-    /// committed to shared memory, and so survives a SIGKILL, when the log call returns.
+    /// committed to shared memory, and so survives a SIGKILL, when the log call returns. A
+    /// worker whose listener's socket belongs to another user uses the socket regardless (the
+    /// rings live in a directory private to the listener's user).
     ///
     /// ```
     /// use mplog::queue::{transport::TransportKind, QueueHandler, QueueListener};
@@ -631,7 +643,7 @@ impl QueueHandlerBuilder {
         let counters = Arc::<Counters>::default();
         let transport: Box<dyn Transport> = Box::new(SocketTransport::new(&self.endpoint));
         #[cfg(target_os = "linux")]
-        if self.transport == TransportKind::Shm {
+        if self.transport == TransportKind::Shm && !listener_of_another_user(&self.endpoint) {
             return Ok(QueueHandler::from_inner(Inner {
                 sink: Sink::Shm(RingSink::new(
                     transport,
@@ -670,7 +682,38 @@ impl QueueHandlerBuilder {
             drain_timeout: self.drain_timeout,
             closing,
             closed: AtomicBool::new(false),
-            owner_pid: std::process::id(),
+            owner_pid: crate::record::current_pid(),
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::handler::FileHandler;
+    use crate::queue::QueueListener;
+    use crate::Level;
+
+    #[test]
+    fn a_record_made_in_another_process_is_still_sent() {
+        // Relayed, deserialised or hand-built records carry someone else's pid.
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("app.log");
+        let file: Arc<dyn Handler> = Arc::new(FileHandler::new(&path).expect("log file"));
+        let listener = QueueListener::builder()
+            .handlers(vec![file])
+            .start()
+            .expect("listener");
+        let handler = QueueHandler::builder(listener.endpoint())
+            .build()
+            .expect("handler");
+        let mut record = Record::new("relay", Level::INFO, "from pid 1");
+        record.process = 1;
+        handler.handle(&record);
+        handler.close();
+        assert_eq!(handler.stats().dropped, 0);
+        assert_eq!(listener.stop().records, 1);
+        let text = std::fs::read_to_string(&path).expect("log text");
+        assert_eq!(text, "from pid 1\n");
     }
 }

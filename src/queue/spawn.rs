@@ -4,9 +4,10 @@
 //! ([`CommandExt::mplog_endpoint`]) and call
 //! [`worker::init_from_env`]. Children made with `fork`
 //! ([`fork_worker`]) inherit the parent's memory but not its threads: the helper resets what
-//! the record cache holds about the process, gives the child a fresh [`QueueHandler`] with its
-//! own sender thread, and leaves the inherited handlers inert (a handler does nothing in a
-//! process other than the one that made it).
+//! the record cache holds about the process, flushes every handler before the fork, takes the
+//! inherited handlers off all loggers in the child (never dropping them, so nothing the parent
+//! buffered is written twice), and gives the child a fresh [`QueueHandler`] with its own sender
+//! thread.
 //!
 //! `fork` in a process with other threads is only safe if none of them holds a lock the child
 //! needs; fork early, before the program starts its own threads, or from a quiet moment.
@@ -49,8 +50,10 @@ impl CommandExt for Command {
 /// Forks a worker that logs to `endpoint` as `process_name`, runs `work` in it and exits with
 /// the code `work` returns, after draining (bounded). Returns the child's pid in the parent.
 ///
-/// The parent's queue handlers are flushed first, so nothing queued in the parent is copied
-/// into the child.
+/// Every handler of the default hierarchy (and every queue handler) is flushed first, so
+/// nothing buffered or queued in the parent is copied into the child; in the child, the
+/// inherited handlers are detached from all loggers and left untouched, and the child's
+/// records go to the listener only.
 ///
 /// ```no_run
 /// # let listener = mplog::queue::QueueListener::builder().start().unwrap();
@@ -66,6 +69,10 @@ pub fn fork_worker(
     work: impl FnOnce() -> i32,
 ) -> Result<Pid, QueueError> {
     let builder = QueueHandler::builder(endpoint.as_ref()).process_name(process_name);
+    // Whatever a handler still buffers would otherwise be copied into the child.
+    for h in crate::manager().handlers() {
+        let _ = h.flush();
+    }
     worker::flush_all(super::handler::DEFAULT_DRAIN_TIMEOUT);
     // SAFETY: nix marks `fork` unsafe because only async-signal-safe work is sound in the
     // child of a multi-threaded process. The documented contract above (fork before other
@@ -76,11 +83,7 @@ pub fn fork_worker(
         ForkResult::Child => {
             crate::record::reinit_after_fork();
             crate::record::set_process_name(process_name);
-            // Inherited handlers belong to the parent: detach them (they are inert here).
-            let root = crate::root();
-            for h in root.handlers() {
-                root.remove_handler(&h);
-            }
+            detach_inherited_handlers();
             let code = match worker::init(builder) {
                 Ok(guard) => {
                     let code = work();
@@ -93,6 +96,19 @@ pub fn fork_worker(
                 }
             };
             std::process::exit(code)
+        }
+    }
+}
+
+/// In a forked child: takes every handler off every logger of the default hierarchy and never
+/// drops them. They belong to the parent: dropping or closing one here would write what it
+/// inherited (a buffered file handler's pending lines) a second time, or act on the parent's
+/// files and sockets.
+fn detach_inherited_handlers() {
+    let manager = crate::manager();
+    for logger in std::iter::once(manager.root()).chain(manager.loggers()) {
+        for h in logger.clear_handlers() {
+            std::mem::forget(h);
         }
     }
 }

@@ -21,6 +21,13 @@ pub fn role() -> Option<String> {
 
 /// Starts this test binary again as a worker running `role` (its `child` test).
 pub fn spawn_child(role: &str, endpoint: &Path, name: &str, env: &[(&str, &str)]) -> Child {
+    child_command(role, endpoint, name, env)
+        .spawn()
+        .expect("spawn child")
+}
+
+/// The command [`spawn_child`] runs, to adjust (e.g. its uid) before spawning.
+pub fn child_command(role: &str, endpoint: &Path, name: &str, env: &[(&str, &str)]) -> Command {
     let exe = std::env::current_exe().expect("test binary path");
     let mut cmd = Command::new(exe);
     cmd.args(["--exact", "child", "--nocapture", "--test-threads=1"])
@@ -32,7 +39,7 @@ pub fn spawn_child(role: &str, endpoint: &Path, name: &str, env: &[(&str, &str)]
     for (k, v) in env {
         cmd.env(k, v);
     }
-    cmd.spawn().expect("spawn child")
+    cmd
 }
 
 /// Reads the child's stdout until a line ending in `word` (the harness prints its own lines

@@ -472,3 +472,44 @@ impl Drop for ListenerHandle {
         self.stop();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::handler::MemoryHandler;
+    use crate::{Level, Record};
+
+    /// How many of DEBUG, INFO, WARNING records handlers at INFO and WARNING receive.
+    fn received(respect_handler_level: bool) -> (usize, usize) {
+        let at = |level| {
+            // No target: the handler only counts what it buffers.
+            let h = Arc::new(MemoryHandler::new(100, Level::CRITICAL, None));
+            h.base().set_level(level);
+            h
+        };
+        let (info, warning) = (at(Level::INFO), at(Level::WARNING));
+        let listener = QueueListener::builder()
+            .endpoint_kind(Endpoint::InProcess)
+            .handlers(vec![info.clone(), warning.clone()])
+            .respect_handler_level(respect_handler_level)
+            .start()
+            .expect("listener");
+        let handler = listener.local_handler();
+        for level in [Level::DEBUG, Level::INFO, Level::WARNING] {
+            handler.handle(&Record::new("app", level, "m"));
+        }
+        assert_eq!(listener.stop().records, 3);
+        (info.buffered(), warning.buffered())
+    }
+
+    #[test]
+    fn without_respect_handler_level_every_handler_gets_every_record() {
+        // Python's QueueListener.handle: handler levels are ignored unless asked for.
+        assert_eq!(received(false), (3, 3));
+    }
+
+    #[test]
+    fn with_respect_handler_level_a_handler_gets_records_at_or_above_its_level() {
+        assert_eq!(received(true), (2, 1));
+    }
+}

@@ -8,7 +8,7 @@
 
 use std::fs;
 use std::io::{self, Read};
-use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, FileTypeExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -107,9 +107,21 @@ static PRIVATE_DIRS: AtomicU64 = AtomicU64::new(0);
 
 impl SocketAcceptor {
     /// Binds `path`, replacing a stale socket file nobody listens on; the socket gets mode 0600.
+    /// Anything else already at `path` (a log file given as the endpoint by mistake, a
+    /// directory, a symlink) is left alone and refused with an error naming it.
     pub fn bind(path: impl AsRef<Path>) -> io::Result<SocketAcceptor> {
         let path = path.as_ref().to_path_buf();
-        if path.exists() {
+        // `symlink_metadata`: a symlink is not followed, so it is never taken for a socket.
+        if let Ok(meta) = fs::symlink_metadata(&path) {
+            if !meta.file_type().is_socket() {
+                return Err(io::Error::new(
+                    io::ErrorKind::AlreadyExists,
+                    format!(
+                        "{} exists and is not a socket; not replacing it (choose another endpoint)",
+                        path.display()
+                    ),
+                ));
+            }
             match UnixStream::connect(&path) {
                 Ok(_) => {
                     return Err(io::Error::new(
@@ -204,5 +216,47 @@ impl Drop for SocketAcceptor {
         if let Some(dir) = &self.private_dir {
             let _ = fs::remove_dir(dir);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bind_refuses_to_replace_a_file_that_is_not_a_socket() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("app.log");
+        fs::write(&path, "precious\n").expect("user file");
+        let err = SocketAcceptor::bind(&path).expect_err("a regular file is not replaced");
+        assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
+        assert!(
+            err.to_string().contains(&path.display().to_string()),
+            "{err}"
+        );
+        assert_eq!(
+            fs::read_to_string(&path).expect("still there"),
+            "precious\n"
+        );
+    }
+
+    #[test]
+    fn bind_replaces_a_stale_socket() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("stale.sock");
+        // A socket file nobody listens on any more (its listener dropped without unlinking).
+        drop(UnixListener::bind(&path).expect("first bind"));
+        assert!(path.exists());
+        let acceptor = SocketAcceptor::bind(&path).expect("stale socket replaced");
+        assert!(UnixStream::connect(acceptor.path()).is_ok());
+    }
+
+    #[test]
+    fn bind_refuses_a_live_socket() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("live.sock");
+        let _live = SocketAcceptor::bind(&path).expect("first bind");
+        let err = SocketAcceptor::bind(&path).expect_err("in use");
+        assert_eq!(err.kind(), io::ErrorKind::AddrInUse);
     }
 }

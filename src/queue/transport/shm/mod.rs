@@ -50,7 +50,8 @@
 //!
 //! # Limits
 //! - Workers must run as the listener's user (the ring directory is 0700 and the listener
-//!   checks each ring file's owner against its allowed uids); others use `socket`.
+//!   checks each ring file's owner against its allowed uids); a worker that finds the
+//!   listener's socket owned by another user uses the socket transport instead.
 //! - Workers and listener must share a pid namespace: the listener tells a dead producer by
 //!   the pid (and start time) in the ring header, which another namespace would misread.
 //! - A record larger than half a ring ([`QueueHandlerBuilder::ring_bytes`]) is dropped.
