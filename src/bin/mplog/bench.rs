@@ -128,6 +128,11 @@ fn run_one(args: &Args, transport: &str) -> Result<bool, Box<dyn std::error::Err
         DeliveryArg::Sync => "sync",
     };
     let exe = std::env::current_exe()?;
+    // CPU counters are per process: with `--transport both`, count only this run's.
+    let cpu_before = (
+        cpu_seconds(UsageWho::RUSAGE_SELF),
+        cpu_seconds(UsageWho::RUSAGE_CHILDREN),
+    );
     let started = Instant::now();
     let mut children = Vec::with_capacity(args.workers);
     for id in 0..args.workers {
@@ -163,8 +168,8 @@ fn run_one(args: &Args, transport: &str) -> Result<bool, Box<dyn std::error::Err
     manager.shutdown();
     let seconds = started.elapsed().as_secs_f64();
     // CPU time per record: steadier than the wall clock on a busy machine.
-    let listener_cpu = cpu_seconds(UsageWho::RUSAGE_SELF);
-    let workers_cpu = cpu_seconds(UsageWho::RUSAGE_CHILDREN);
+    let listener_cpu = cpu_seconds(UsageWho::RUSAGE_SELF) - cpu_before.0;
+    let workers_cpu = cpu_seconds(UsageWho::RUSAGE_CHILDREN) - cpu_before.1;
     eprint!("{}", describe(&stats));
 
     let lines = count_lines(&args.file)?;
