@@ -206,6 +206,14 @@ struct FileState {
 impl FileHandler {
     /// Appends to `path`, opening it now: an error here names the path (Python raises at
     /// construction too).
+    ///
+    /// ```
+    /// use mplog::handler::FileHandler;
+    /// let dir = tempfile::tempdir().unwrap();
+    /// assert!(FileHandler::new(dir.path().join("app.log")).is_ok());
+    /// let err = FileHandler::new(dir.path().join("missing/app.log")).unwrap_err();
+    /// assert!(err.to_string().contains("missing/app.log"));
+    /// ```
     pub fn new(path: impl AsRef<Path>) -> Result<FileHandler, HandlerError> {
         FileHandler::builder(path).build()
     }
@@ -233,6 +241,12 @@ impl FileHandler {
     }
 
     /// The file's path.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let h = mplog::handler::FileHandler::new(dir.path().join("app.log")).unwrap();
+    /// assert_eq!(h.path(), dir.path().join("app.log"));
+    /// ```
     pub fn path(&self) -> PathBuf {
         self.state.lock().stream.path().to_path_buf()
     }
@@ -287,12 +301,32 @@ pub struct FileHandlerBuilder {
 
 impl FileHandlerBuilder {
     /// Append (default) or truncate.
+    ///
+    /// ```
+    /// use mplog::handler::{FileHandler, FileMode, Handler};
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let path = dir.path().join("app.log");
+    /// std::fs::write(&path, "old run\n").unwrap();
+    /// let h = FileHandler::builder(&path).mode(FileMode::Truncate).build().unwrap();
+    /// h.handle(&mplog::Record::new("a", mplog::Level::INFO, "new run"));
+    /// assert_eq!(std::fs::read_to_string(&path).unwrap(), "new run\n");
+    /// ```
     pub fn mode(mut self, mode: FileMode) -> Self {
         self.mode = mode;
         self
     }
 
     /// Open the file at the first record rather than now.
+    ///
+    /// ```
+    /// use mplog::handler::{FileHandler, Handler};
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let path = dir.path().join("app.log");
+    /// let h = FileHandler::builder(&path).delay(true).build().unwrap();
+    /// assert!(!path.exists());
+    /// h.handle(&mplog::Record::new("a", mplog::Level::INFO, "first"));
+    /// assert!(path.exists());
+    /// ```
     pub fn delay(mut self, delay: bool) -> Self {
         self.delay = delay;
         self
@@ -300,12 +334,30 @@ impl FileHandlerBuilder {
 
     /// Gather up to `bytes` of lines before writing (0, the default: write every record).
     /// Buffered lines are written on flush, close and drop.
+    ///
+    /// ```
+    /// use mplog::handler::{FileHandler, Handler};
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let path = dir.path().join("app.log");
+    /// let h = FileHandler::builder(&path).buffer(64 * 1024).build().unwrap();
+    /// h.handle(&mplog::Record::new("a", mplog::Level::INFO, "pending"));
+    /// assert_eq!(std::fs::read_to_string(&path).unwrap(), "");
+    /// drop(h); // written on flush, close and drop
+    /// assert_eq!(std::fs::read_to_string(&path).unwrap(), "pending\n");
+    /// ```
     pub fn buffer(mut self, bytes: usize) -> Self {
         self.buffer = bytes;
         self
     }
 
     /// Builds the handler, opening the file unless delayed.
+    ///
+    /// ```
+    /// use mplog::handler::FileHandler;
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let h = FileHandler::builder(dir.path().join("app.log")).build().unwrap();
+    /// assert!(h.path().exists()); // opened now, not delayed
+    /// ```
     pub fn build(self) -> Result<FileHandler, HandlerError> {
         let mut stream = FileStream::new(self.path, self.mode, self.buffer);
         if !self.delay {
