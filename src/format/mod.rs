@@ -50,6 +50,12 @@ pub enum Style {
 
 impl Style {
     /// The character Python uses to name the style.
+    ///
+    /// ```
+    /// use mplog::format::Style;
+    /// assert_eq!(Style::Percent.symbol(), '%');
+    /// assert_eq!(Style::Dollar.symbol(), '$');
+    /// ```
     pub fn symbol(self) -> char {
         match self {
             Style::Percent => '%',
@@ -170,6 +176,15 @@ pub struct Formatter {
 
 impl Formatter {
     /// A `%`-style formatter, validated.
+    ///
+    /// ```
+    /// use mplog::format::Format;
+    /// let f = mplog::Formatter::new("%(name)s|%(levelno)d|%(message)s").unwrap();
+    /// let mut out = String::new();
+    /// f.format(&mplog::Record::new("db", mplog::Level::ERROR, "gone"), &mut out).unwrap();
+    /// assert_eq!(out, "db|40|gone");
+    /// assert!(mplog::Formatter::new("%(message)").is_err()); // no conversion: refused
+    /// ```
     pub fn new(format: &str) -> Result<Formatter, FormatError> {
         Formatter::builder(format).build()
     }
@@ -373,24 +388,51 @@ pub struct FormatterBuilder {
 
 impl FormatterBuilder {
     /// The format string's style (default `%`).
+    ///
+    /// ```
+    /// use mplog::format::{Format, Style};
+    /// let f = mplog::Formatter::builder("$levelname ${name}: $message").style(Style::Dollar).build().unwrap();
+    /// let mut out = String::new();
+    /// f.format(&mplog::Record::new("db", mplog::Level::INFO, "up"), &mut out).unwrap();
+    /// assert_eq!(out, "INFO db: up");
+    /// ```
     pub fn style(mut self, style: Style) -> Self {
         self.style = style;
         self
     }
 
     /// A strftime format for `asctime` (then no milliseconds are added, as in Python).
+    ///
+    /// ```
+    /// let f = mplog::Formatter::builder("%(asctime)s").datefmt("%Y-%m-%dT%H:%M:%S").utc(true).build().unwrap();
+    /// let mut r = mplog::Record::new("a", mplog::Level::INFO, "m");
+    /// r.created_ns = 1_700_000_000_123_000_000;
+    /// assert_eq!(f.format_time(&r), "2023-11-14T22:13:20"); // no ",123"
+    /// ```
     pub fn datefmt(mut self, datefmt: &str) -> Self {
         self.datefmt = Some(datefmt.to_owned());
         self
     }
 
     /// Render times in UTC rather than local time (Python's `converter = time.gmtime`).
+    ///
+    /// ```
+    /// let f = mplog::Formatter::builder("%(asctime)s").utc(true).build().unwrap();
+    /// let mut r = mplog::Record::new("a", mplog::Level::INFO, "m");
+    /// r.created_ns = 0;
+    /// assert_eq!(f.format_time(&r), "1970-01-01 00:00:00,000");
+    /// ```
     pub fn utc(mut self, utc: bool) -> Self {
         self.utc = utc;
         self
     }
 
     /// Whether a format must name at least one field (default true, as Python's `validate`).
+    ///
+    /// ```
+    /// assert!(mplog::Formatter::new("no fields").is_err());
+    /// assert!(mplog::Formatter::builder("no fields").validate(false).build().is_ok());
+    /// ```
     pub fn validate(mut self, validate: bool) -> Self {
         self.validate = validate;
         self
@@ -411,6 +453,13 @@ impl FormatterBuilder {
     }
 
     /// Compiles the format; errors say what is wrong and where.
+    ///
+    /// ```
+    /// use mplog::format::Style;
+    /// let err = mplog::Formatter::builder("{message").style(Style::Brace).build().unwrap_err();
+    /// println!("{err}"); // says what is wrong and where
+    /// assert!(mplog::Formatter::builder("{message}").style(Style::Brace).build().is_ok());
+    /// ```
     pub fn build(self) -> Result<Formatter, FormatError> {
         let template = Template::compile(&self.format, self.style, self.validate)?;
         Ok(Formatter {
