@@ -45,6 +45,11 @@ pub use crate::level::{add_level_name, Level};
 pub use crate::logger::{Logger, Manager};
 pub use crate::record::Record;
 
+/// The README's Rust snippets, compiled (and the runnable ones run) by `cargo test`.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
 static DEFAULT: LazyLock<Manager> = LazyLock::new(Manager::new);
 
 /// The process-wide default hierarchy.
