@@ -30,6 +30,19 @@ use std::io;
 use std::time::Duration;
 
 /// One established connection, either end.
+///
+/// ```
+/// use std::time::Duration;
+/// use mplog::queue::transport::{socket::{SocketAcceptor, SocketTransport}, Acceptor, Transport};
+/// let dir = tempfile::tempdir().unwrap();
+/// let acceptor = SocketAcceptor::bind(dir.path().join("t.sock")).unwrap();
+/// let mut worker = SocketTransport::new(acceptor.path()).connect().unwrap();
+/// let (mut listener_side, _peer) = acceptor.accept().unwrap();
+/// worker.send_all(b"frame").unwrap();
+/// let mut buf = [0u8; 16];
+/// let n = listener_side.recv(&mut buf, Duration::from_secs(5)).unwrap();
+/// assert_eq!(&buf[..n], b"frame");
+/// ```
 pub trait Connection: Send {
     /// Writes some of `bytes` and returns how many (never raises `SIGPIPE`; a gone peer is an
     /// error).
@@ -61,6 +74,13 @@ pub trait Connection: Send {
 }
 
 /// The worker's side: how to reach a listener.
+///
+/// ```
+/// use mplog::queue::transport::{socket::SocketTransport, Transport};
+/// let t = SocketTransport::new("/run/app/mplog.sock");
+/// assert_eq!(t.endpoint(), "/run/app/mplog.sock");
+/// assert!(t.connect().is_err()); // nobody listens there
+/// ```
 pub trait Transport: Send + Sync + fmt::Debug {
     /// Opens a connection (no hello yet).
     fn connect(&self) -> io::Result<Box<dyn Connection>>;
@@ -70,6 +90,15 @@ pub trait Transport: Send + Sync + fmt::Debug {
 }
 
 /// Who is at the other end of an accepted connection.
+///
+/// ```
+/// use mplog::queue::transport::{socket::{SocketAcceptor, SocketTransport}, Acceptor, Transport};
+/// let dir = tempfile::tempdir().unwrap();
+/// let acceptor = SocketAcceptor::bind(dir.path().join("t.sock")).unwrap();
+/// let _worker = SocketTransport::new(acceptor.path()).connect().unwrap();
+/// let (_conn, peer) = acceptor.accept().unwrap();
+/// assert_eq!(peer.pid as u32, std::process::id()); // the kernel's word, not the worker's
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Peer {
     /// The peer's user id, from the kernel (`SO_PEERCRED`).
@@ -79,6 +108,15 @@ pub struct Peer {
 }
 
 /// The listener's side: where connections arrive.
+///
+/// ```
+/// use mplog::queue::transport::{socket::{SocketAcceptor, SocketTransport}, Acceptor, Transport};
+/// let dir = tempfile::tempdir().unwrap();
+/// let acceptor = SocketAcceptor::bind(dir.path().join("t.sock")).unwrap();
+/// assert!(acceptor.try_accept().unwrap().is_none()); // nobody yet
+/// let _worker = SocketTransport::new(acceptor.endpoint()).connect().unwrap();
+/// assert!(acceptor.try_accept().unwrap().is_some());
+/// ```
 pub trait Acceptor: Send + Sync {
     /// Waits for the next connection.
     fn accept(&self) -> io::Result<(Box<dyn Connection>, Peer)>;
