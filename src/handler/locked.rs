@@ -102,6 +102,12 @@ locked_handler!(
 
 impl LockedFileHandler {
     /// Appends to `path` with the lock file `<path>.lock`.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let h = mplog::handler::LockedFileHandler::new(dir.path().join("shared.log")).unwrap();
+    /// assert!(h.path().exists() && dir.path().join("shared.log.lock").exists());
+    /// ```
     pub fn new(path: impl AsRef<Path>) -> io::Result<Self> {
         Self::builder(path).build()
     }
@@ -129,6 +135,13 @@ locked_handler!(
 
 impl LockedRotatingFileHandler {
     /// Appends to `path`, rolling over at `max_bytes`, keeping `backup_count` archives.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let h = mplog::handler::LockedRotatingFileHandler::new(dir.path().join("s.log"), 1 << 20, 5).unwrap();
+    /// assert!(dir.path().join("s.log.lock").exists());
+    /// # drop(h);
+    /// ```
     pub fn new(path: impl AsRef<Path>, max_bytes: u64, backup_count: usize) -> io::Result<Self> {
         Self::builder(path)
             .max_bytes(max_bytes)
@@ -165,6 +178,16 @@ locked_handler!(
 
 impl LockedTimedRotatingFileHandler {
     /// When the next rollover is due as this process last saw it (seconds since the epoch).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use mplog::handler::{LockedTimedRotatingFileHandler, ManualClock, When};
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let clock = Arc::new(ManualClock::new(1_704_067_200)); // 2024-01-01 00:00:00 UTC
+    /// let h = LockedTimedRotatingFileHandler::builder(dir.path().join("s.log"))
+    ///     .when(When::Hours).utc(true).clock(clock).build().unwrap();
+    /// assert_eq!(h.rollover_at(), 1_704_067_200 + 3600);
+    /// ```
     pub fn rollover_at(&self) -> i64 {
         self.core.rollover_at().unwrap_or(i64::MAX)
     }

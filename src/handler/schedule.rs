@@ -193,6 +193,12 @@ pub struct ManualClock {
 
 impl ManualClock {
     /// A clock showing `now` (seconds since the epoch).
+    ///
+    /// ```
+    /// use mplog::handler::{Clock, ManualClock};
+    /// let clock = ManualClock::new(1_704_067_200); // 2024-01-01 00:00:00 UTC
+    /// assert_eq!((clock.now(), clock.utc_offset(0)), (1_704_067_200, 0));
+    /// ```
     pub fn new(now: i64) -> ManualClock {
         ManualClock {
             now: AtomicI64::new(now),
@@ -201,17 +207,39 @@ impl ManualClock {
     }
 
     /// Local time is `offset` seconds east of UTC, all year.
+    ///
+    /// ```
+    /// use mplog::handler::{Clock, ManualClock};
+    /// let paris_winter = ManualClock::new(0).with_utc_offset(3600);
+    /// assert_eq!(paris_winter.utc_offset(1_704_067_200), 3600);
+    /// assert!(!paris_winter.is_dst(1_704_067_200)); // a fixed offset never observes DST
+    /// ```
     pub fn with_utc_offset(mut self, offset: i32) -> ManualClock {
         self.offset = offset;
         self
     }
 
     /// Sets the time.
+    ///
+    /// ```
+    /// use mplog::handler::{Clock, ManualClock};
+    /// let clock = ManualClock::new(100);
+    /// clock.set(50); // time may go backwards too
+    /// assert_eq!(clock.now(), 50);
+    /// ```
     pub fn set(&self, now: i64) {
         self.now.store(now, Ordering::SeqCst);
     }
 
     /// Moves the time on by `secs`.
+    ///
+    /// ```
+    /// use mplog::handler::{Clock, ManualClock};
+    /// let clock = ManualClock::new(0);
+    /// clock.advance(3600);
+    /// clock.advance(-60);
+    /// assert_eq!(clock.now(), 3540);
+    /// ```
     pub fn advance(&self, secs: i64) {
         self.now.fetch_add(secs, Ordering::SeqCst);
     }
