@@ -67,7 +67,7 @@ macro_rules! locked_handler {
             opts: Options,
         }
 
-        option_setters!($builder { lock_path, delay $(, $opt)* });
+        option_setters!($name => $builder { lock_path, delay $(, $opt)* });
 
         impl $builder {
             /// Builds the handler: opens (creates) the lock file, and the log unless delayed.

@@ -128,7 +128,7 @@ pub struct RotatingFileHandlerBuilder {
     opts: Options,
 }
 
-option_setters!(RotatingFileHandlerBuilder {
+option_setters!(RotatingFileHandler => RotatingFileHandlerBuilder {
     mode,
     delay,
     buffer,

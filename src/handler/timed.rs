@@ -127,7 +127,7 @@ pub struct TimedRotatingFileHandlerBuilder {
     opts: Options,
 }
 
-option_setters!(TimedRotatingFileHandlerBuilder {
+option_setters!(TimedRotatingFileHandler => TimedRotatingFileHandlerBuilder {
     when,
     interval,
     utc,

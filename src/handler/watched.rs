@@ -83,7 +83,7 @@ pub struct WatchedFileHandlerBuilder {
     opts: Options,
 }
 
-option_setters!(WatchedFileHandlerBuilder { mode, delay });
+option_setters!(WatchedFileHandler => WatchedFileHandlerBuilder { mode, delay });
 
 impl WatchedFileHandlerBuilder {
     /// Builds the handler, opening the file unless delayed.
