@@ -42,6 +42,14 @@ macro_rules! locked_handler {
 
         impl $name {
             /// A builder; the lock file defaults to `<path>.lock`.
+            ///
+            /// ```
+            #[doc = concat!(" use mplog::handler::", stringify!($name), " as H;")]
+            /// let dir = tempfile::tempdir().unwrap();
+            /// let h = H::builder(dir.path().join("shared.log")).delay(true).build().unwrap();
+            /// assert!(dir.path().join("shared.log.lock").exists()); // the lock file now, the log later
+            /// assert!(!h.path().exists());
+            /// ```
             pub fn builder(path: impl AsRef<Path>) -> $builder {
                 let mut opts = Options::new(path.as_ref());
                 opts.locked = true;
@@ -51,18 +59,40 @@ macro_rules! locked_handler {
             }
 
             /// The log file's path.
+            ///
+            /// ```
+            #[doc = concat!(" use mplog::handler::", stringify!($name), " as H;")]
+            /// let dir = tempfile::tempdir().unwrap();
+            /// let h = H::builder(dir.path().join("shared.log")).build().unwrap();
+            /// assert_eq!(h.path(), dir.path().join("shared.log"));
+            /// ```
             pub fn path(&self) -> PathBuf {
                 self.core.path()
             }
 
             /// Waits until this process's background compression (the `gzip` option) has
             /// finished; `false` if `timeout` passed first.
+            ///
+            /// ```
+            #[doc = concat!(" use mplog::handler::", stringify!($name), " as H;")]
+            /// let dir = tempfile::tempdir().unwrap();
+            /// let h = H::builder(dir.path().join("shared.log")).build().unwrap();
+            /// assert!(h.wait_compressed(std::time::Duration::from_secs(1))); // nothing to compress
+            /// ```
             pub fn wait_compressed(&self, timeout: Duration) -> bool {
                 self.core.wait_compressed(timeout)
             }
         }
 
         #[doc = concat!("Builds a [`", stringify!($name), "`].")]
+        ///
+        /// ```
+        #[doc = concat!(" use mplog::handler::", stringify!($name), " as H;")]
+        /// let dir = tempfile::tempdir().unwrap();
+        /// let builder = H::builder(dir.path().join("shared.log")).lock_path(dir.path().join("s.lk"));
+        /// let h = builder.build().unwrap();
+        /// # drop(h);
+        /// ```
         pub struct $builder {
             opts: Options,
         }
@@ -71,6 +101,13 @@ macro_rules! locked_handler {
 
         impl $builder {
             /// Builds the handler: opens (creates) the lock file, and the log unless delayed.
+            ///
+            /// ```
+            #[doc = concat!(" use mplog::handler::", stringify!($name), " as H;")]
+            /// let dir = tempfile::tempdir().unwrap();
+            /// let err = H::builder(dir.path().join("no/dir/shared.log")).build().unwrap_err();
+            /// assert!(err.to_string().contains("no/dir/shared.log"), "{err}");
+            /// ```
             pub fn build(self) -> io::Result<$name> {
                 Ok($name {
                     core: self.opts.build()?,
