@@ -16,6 +16,13 @@ use crate::level::Level;
 use crate::logger::Manager;
 
 /// An error from [`BasicConfig::apply`].
+///
+/// ```
+/// use mplog::basic_config::BasicConfigError;
+/// let err = mplog::BasicConfig::new().filename("app.log").stdout()
+///     .apply_to(&mplog::Manager::new()).unwrap_err();
+/// assert!(matches!(err, BasicConfigError::StreamAndFilename));
+/// ```
 #[derive(Debug, thiserror::Error)]
 pub enum BasicConfigError {
     /// `filename` and `stream` were both given.

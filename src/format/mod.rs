@@ -78,6 +78,13 @@ impl FromStr for Style {
 }
 
 /// An error building a formatter.
+///
+/// ```
+/// use mplog::format::FormatError;
+/// let err = mplog::Formatter::new("plain text").unwrap_err();
+/// assert!(matches!(err, FormatError::NoField { .. }));
+/// assert!(err.to_string().contains("needs at least one field"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FormatError {
     /// The format string does not parse.
@@ -114,6 +121,14 @@ pub enum FormatError {
 }
 
 /// An error formatting one record (the handler's error policy reports it).
+///
+/// ```
+/// use mplog::format::{Format, RenderError};
+/// let f = mplog::Formatter::new("%(user)s %(message)s").unwrap();
+/// let mut out = String::new();
+/// let err = f.format(&mplog::Record::new("a", mplog::Level::INFO, "m"), &mut out).unwrap_err();
+/// assert_eq!(err, RenderError::MissingField("user".into()));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RenderError {
     /// A field is neither on the record nor among the formatter's defaults.
@@ -376,6 +391,13 @@ fn field_name(field: &Field) -> &str {
 }
 
 /// Builds a [`Formatter`]; see [`Formatter::builder`].
+///
+/// ```
+/// use mplog::format::Style;
+/// let builder = mplog::Formatter::builder("{levelname:<8} {message}").style(Style::Brace);
+/// let f = builder.build().unwrap();
+/// # let _ = f;
+/// ```
 #[derive(Debug, Clone)]
 pub struct FormatterBuilder {
     format: String,

@@ -24,6 +24,14 @@ use super::{Handler, HandlerBase, HandlerError};
 use crate::record::Record;
 
 /// How a file is opened (Python's `mode`).
+///
+/// ```
+/// use mplog::handler::{FileHandler, FileMode};
+/// assert_eq!(FileMode::default(), FileMode::Append);
+/// let dir = tempfile::tempdir().unwrap();
+/// let h = FileHandler::builder(dir.path().join("app.log")).mode(FileMode::Truncate).build().unwrap();
+/// # drop(h);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum FileMode {
     /// `"a"`: keep what is there and append (the default).
@@ -291,6 +299,13 @@ impl Drop for FileHandler {
 }
 
 /// Builds a [`FileHandler`]; see [`FileHandler::builder`].
+///
+/// ```
+/// let dir = tempfile::tempdir().unwrap();
+/// let builder = mplog::handler::FileHandler::builder(dir.path().join("app.log")).buffer(64 * 1024);
+/// let h = builder.build().unwrap();
+/// assert_eq!(h.path(), dir.path().join("app.log"));
+/// ```
 #[derive(Debug, Clone)]
 pub struct FileHandlerBuilder {
     path: PathBuf,

@@ -56,6 +56,14 @@ use crate::level::Level;
 use crate::record::Record;
 
 /// Why a handler could not emit a record.
+///
+/// ```
+/// use mplog::handler::{FileHandler, HandlerError};
+/// let dir = tempfile::tempdir().unwrap();
+/// let err = FileHandler::new(dir.path().join("missing/app.log")).unwrap_err();
+/// assert!(matches!(err, HandlerError::Io { .. }));
+/// assert!(err.to_string().contains("missing/app.log")); // the context names the path
+/// ```
 #[derive(Debug, thiserror::Error)]
 pub enum HandlerError {
     /// Writing or opening failed.
