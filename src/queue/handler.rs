@@ -194,6 +194,13 @@ impl std::fmt::Debug for QueueHandler {
 }
 
 /// Builds a [`QueueHandler`]; see [`QueueHandler::builder`].
+///
+/// ```
+/// use mplog::queue::{Delivery, QueueHandler};
+/// let builder = QueueHandler::builder("/tmp/nowhere/mplog.sock").delivery(Delivery::Sync);
+/// let h = builder.drain_timeout(std::time::Duration::from_millis(50)).build().unwrap();
+/// # mplog::handler::Handler::close(&h);
+/// ```
 #[derive(Debug, Clone)]
 pub struct QueueHandlerBuilder {
     endpoint: PathBuf,
