@@ -49,6 +49,13 @@ pub enum Decision {
 /// ```
 pub trait Filter: Send + Sync {
     /// Decides about `record`.
+    ///
+    /// ```
+    /// use mplog::filter::{Decision, Filter, NameFilter};
+    /// let f = NameFilter::new("app");
+    /// assert_eq!(f.filter(&mplog::Record::new("app.db", mplog::Level::INFO, "m")), Decision::Accept);
+    /// assert_eq!(f.filter(&mplog::Record::new("lib", mplog::Level::INFO, "m")), Decision::Reject);
+    /// ```
     fn filter(&self, record: &Record) -> Decision;
 }
 

@@ -162,6 +162,14 @@ pub enum RenderError {
 /// ```
 pub trait Format: Send + Sync {
     /// Appends the text of `record` to `out` (no terminator).
+    ///
+    /// ```
+    /// use mplog::format::Format;
+    /// let f = mplog::Formatter::new("%(levelname)s:%(message)s").unwrap();
+    /// let mut out = String::from("[1] "); // appended to
+    /// f.format(&mplog::Record::new("a", mplog::Level::ERROR, "boom"), &mut out).unwrap();
+    /// assert_eq!(out, "[1] ERROR:boom");
+    /// ```
     fn format(&self, record: &Record, out: &mut String) -> Result<(), RenderError>;
 }
 
