@@ -477,7 +477,7 @@ impl Inner {
             return true;
         }
         match &self.sink {
-            Sink::Async(sink) => sink.control(Msg::Flush, timeout),
+            Sink::Async(sink) => sink.control(Msg::Flush, timeout).unwrap_or(false),
             Sink::Sync(link) => link.lock().flush(Some(Instant::now() + timeout)),
             Sink::Local(tx) => Inner::local_barrier(tx, timeout),
         }
@@ -488,7 +488,7 @@ impl Inner {
             return false;
         }
         match &self.sink {
-            Sink::Async(sink) => sink.control(Msg::Sync, timeout),
+            Sink::Async(sink) => sink.control(Msg::Sync, timeout).unwrap_or(false),
             Sink::Sync(link) => link.lock().sync(Instant::now() + timeout),
             Sink::Local(tx) => Inner::local_barrier(tx, timeout),
         }
@@ -706,6 +706,22 @@ mod tests {
     use crate::handler::FileHandler;
     use crate::queue::QueueListener;
     use crate::Level;
+
+    #[test]
+    fn close_counts_what_an_unreachable_listener_never_got() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let handler = QueueHandler::builder(dir.path().join("nobody-listens.sock"))
+            .drain_timeout(Duration::from_millis(50))
+            .build()
+            .expect("handler");
+        for i in 0..3 {
+            handler.handle(&Record::new("app", Level::INFO, format!("record {i}")));
+        }
+        handler.close();
+        // Counted by the time close returns, not some time later.
+        assert_eq!(handler.stats().dropped, 3);
+        assert_eq!(handler.stats().sent, 0);
+    }
 
     #[test]
     fn a_record_made_in_another_process_is_still_sent() {
