@@ -16,6 +16,13 @@ use arc_swap::ArcSwap;
 use crate::record::Record;
 
 /// What a filter decided about one record.
+///
+/// ```
+/// use mplog::filter::{Decision, Filter};
+/// let tag = mplog::filter::map_fn(|r| Some(r.clone().with_extra("tagged", true).unwrap()));
+/// let r = mplog::Record::new("a", mplog::Level::INFO, "m");
+/// assert!(matches!(tag.filter(&r), Decision::Replace(_)));
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub enum Decision {
     /// Drop the record.
@@ -42,6 +49,13 @@ pub enum Decision {
 /// ```
 pub trait Filter: Send + Sync {
     /// Decides about `record`.
+    ///
+    /// ```
+    /// use mplog::filter::{Decision, Filter, NameFilter};
+    /// let f = NameFilter::new("app");
+    /// assert_eq!(f.filter(&mplog::Record::new("app.db", mplog::Level::INFO, "m")), Decision::Accept);
+    /// assert_eq!(f.filter(&mplog::Record::new("lib", mplog::Level::INFO, "m")), Decision::Reject);
+    /// ```
     fn filter(&self, record: &Record) -> Decision;
 }
 
@@ -63,11 +77,26 @@ pub struct NameFilter {
 
 impl NameFilter {
     /// A filter for `name` and the loggers below it; `""` passes everything.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use mplog::filter::NameFilter;
+    /// let m = mplog::Manager::new();
+    /// let only_db = Arc::new(NameFilter::new("app.db"));
+    /// m.root().add_filter(only_db.clone());
+    /// assert!(only_db.passes("app.db.pool") && !only_db.passes("app"));
+    /// ```
     pub fn new(name: impl Into<String>) -> NameFilter {
         NameFilter { name: name.into() }
     }
 
     /// Whether a logger called `logger` passes (the rule of Python's `Filter.filter`).
+    ///
+    /// ```
+    /// let f = mplog::filter::NameFilter::new("app");
+    /// assert!(f.passes("app") && f.passes("app.db"));
+    /// assert!(!f.passes("apple"));
+    /// ```
     pub fn passes(&self, logger: &str) -> bool {
         let n = self.name.len();
         n == 0
@@ -161,6 +190,14 @@ pub struct Filters {
 
 impl Filters {
     /// Appends a filter (a filter already present is not added twice, as in Python).
+    ///
+    /// ```
+    /// let filters = mplog::filter::Filters::default();
+    /// let f = mplog::filter::from_fn(|_| true);
+    /// filters.add(f.clone());
+    /// filters.add(f); // already there: not added twice
+    /// assert!(!filters.is_empty());
+    /// ```
     pub fn add(&self, filter: Arc<dyn Filter>) {
         self.list.rcu(|old| {
             let mut list = Vec::clone(old);
@@ -177,6 +214,14 @@ impl Filters {
     }
 
     /// Removes a filter (compared by identity).
+    ///
+    /// ```
+    /// let filters = mplog::filter::Filters::default();
+    /// let f = mplog::filter::from_fn(|_| false);
+    /// filters.add(f.clone());
+    /// filters.remove(&f);
+    /// assert!(filters.is_empty());
+    /// ```
     pub fn remove(&self, filter: &Arc<dyn Filter>) {
         self.list.rcu(|old| {
             let mut list = Vec::clone(old);
@@ -187,18 +232,44 @@ impl Filters {
     }
 
     /// Removes every filter.
+    ///
+    /// ```
+    /// let filters = mplog::filter::Filters::default();
+    /// filters.add(mplog::filter::from_fn(|_| false));
+    /// filters.clear();
+    /// assert!(filters.is_empty());
+    /// ```
     pub fn clear(&self) {
         self.list.store(Arc::new(Vec::new()));
         self.sync_len();
     }
 
     /// Whether the list is empty.
+    ///
+    /// ```
+    /// let filters = mplog::filter::Filters::default();
+    /// assert!(filters.is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.len.load(Ordering::Acquire) == 0
     }
 
     /// Runs the filters in order: `None` if one rejects, else the record to go on with
     /// (borrowed when no filter replaced it).
+    ///
+    /// ```
+    /// use std::borrow::Cow;
+    /// let filters = mplog::filter::Filters::default();
+    /// filters.add(mplog::filter::map_fn(|r| {
+    ///     let mut r = r.clone();
+    ///     r.message = r.message.replace("hunter2", "***").into();
+    ///     Some(r)
+    /// }));
+    /// let record = mplog::Record::new("a", mplog::Level::INFO, "pw hunter2");
+    /// let out = filters.apply(&record).unwrap();
+    /// assert!(matches!(out, Cow::Owned(_)));
+    /// assert_eq!(out.message, "pw ***");
+    /// ```
     #[inline]
     pub fn apply<'a>(&self, record: &'a Record) -> Option<Cow<'a, Record>> {
         if self.is_empty() {

@@ -45,6 +45,11 @@ pub use crate::level::{add_level_name, Level};
 pub use crate::logger::{Logger, Manager};
 pub use crate::record::Record;
 
+/// The README's Rust snippets, compiled (and the runnable ones run) by `cargo test`.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
 static DEFAULT: LazyLock<Manager> = LazyLock::new(Manager::new);
 
 /// The process-wide default hierarchy.
@@ -68,17 +73,42 @@ pub fn get_logger(name: &str) -> Logger {
 }
 
 /// The root logger of the default hierarchy.
+///
+/// ```
+/// assert!(mplog::root().is_root());
+/// assert_eq!(mplog::root(), mplog::get_logger(""));
+/// ```
 pub fn root() -> Logger {
     DEFAULT.root()
 }
 
 /// Silences every record at or below `level` in the default hierarchy (Python's
 /// `logging.disable`); `Level::NOTSET` turns it off.
+///
+/// ```
+/// use mplog::Level;
+/// mplog::disable(Level::WARNING); // e.g. for a noisy section
+/// assert!(!mplog::get_logger("app").is_enabled_for(Level::WARNING));
+/// assert!(mplog::root().is_enabled_for(Level::ERROR));
+/// mplog::disable(Level::NOTSET);
+/// assert!(mplog::root().is_enabled_for(Level::WARNING));
+/// ```
 pub fn disable(level: Level) {
     DEFAULT.disable(level);
 }
 
 /// Flushes and closes every handler of the default hierarchy (Python's `logging.shutdown`).
+///
+/// ```
+/// use std::sync::Arc;
+/// let dir = tempfile::tempdir().unwrap();
+/// let path = dir.path().join("app.log");
+/// let file = mplog::handler::FileHandler::builder(&path).buffer(4096).build().unwrap();
+/// mplog::root().add_handler(Arc::new(file));
+/// mplog::error!(mplog::root(), "last words");
+/// mplog::shutdown(); // at exit: buffered lines reach the file
+/// assert_eq!(std::fs::read_to_string(&path).unwrap(), "last words\n");
+/// ```
 pub fn shutdown() {
     DEFAULT.shutdown();
 }

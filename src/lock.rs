@@ -129,6 +129,13 @@ impl FLockRLock {
     }
 
     /// The lock file's path.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let lock = mplog::lock::FLockRLock::new(dir.path().join("app.lock")).unwrap();
+    /// assert_eq!(lock.path(), dir.path().join("app.lock"));
+    /// assert!(lock.path().exists()); // created by `new`
+    /// ```
     pub fn path(&self) -> &Path {
         &self.inner.path
     }
@@ -327,6 +334,16 @@ impl FLockGuard<'_> {
     }
 
     /// How many guards this thread holds on the lock, this one included.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let lock = mplog::lock::FLockRLock::new(dir.path().join("x.lock")).unwrap();
+    /// let outer = lock.acquire().unwrap();
+    /// let inner = lock.acquire().unwrap(); // re-entrant, like Python's RLock
+    /// assert_eq!((outer.depth(), inner.depth()), (2, 2));
+    /// drop(inner);
+    /// assert_eq!(outer.depth(), 1);
+    /// ```
     pub fn depth(&self) -> usize {
         self.lock.inner.owner.lock().count
     }

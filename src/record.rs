@@ -280,6 +280,15 @@ impl Record {
     }
 
     /// Adds a user field, refusing the reserved names (see [`RESERVED_FIELDS`]).
+    ///
+    /// ```
+    /// use mplog::record::Value;
+    /// let r = mplog::Record::new("http", mplog::Level::INFO, "served")
+    ///     .with_extra("status", 200).unwrap()
+    ///     .with_extra("path", "/api").unwrap();
+    /// assert_eq!(r.get_extra("status"), Some(&Value::Int(200)));
+    /// assert!(r.clone().with_extra("message", "x").is_err()); // reserved, as in Python
+    /// ```
     pub fn with_extra(
         mut self,
         key: impl Into<Cow<'static, str>>,
@@ -307,6 +316,11 @@ impl Record {
 
     /// Captures the current stack as `stack_info`, headed like Python's
     /// (`Stack (most recent call last):`).
+    ///
+    /// ```
+    /// let r = mplog::Record::new("a", mplog::Level::ERROR, "m").with_stack();
+    /// assert!(r.stack_info.unwrap().starts_with("Stack (most recent call last):"));
+    /// ```
     pub fn with_stack(mut self) -> Record {
         self.stack_info = Some(format!(
             "Stack (most recent call last):\n{}",
@@ -316,6 +330,12 @@ impl Record {
     }
 
     /// The value of an `extra` field.
+    ///
+    /// ```
+    /// let r = mplog::Record::new("a", mplog::Level::INFO, "m").with_extra("user", "ann").unwrap();
+    /// assert_eq!(r.get_extra("user"), Some(&mplog::record::Value::Str("ann".into())));
+    /// assert_eq!(r.get_extra("ip"), None);
+    /// ```
     pub fn get_extra(&self, key: &str) -> Option<&Value> {
         self.extra.iter().find(|(k, _)| k == key).map(|(_, v)| v)
     }
@@ -336,23 +356,47 @@ impl Record {
     }
 
     /// `filename` without its extension (Python's `module`).
+    ///
+    /// ```
+    /// let mut r = mplog::Record::new("a", mplog::Level::INFO, "m");
+    /// r.pathname = "src/queue/listener.rs".into();
+    /// assert_eq!(r.module(), "listener");
+    /// ```
     pub fn module(&self) -> &str {
         let f = self.filename();
         f.rsplit_once('.').map_or(f, |(stem, _)| stem)
     }
 
     /// Creation time in seconds since the epoch (Python's `created`).
+    ///
+    /// ```
+    /// let mut r = mplog::Record::new("a", mplog::Level::INFO, "m");
+    /// r.created_ns = 2_500_000_000; // 2.5 s after the epoch
+    /// assert_eq!(r.created(), 2.5);
+    /// ```
     pub fn created(&self) -> f64 {
         self.created_ns as f64 / 1e9
     }
 
     /// The millisecond part of the creation time (Python's `msecs`), computed from the integer
     /// nanoseconds so that 999.9999 ms never rounds up to 1000.
+    ///
+    /// ```
+    /// let mut r = mplog::Record::new("a", mplog::Level::INFO, "m");
+    /// r.created_ns = 1_700_000_000_999_999_999;
+    /// assert!(r.msecs() < 1000.0 && r.msecs() >= 999.0);
+    /// ```
     pub fn msecs(&self) -> f64 {
         (self.created_ns.rem_euclid(1_000_000_000) / 1_000_000) as f64
     }
 
     /// Milliseconds since logging started in the producing process (`relativeCreated`).
+    ///
+    /// ```
+    /// let mut r = mplog::Record::new("a", mplog::Level::INFO, "m");
+    /// r.relative_created_ns = 1_500_000;
+    /// assert_eq!(r.relative_created(), 1.5);
+    /// ```
     pub fn relative_created(&self) -> f64 {
         self.relative_created_ns as f64 / 1e6
     }
@@ -439,6 +483,13 @@ pub fn set_process_name(name: &str) {
 }
 
 /// The current `processName`.
+///
+/// ```
+/// mplog::record::set_process_name("worker-1");
+/// assert_eq!(&*mplog::record::process_name(), "worker-1");
+/// let r = mplog::Record::new("a", mplog::Level::INFO, "m");
+/// assert_eq!(&*r.process_name, "worker-1");
+/// ```
 pub fn process_name() -> Arc<str> {
     PROCESS_NAME.read().clone()
 }

@@ -57,6 +57,18 @@ fn filter_for(lowest: Level) -> log::LevelFilter {
 }
 
 /// A `log::Log` that feeds a [`Manager`].
+///
+/// ```
+/// use std::sync::Arc;
+/// use log::Log;
+/// use mplog::{compat::log_bridge::LogBridge, handler::MemoryHandler, Level};
+/// let m = mplog::Manager::new();
+/// let memory = Arc::new(MemoryHandler::new(100, Level::CRITICAL, None));
+/// m.root().add_handler(memory.clone());
+/// let bridge = LogBridge::new(m);
+/// bridge.log(&log::Record::builder().target("app::db").level(log::Level::Error).args(format_args!("x")).build());
+/// assert_eq!(memory.buffered(), 1);
+/// ```
 pub struct LogBridge {
     manager: Manager,
     /// Loggers by `log` target, so a call costs a read lock, not a name conversion.
@@ -71,6 +83,13 @@ impl std::fmt::Debug for LogBridge {
 
 impl LogBridge {
     /// A bridge into `manager` (not yet installed; see [`install_for`]).
+    ///
+    /// ```
+    /// use log::Log;
+    /// let bridge = mplog::compat::log_bridge::LogBridge::new(mplog::Manager::new());
+    /// let warn = log::Metadata::builder().target("app").level(log::Level::Warn).build();
+    /// assert!(bridge.enabled(&warn)); // the root is at WARNING
+    /// ```
     pub fn new(manager: Manager) -> LogBridge {
         LogBridge {
             manager,
@@ -79,6 +98,11 @@ impl LogBridge {
     }
 
     /// The logger for a `log` target (`a::b` → `a.b`).
+    ///
+    /// ```
+    /// let bridge = mplog::compat::log_bridge::LogBridge::new(mplog::Manager::new());
+    /// assert_eq!(bridge.logger_for("app::db::pool").name(), "app.db.pool");
+    /// ```
     pub fn logger_for(&self, target: &str) -> Logger {
         if let Some(l) = self.loggers.read().get(target) {
             return l.clone();
@@ -165,6 +189,14 @@ pub fn install() -> Result<(), log::SetLoggerError> {
 
 /// Installs a bridge into `manager` as the `log` logger, and keeps `log::max_level` in step
 /// with its levels. Fails if another `log` logger is installed.
+///
+/// ```
+/// let m = mplog::Manager::new();
+/// mplog::compat::log_bridge::install_for(m.clone()).unwrap();
+/// m.get_logger("app").set_level(mplog::Level::DEBUG);
+/// assert_eq!(log::max_level(), log::LevelFilter::Debug); // kept in step
+/// assert!(mplog::compat::log_bridge::install().is_err()); // one `log` logger per process
+/// ```
 pub fn install_for(manager: Manager) -> Result<(), log::SetLoggerError> {
     crate::level::add_level_name(TRACE, "TRACE");
     log::set_boxed_logger(Box::new(LogBridge::new(manager.clone())))?;

@@ -38,11 +38,25 @@ pub struct Directives {
 
 impl Directives {
     /// The settings, in order (a later one for the same logger wins).
+    ///
+    /// ```
+    /// use mplog::{config::Directives, Level};
+    /// let d: Directives = "warning,app.db=debug".parse().unwrap();
+    /// assert_eq!(d.levels(), [(String::new(), Level::WARNING), ("app.db".to_string(), Level::DEBUG)]);
+    /// ```
     pub fn levels(&self) -> &[(String, Level)] {
         &self.levels
     }
 
     /// Sets each level on `manager`.
+    ///
+    /// ```
+    /// use mplog::{config::Directives, Level};
+    /// let m = mplog::Manager::new();
+    /// "error,app=debug".parse::<Directives>().unwrap().apply_to(&m);
+    /// assert!(m.get_logger("app.http").is_enabled_for(Level::DEBUG));
+    /// assert!(!m.get_logger("other").is_enabled_for(Level::WARNING));
+    /// ```
     pub fn apply_to(&self, manager: &Manager) {
         for (name, level) in &self.levels {
             manager.get_logger(name).set_level(*level);

@@ -130,6 +130,13 @@ struct Inner {
 
 impl ConfigError {
     /// An error of `kind` at the entry `entry` (a dotted key path; empty: the whole file).
+    ///
+    /// ```
+    /// use mplog::config::{ConfigError, ErrorKind};
+    /// let err = ConfigError::new("handlers.net", ErrorKind::Unsupported("SocketHandler".into()));
+    /// assert_eq!(err.path(), "handlers.net");
+    /// assert!(matches!(err.kind(), ErrorKind::Unsupported(_)));
+    /// ```
     pub fn new(entry: impl Into<String>, kind: ErrorKind) -> ConfigError {
         ConfigError(Box::new(Inner {
             file: None,
@@ -170,11 +177,27 @@ impl ConfigError {
     }
 
     /// The file, when the configuration came from one.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let path = dir.path().join("bad.json");
+    /// std::fs::write(&path, r#"{"version": 2}"#).unwrap();
+    /// let err = mplog::config::DictConfig::from_path(&path).unwrap_err();
+    /// assert_eq!(err.file(), Some(path.as_path()));
+    /// assert!(err.to_string().starts_with(&path.display().to_string()));
+    /// ```
     pub fn file(&self) -> Option<&Path> {
         self.0.file.as_deref()
     }
 
     /// The full key path of the culprit: `handlers.file.maxBytes` (empty: the whole file).
+    ///
+    /// ```
+    /// let err = mplog::config::DictConfig::from_json(
+    ///     r#"{"version": 1, "handlers": {"f": {"class": "logging.handlers.RotatingFileHandler", "filename": "a.log", "maxBytes": "10MB"}}}"#,
+    /// ).unwrap_err();
+    /// assert_eq!(err.path(), "handlers.f.maxBytes");
+    /// ```
     pub fn path(&self) -> String {
         match (&self.0.key, self.0.entry.is_empty()) {
             (Some(key), true) => key.clone(),
@@ -184,6 +207,13 @@ impl ConfigError {
     }
 
     /// The cause.
+    ///
+    /// ```
+    /// use mplog::config::{DictConfig, ErrorKind};
+    /// let err = DictConfig::from_json("{not json").unwrap_err();
+    /// println!("{:?}", err.kind()); // the cause, to match on
+    /// assert!(!matches!(err.kind(), ErrorKind::Unsupported(_)));
+    /// ```
     pub fn kind(&self) -> &ErrorKind {
         &self.0.kind
     }

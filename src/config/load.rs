@@ -33,6 +33,14 @@ pub enum FileFormat {
 
 impl FileFormat {
     /// The format named by `path`'s extension (any case).
+    ///
+    /// ```
+    /// use mplog::config::FileFormat;
+    /// assert_eq!(FileFormat::from_path("listener.TOML".as_ref()).unwrap(), FileFormat::Toml); // any case
+    /// assert_eq!(FileFormat::from_path("logging.conf".as_ref()).unwrap(), FileFormat::Ini);
+    /// let err = FileFormat::from_path("noext".as_ref()).unwrap_err();
+    /// println!("{err}");
+    /// ```
     pub fn from_path(path: &Path) -> Result<FileFormat, ConfigError> {
         let ext = path
             .extension()

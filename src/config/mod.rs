@@ -90,6 +90,13 @@ pub enum ConfigSource {
 
 impl ConfigSource {
     /// Reads and checks the configuration.
+    ///
+    /// ```
+    /// use mplog::config::{ConfigSource, DictConfig};
+    /// let cfg = ConfigSource::from(DictConfig::from_json(r#"{"version": 1}"#).unwrap()).load().unwrap();
+    /// assert!(!cfg.is_incremental());
+    /// assert!(ConfigSource::from("/nonexistent/logging.toml").load().is_err());
+    /// ```
     pub fn load(self) -> Result<DictConfig, ConfigError> {
         match self {
             ConfigSource::File(path) => DictConfig::from_path(&path),
@@ -156,16 +163,32 @@ impl DictConfig {
     }
 
     /// [`from_text`](DictConfig::from_text) for TOML.
+    ///
+    /// ```
+    /// let cfg = mplog::config::DictConfig::from_toml("version = 1\n[root]\nlevel = \"INFO\"\n").unwrap();
+    /// assert_eq!(mplog::config::Directives::from_config(&cfg).levels(), [(String::new(), mplog::Level::INFO)]);
+    /// ```
     pub fn from_toml(text: &str) -> Result<DictConfig, ConfigError> {
         DictConfig::from_text(text, FileFormat::Toml)
     }
 
     /// [`from_text`](DictConfig::from_text) for JSON.
+    ///
+    /// ```
+    /// let cfg = mplog::config::DictConfig::from_json(r#"{"version": 1, "incremental": true}"#).unwrap();
+    /// assert!(cfg.is_incremental());
+    /// ```
     pub fn from_json(text: &str) -> Result<DictConfig, ConfigError> {
         DictConfig::from_text(text, FileFormat::Json)
     }
 
     /// [`from_text`](DictConfig::from_text) for YAML.
+    ///
+    /// ```
+    /// let cfg = mplog::config::DictConfig::from_yaml("version: 1\nloggers:\n  app.db:\n    level: DEBUG\n").unwrap();
+    /// let d = mplog::config::Directives::from_config(&cfg);
+    /// assert_eq!(d.levels(), [("app.db".to_string(), mplog::Level::DEBUG)]);
+    /// ```
     pub fn from_yaml(text: &str) -> Result<DictConfig, ConfigError> {
         DictConfig::from_text(text, FileFormat::Yaml)
     }

@@ -302,6 +302,12 @@ impl DictConfig {
     }
 
     /// Whether this is an incremental configuration (levels and `propagate` only).
+    ///
+    /// ```
+    /// use mplog::config::DictConfig;
+    /// assert!(!DictConfig::from_json(r#"{"version": 1}"#).unwrap().is_incremental());
+    /// assert!(DictConfig::from_json(r#"{"version": 1, "incremental": true}"#).unwrap().is_incremental());
+    /// ```
     pub fn is_incremental(&self) -> bool {
         self.incremental
     }

@@ -81,6 +81,12 @@ impl Style {
     }
 
     /// The character Python uses to name the style.
+    ///
+    /// ```
+    /// use mplog::format::Style;
+    /// assert_eq!(Style::Percent.symbol(), '%');
+    /// assert_eq!(Style::Dollar.symbol(), '$');
+    /// ```
     pub fn symbol(self) -> char {
         match self {
             Style::Percent => '%',
@@ -103,6 +109,13 @@ impl FromStr for Style {
 }
 
 /// An error building a formatter.
+///
+/// ```
+/// use mplog::format::FormatError;
+/// let err = mplog::Formatter::new("plain text").unwrap_err();
+/// assert!(matches!(err, FormatError::NoField { .. }));
+/// assert!(err.to_string().contains("needs at least one field"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FormatError {
     /// The format string does not parse.
@@ -139,6 +152,14 @@ pub enum FormatError {
 }
 
 /// An error formatting one record (the handler's error policy reports it).
+///
+/// ```
+/// use mplog::format::{Format, RenderError};
+/// let f = mplog::Formatter::new("%(user)s %(message)s").unwrap();
+/// let mut out = String::new();
+/// let err = f.format(&mplog::Record::new("a", mplog::Level::INFO, "m"), &mut out).unwrap_err();
+/// assert_eq!(err, RenderError::MissingField("user".into()));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RenderError {
     /// A field is neither on the record nor among the formatter's defaults.
@@ -172,6 +193,14 @@ pub enum RenderError {
 /// ```
 pub trait Format: Send + Sync {
     /// Appends the text of `record` to `out` (no terminator).
+    ///
+    /// ```
+    /// use mplog::format::Format;
+    /// let f = mplog::Formatter::new("%(levelname)s:%(message)s").unwrap();
+    /// let mut out = String::from("[1] "); // appended to
+    /// f.format(&mplog::Record::new("a", mplog::Level::ERROR, "boom"), &mut out).unwrap();
+    /// assert_eq!(out, "[1] ERROR:boom");
+    /// ```
     fn format(&self, record: &Record, out: &mut String) -> Result<(), RenderError>;
 }
 
@@ -201,6 +230,15 @@ pub struct Formatter {
 
 impl Formatter {
     /// A `%`-style formatter, validated.
+    ///
+    /// ```
+    /// use mplog::format::Format;
+    /// let f = mplog::Formatter::new("%(name)s|%(levelno)d|%(message)s").unwrap();
+    /// let mut out = String::new();
+    /// f.format(&mplog::Record::new("db", mplog::Level::ERROR, "gone"), &mut out).unwrap();
+    /// assert_eq!(out, "db|40|gone");
+    /// assert!(mplog::Formatter::new("%(message)").is_err()); // no conversion: refused
+    /// ```
     pub fn new(format: &str) -> Result<Formatter, FormatError> {
         Formatter::builder(format).build()
     }
@@ -401,6 +439,13 @@ fn field_name(field: &Field) -> &str {
 }
 
 /// Builds a [`Formatter`]; see [`Formatter::builder`].
+///
+/// ```
+/// use mplog::format::Style;
+/// let builder = mplog::Formatter::builder("{levelname:<8} {message}").style(Style::Brace);
+/// let f = builder.build().unwrap();
+/// # let _ = f;
+/// ```
 #[derive(Debug, Clone)]
 pub struct FormatterBuilder {
     format: String,
@@ -413,24 +458,51 @@ pub struct FormatterBuilder {
 
 impl FormatterBuilder {
     /// The format string's style (default `%`).
+    ///
+    /// ```
+    /// use mplog::format::{Format, Style};
+    /// let f = mplog::Formatter::builder("$levelname ${name}: $message").style(Style::Dollar).build().unwrap();
+    /// let mut out = String::new();
+    /// f.format(&mplog::Record::new("db", mplog::Level::INFO, "up"), &mut out).unwrap();
+    /// assert_eq!(out, "INFO db: up");
+    /// ```
     pub fn style(mut self, style: Style) -> Self {
         self.style = style;
         self
     }
 
     /// A strftime format for `asctime` (then no milliseconds are added, as in Python).
+    ///
+    /// ```
+    /// let f = mplog::Formatter::builder("%(asctime)s").datefmt("%Y-%m-%dT%H:%M:%S").utc(true).build().unwrap();
+    /// let mut r = mplog::Record::new("a", mplog::Level::INFO, "m");
+    /// r.created_ns = 1_700_000_000_123_000_000;
+    /// assert_eq!(f.format_time(&r), "2023-11-14T22:13:20"); // no ",123"
+    /// ```
     pub fn datefmt(mut self, datefmt: &str) -> Self {
         self.datefmt = Some(datefmt.to_owned());
         self
     }
 
     /// Render times in UTC rather than local time (Python's `converter = time.gmtime`).
+    ///
+    /// ```
+    /// let f = mplog::Formatter::builder("%(asctime)s").utc(true).build().unwrap();
+    /// let mut r = mplog::Record::new("a", mplog::Level::INFO, "m");
+    /// r.created_ns = 0;
+    /// assert_eq!(f.format_time(&r), "1970-01-01 00:00:00,000");
+    /// ```
     pub fn utc(mut self, utc: bool) -> Self {
         self.utc = utc;
         self
     }
 
     /// Whether a format must name at least one field (default true, as Python's `validate`).
+    ///
+    /// ```
+    /// assert!(mplog::Formatter::new("no fields").is_err());
+    /// assert!(mplog::Formatter::builder("no fields").validate(false).build().is_ok());
+    /// ```
     pub fn validate(mut self, validate: bool) -> Self {
         self.validate = validate;
         self
@@ -451,6 +523,13 @@ impl FormatterBuilder {
     }
 
     /// Compiles the format; errors say what is wrong and where.
+    ///
+    /// ```
+    /// use mplog::format::Style;
+    /// let err = mplog::Formatter::builder("{message").style(Style::Brace).build().unwrap_err();
+    /// println!("{err}"); // says what is wrong and where
+    /// assert!(mplog::Formatter::builder("{message}").style(Style::Brace).build().is_ok());
+    /// ```
     pub fn build(self) -> Result<Formatter, FormatError> {
         let template = Template::compile(&self.format, self.style, self.validate)?;
         Ok(Formatter {

@@ -47,6 +47,12 @@ pub enum FieldValue<'a> {
 
 impl FieldValue<'_> {
     /// The Python type name of the value, as Python's error messages print it.
+    ///
+    /// ```
+    /// use mplog::format::spec::FieldValue;
+    /// assert_eq!(FieldValue::Str("x").type_name(), "str");
+    /// assert_eq!(FieldValue::None.type_name(), "NoneType"); // as in "not NoneType"
+    /// ```
     pub fn type_name(&self) -> &'static str {
         match self {
             FieldValue::Str(_) => "str",
@@ -145,6 +151,13 @@ pub struct PercentSpec {
 
 impl PercentSpec {
     /// Parses a spec at the start of `s`; returns it and how many bytes it used.
+    ///
+    /// ```
+    /// use mplog::format::spec::PercentSpec;
+    /// let (spec, used) = PercentSpec::parse("08.3f, then text").unwrap();
+    /// assert_eq!((spec.conversion(), used), ('f', 5));
+    /// assert!(PercentSpec::parse("-8").is_err()); // no conversion character
+    /// ```
     pub fn parse(s: &str) -> Result<(PercentSpec, usize), SpecError> {
         let mut spec = PercentSpec {
             left: false,
@@ -205,11 +218,26 @@ impl PercentSpec {
     }
 
     /// The conversion character (`s`, `d`, `%` ...).
+    ///
+    /// ```
+    /// let (spec, _) = mplog::format::spec::PercentSpec::parse("-10d").unwrap();
+    /// assert_eq!(spec.conversion(), 'd');
+    /// ```
     pub fn conversion(&self) -> char {
         self.conversion
     }
 
     /// Appends `v` rendered by this spec to `out`.
+    ///
+    /// ```
+    /// use mplog::format::spec::{FieldValue, PercentSpec};
+    /// let (spec, _) = PercentSpec::parse("d").unwrap();
+    /// let mut out = String::new();
+    /// spec.render(FieldValue::Bool(true), &mut out).unwrap();
+    /// assert_eq!(out, "1"); // a bool is an int, as in Python
+    /// let err = spec.render(FieldValue::Str("x"), &mut out).unwrap_err();
+    /// assert_eq!(err.to_string(), "%d format: a real number is required, not str");
+    /// ```
     pub fn render(&self, v: FieldValue<'_>, out: &mut String) -> Result<(), ValueError> {
         let c = self.conversion;
         if let ('s', FieldValue::Str(text)) = (c, v) {
@@ -386,6 +414,12 @@ pub struct BraceSpec {
 
 impl BraceSpec {
     /// Parses a conversion (`r`, `s`, `a`) and a spec (the text after `:`).
+    ///
+    /// ```
+    /// use mplog::format::spec::BraceSpec;
+    /// assert!(BraceSpec::parse(Some('r'), ">10").is_ok());
+    /// assert!(BraceSpec::parse(None, ".2q").is_err()); // no such type
+    /// ```
     pub fn parse(conversion: Option<char>, s: &str) -> Result<BraceSpec, SpecError> {
         if let Some(c) = conversion {
             if !matches!(c, 'r' | 's' | 'a') {
@@ -479,6 +513,14 @@ impl BraceSpec {
     }
 
     /// Appends `v` rendered by this spec to `out`.
+    ///
+    /// ```
+    /// use mplog::format::spec::{BraceSpec, FieldValue};
+    /// let spec = BraceSpec::parse(None, "^7").unwrap();
+    /// let mut out = String::new();
+    /// spec.render(FieldValue::Str("INFO"), &mut out).unwrap();
+    /// assert_eq!(out, " INFO  ");
+    /// ```
     pub fn render(&self, v: FieldValue<'_>, out: &mut String) -> Result<(), ValueError> {
         let mut text = String::new();
         let v = match self.conversion {

@@ -24,6 +24,14 @@ use super::{Handler, HandlerBase, HandlerError};
 use crate::record::Record;
 
 /// How a file is opened (Python's `mode`).
+///
+/// ```
+/// use mplog::handler::{FileHandler, FileMode};
+/// assert_eq!(FileMode::default(), FileMode::Append);
+/// let dir = tempfile::tempdir().unwrap();
+/// let h = FileHandler::builder(dir.path().join("app.log")).mode(FileMode::Truncate).build().unwrap();
+/// # drop(h);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum FileMode {
     /// `"a"`: keep what is there and append (the default).
@@ -206,6 +214,14 @@ struct FileState {
 impl FileHandler {
     /// Appends to `path`, opening it now: an error here names the path (Python raises at
     /// construction too).
+    ///
+    /// ```
+    /// use mplog::handler::FileHandler;
+    /// let dir = tempfile::tempdir().unwrap();
+    /// assert!(FileHandler::new(dir.path().join("app.log")).is_ok());
+    /// let err = FileHandler::new(dir.path().join("missing/app.log")).unwrap_err();
+    /// assert!(err.to_string().contains("missing/app.log"));
+    /// ```
     pub fn new(path: impl AsRef<Path>) -> Result<FileHandler, HandlerError> {
         FileHandler::builder(path).build()
     }
@@ -233,6 +249,12 @@ impl FileHandler {
     }
 
     /// The file's path.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let h = mplog::handler::FileHandler::new(dir.path().join("app.log")).unwrap();
+    /// assert_eq!(h.path(), dir.path().join("app.log"));
+    /// ```
     pub fn path(&self) -> PathBuf {
         self.state.lock().stream.path().to_path_buf()
     }
@@ -277,6 +299,13 @@ impl Drop for FileHandler {
 }
 
 /// Builds a [`FileHandler`]; see [`FileHandler::builder`].
+///
+/// ```
+/// let dir = tempfile::tempdir().unwrap();
+/// let builder = mplog::handler::FileHandler::builder(dir.path().join("app.log")).buffer(64 * 1024);
+/// let h = builder.build().unwrap();
+/// assert_eq!(h.path(), dir.path().join("app.log"));
+/// ```
 #[derive(Debug, Clone)]
 pub struct FileHandlerBuilder {
     path: PathBuf,
@@ -287,12 +316,32 @@ pub struct FileHandlerBuilder {
 
 impl FileHandlerBuilder {
     /// Append (default) or truncate.
+    ///
+    /// ```
+    /// use mplog::handler::{FileHandler, FileMode, Handler};
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let path = dir.path().join("app.log");
+    /// std::fs::write(&path, "old run\n").unwrap();
+    /// let h = FileHandler::builder(&path).mode(FileMode::Truncate).build().unwrap();
+    /// h.handle(&mplog::Record::new("a", mplog::Level::INFO, "new run"));
+    /// assert_eq!(std::fs::read_to_string(&path).unwrap(), "new run\n");
+    /// ```
     pub fn mode(mut self, mode: FileMode) -> Self {
         self.mode = mode;
         self
     }
 
     /// Open the file at the first record rather than now.
+    ///
+    /// ```
+    /// use mplog::handler::{FileHandler, Handler};
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let path = dir.path().join("app.log");
+    /// let h = FileHandler::builder(&path).delay(true).build().unwrap();
+    /// assert!(!path.exists());
+    /// h.handle(&mplog::Record::new("a", mplog::Level::INFO, "first"));
+    /// assert!(path.exists());
+    /// ```
     pub fn delay(mut self, delay: bool) -> Self {
         self.delay = delay;
         self
@@ -300,12 +349,30 @@ impl FileHandlerBuilder {
 
     /// Gather up to `bytes` of lines before writing (0, the default: write every record).
     /// Buffered lines are written on flush, close and drop.
+    ///
+    /// ```
+    /// use mplog::handler::{FileHandler, Handler};
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let path = dir.path().join("app.log");
+    /// let h = FileHandler::builder(&path).buffer(64 * 1024).build().unwrap();
+    /// h.handle(&mplog::Record::new("a", mplog::Level::INFO, "pending"));
+    /// assert_eq!(std::fs::read_to_string(&path).unwrap(), "");
+    /// drop(h); // written on flush, close and drop
+    /// assert_eq!(std::fs::read_to_string(&path).unwrap(), "pending\n");
+    /// ```
     pub fn buffer(mut self, bytes: usize) -> Self {
         self.buffer = bytes;
         self
     }
 
     /// Builds the handler, opening the file unless delayed.
+    ///
+    /// ```
+    /// use mplog::handler::FileHandler;
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let h = FileHandler::builder(dir.path().join("app.log")).build().unwrap();
+    /// assert!(h.path().exists()); // opened now, not delayed
+    /// ```
     pub fn build(self) -> Result<FileHandler, HandlerError> {
         let mut stream = FileStream::new(self.path, self.mode, self.buffer);
         if !self.delay {

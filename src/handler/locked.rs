@@ -42,6 +42,14 @@ macro_rules! locked_handler {
 
         impl $name {
             /// A builder; the lock file defaults to `<path>.lock`.
+            ///
+            /// ```
+            #[doc = concat!(" use mplog::handler::", stringify!($name), " as H;")]
+            /// let dir = tempfile::tempdir().unwrap();
+            /// let h = H::builder(dir.path().join("shared.log")).delay(true).build().unwrap();
+            /// assert!(dir.path().join("shared.log.lock").exists()); // the lock file now, the log later
+            /// assert!(!h.path().exists());
+            /// ```
             pub fn builder(path: impl AsRef<Path>) -> $builder {
                 let mut opts = Options::new(path.as_ref());
                 opts.locked = true;
@@ -51,26 +59,55 @@ macro_rules! locked_handler {
             }
 
             /// The log file's path.
+            ///
+            /// ```
+            #[doc = concat!(" use mplog::handler::", stringify!($name), " as H;")]
+            /// let dir = tempfile::tempdir().unwrap();
+            /// let h = H::builder(dir.path().join("shared.log")).build().unwrap();
+            /// assert_eq!(h.path(), dir.path().join("shared.log"));
+            /// ```
             pub fn path(&self) -> PathBuf {
                 self.core.path()
             }
 
             /// Waits until this process's background compression (the `gzip` option) has
             /// finished; `false` if `timeout` passed first.
+            ///
+            /// ```
+            #[doc = concat!(" use mplog::handler::", stringify!($name), " as H;")]
+            /// let dir = tempfile::tempdir().unwrap();
+            /// let h = H::builder(dir.path().join("shared.log")).build().unwrap();
+            /// assert!(h.wait_compressed(std::time::Duration::from_secs(1))); // nothing to compress
+            /// ```
             pub fn wait_compressed(&self, timeout: Duration) -> bool {
                 self.core.wait_compressed(timeout)
             }
         }
 
         #[doc = concat!("Builds a [`", stringify!($name), "`].")]
+        ///
+        /// ```
+        #[doc = concat!(" use mplog::handler::", stringify!($name), " as H;")]
+        /// let dir = tempfile::tempdir().unwrap();
+        /// let builder = H::builder(dir.path().join("shared.log")).lock_path(dir.path().join("s.lk"));
+        /// let h = builder.build().unwrap();
+        /// # drop(h);
+        /// ```
         pub struct $builder {
             opts: Options,
         }
 
-        option_setters!($builder { lock_path, delay $(, $opt)* });
+        option_setters!($name => $builder { lock_path, delay $(, $opt)* });
 
         impl $builder {
             /// Builds the handler: opens (creates) the lock file, and the log unless delayed.
+            ///
+            /// ```
+            #[doc = concat!(" use mplog::handler::", stringify!($name), " as H;")]
+            /// let dir = tempfile::tempdir().unwrap();
+            /// let err = H::builder(dir.path().join("no/dir/shared.log")).build().unwrap_err();
+            /// assert!(err.to_string().contains("no/dir/shared.log"), "{err}");
+            /// ```
             pub fn build(self) -> io::Result<$name> {
                 Ok($name {
                     core: self.opts.build()?,
@@ -102,6 +139,12 @@ locked_handler!(
 
 impl LockedFileHandler {
     /// Appends to `path` with the lock file `<path>.lock`.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let h = mplog::handler::LockedFileHandler::new(dir.path().join("shared.log")).unwrap();
+    /// assert!(h.path().exists() && dir.path().join("shared.log.lock").exists());
+    /// ```
     pub fn new(path: impl AsRef<Path>) -> io::Result<Self> {
         Self::builder(path).build()
     }
@@ -129,6 +172,13 @@ locked_handler!(
 
 impl LockedRotatingFileHandler {
     /// Appends to `path`, rolling over at `max_bytes`, keeping `backup_count` archives.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let h = mplog::handler::LockedRotatingFileHandler::new(dir.path().join("s.log"), 1 << 20, 5).unwrap();
+    /// assert!(dir.path().join("s.log.lock").exists());
+    /// # drop(h);
+    /// ```
     pub fn new(path: impl AsRef<Path>, max_bytes: u64, backup_count: usize) -> io::Result<Self> {
         Self::builder(path)
             .max_bytes(max_bytes)
@@ -165,6 +215,16 @@ locked_handler!(
 
 impl LockedTimedRotatingFileHandler {
     /// When the next rollover is due as this process last saw it (seconds since the epoch).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use mplog::handler::{LockedTimedRotatingFileHandler, ManualClock, When};
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let clock = Arc::new(ManualClock::new(1_704_067_200)); // 2024-01-01 00:00:00 UTC
+    /// let h = LockedTimedRotatingFileHandler::builder(dir.path().join("s.log"))
+    ///     .when(When::Hours).utc(true).clock(clock).build().unwrap();
+    /// assert_eq!(h.rollover_at(), 1_704_067_200 + 3600);
+    /// ```
     pub fn rollover_at(&self) -> i64 {
         self.core.rollover_at().unwrap_or(i64::MAX)
     }

@@ -50,6 +50,18 @@ impl std::fmt::Debug for MemoryHandler {
 impl MemoryHandler {
     /// Buffers up to `capacity` records (Python's `MemoryHandler(capacity, flushLevel, target)`;
     /// Python's default flush level is `ERROR`).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use mplog::handler::{Handler, MemoryHandler};
+    /// use mplog::{Level, Record};
+    /// let target = Arc::new(MemoryHandler::new(100, Level::CRITICAL, None));
+    /// let h = MemoryHandler::new(2, Level::ERROR, Some(target.clone()));
+    /// h.handle(&Record::new("a", Level::INFO, "context"));
+    /// assert_eq!(target.buffered(), 0);
+    /// h.handle(&Record::new("a", Level::ERROR, "failure")); // flushes both
+    /// assert_eq!((h.buffered(), target.buffered()), (0, 2));
+    /// ```
     pub fn new(capacity: usize, flush_level: Level, target: Option<Arc<dyn Handler>>) -> Self {
         MemoryHandler {
             base: HandlerBase::new(),
@@ -63,17 +75,48 @@ impl MemoryHandler {
     }
 
     /// Whether closing flushes the buffer (default true).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use mplog::handler::{Handler, MemoryHandler};
+    /// use mplog::Level;
+    /// let target = Arc::new(MemoryHandler::new(100, Level::CRITICAL, None));
+    /// let h = MemoryHandler::new(100, Level::ERROR, Some(target.clone())).flush_on_close(false);
+    /// h.handle(&mplog::Record::new("a", Level::INFO, "m"));
+    /// h.close();
+    /// assert_eq!(target.buffered(), 0);
+    /// ```
     pub fn flush_on_close(mut self, flush: bool) -> Self {
         self.flush_on_close = flush;
         self
     }
 
     /// Sets the target (Python's `setTarget`).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use mplog::handler::{Handler, MemoryHandler};
+    /// use mplog::Level;
+    /// let h = MemoryHandler::new(100, Level::ERROR, None);
+    /// h.handle(&mplog::Record::new("a", Level::INFO, "waits for a target"));
+    /// let target = Arc::new(MemoryHandler::new(100, Level::CRITICAL, None));
+    /// h.set_target(Some(target.clone()));
+    /// h.flush().unwrap();
+    /// assert_eq!(target.buffered(), 1);
+    /// ```
     pub fn set_target(&self, target: Option<Arc<dyn Handler>>) {
         *self.target.lock() = target;
     }
 
     /// How many records wait in the buffer.
+    ///
+    /// ```
+    /// use mplog::handler::{Handler, MemoryHandler};
+    /// let h = MemoryHandler::new(100, mplog::Level::ERROR, None);
+    /// assert_eq!(h.buffered(), 0);
+    /// h.handle(&mplog::Record::new("a", mplog::Level::INFO, "m"));
+    /// assert_eq!(h.buffered(), 1);
+    /// ```
     pub fn buffered(&self) -> usize {
         self.buffer.lock().len()
     }

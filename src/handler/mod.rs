@@ -56,6 +56,14 @@ use crate::level::Level;
 use crate::record::Record;
 
 /// Why a handler could not emit a record.
+///
+/// ```
+/// use mplog::handler::{FileHandler, HandlerError};
+/// let dir = tempfile::tempdir().unwrap();
+/// let err = FileHandler::new(dir.path().join("missing/app.log")).unwrap_err();
+/// assert!(matches!(err, HandlerError::Io { .. }));
+/// assert!(err.to_string().contains("missing/app.log")); // the context names the path
+/// ```
 #[derive(Debug, thiserror::Error)]
 pub enum HandlerError {
     /// Writing or opening failed.
@@ -76,6 +84,12 @@ pub enum HandlerError {
 
 impl HandlerError {
     /// An I/O error with what was being done.
+    ///
+    /// ```
+    /// use mplog::handler::HandlerError;
+    /// let e = HandlerError::io("opening \"/x/app.log\"", std::io::ErrorKind::NotFound.into());
+    /// assert!(e.to_string().starts_with("opening \"/x/app.log\": "));
+    /// ```
     pub fn io(context: impl Into<String>, source: io::Error) -> HandlerError {
         HandlerError::Io {
             context: context.into(),
@@ -111,24 +125,69 @@ impl HandlerError {
 /// ```
 pub trait Handler: Send + Sync {
     /// The shared part: level, filters, formatter, error policy.
+    ///
+    /// ```
+    /// use mplog::handler::{Handler, StreamHandler};
+    /// let h = StreamHandler::stderr();
+    /// h.base().set_level(mplog::Level::ERROR);
+    /// assert_eq!(h.level(), mplog::Level::ERROR);
+    /// ```
     fn base(&self) -> &HandlerBase;
 
     /// Formats and writes one record. Called by [`handle`](Handler::handle) after the filters.
+    ///
+    /// ```
+    /// use mplog::handler::{FileHandler, Handler};
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let h = FileHandler::new(dir.path().join("app.log")).unwrap();
+    /// h.base().add_filter(mplog::filter::from_fn(|_| false));
+    /// // `emit` writes whatever it is given; the filters are `handle`'s business.
+    /// h.emit(&mplog::Record::new("a", mplog::Level::INFO, "written")).unwrap();
+    /// assert_eq!(std::fs::read_to_string(h.path()).unwrap(), "written\n");
+    /// ```
     fn emit(&self, record: &Record) -> Result<(), HandlerError>;
 
     /// Writes out anything buffered.
+    ///
+    /// ```
+    /// use mplog::handler::{FileHandler, Handler};
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let h = FileHandler::builder(dir.path().join("app.log")).buffer(4096).build().unwrap();
+    /// h.handle(&mplog::Record::new("a", mplog::Level::INFO, "buffered"));
+    /// assert_eq!(std::fs::read_to_string(h.path()).unwrap(), "");
+    /// h.flush().unwrap();
+    /// assert_eq!(std::fs::read_to_string(h.path()).unwrap(), "buffered\n");
+    /// ```
     fn flush(&self) -> io::Result<()> {
         Ok(())
     }
 
     /// Flushes and releases resources; the handler may still be called afterwards (Python
     /// reopens files lazily; handlers here do the same or drop the record quietly).
+    ///
+    /// ```
+    /// use mplog::handler::{Handler, MemoryHandler};
+    /// let target = std::sync::Arc::new(MemoryHandler::new(100, mplog::Level::CRITICAL, None));
+    /// let h = MemoryHandler::new(100, mplog::Level::CRITICAL, Some(target.clone()));
+    /// h.handle(&mplog::Record::new("a", mplog::Level::INFO, "m"));
+    /// h.close(); // flushes what is buffered to the target
+    /// assert_eq!((h.buffered(), target.buffered()), (0, 1));
+    /// ```
     fn close(&self) {
         let _ = self.flush();
     }
 
     /// Runs the filters, then `emit`; errors go to the error policy. Returns whether the
     /// record passed the filters (Python's `Handler.handle`).
+    ///
+    /// ```
+    /// use mplog::handler::{Handler, StreamHandler};
+    /// use mplog::{Level, Record};
+    /// let h = StreamHandler::new(std::io::sink());
+    /// h.base().add_filter(mplog::filter::from_fn(|r| &*r.name != "noisy"));
+    /// assert!(h.handle(&Record::new("app", Level::INFO, "written")));
+    /// assert!(!h.handle(&Record::new("noisy", Level::INFO, "filtered out")));
+    /// ```
     fn handle(&self, record: &Record) -> bool {
         let base = self.base();
         if base.filters().is_empty() {
@@ -147,6 +206,12 @@ pub trait Handler: Send + Sync {
     }
 
     /// The handler's level (records below it are not passed to it by loggers).
+    ///
+    /// ```
+    /// use mplog::handler::{Handler, NullHandler};
+    /// let h = NullHandler::new();
+    /// assert_eq!(h.level(), mplog::Level::NOTSET); // every record
+    /// ```
     fn level(&self) -> Level {
         self.base().level()
     }
@@ -189,6 +254,12 @@ impl fmt::Debug for HandlerBase {
 
 impl HandlerBase {
     /// Level NOTSET, no filters, the default formatter (`%(message)s`).
+    ///
+    /// ```
+    /// let base = mplog::handler::HandlerBase::new();
+    /// assert_eq!(base.level(), mplog::Level::NOTSET);
+    /// assert!(!base.has_formatter() && base.filters().is_empty() && base.name().is_none());
+    /// ```
     pub fn new() -> HandlerBase {
         HandlerBase {
             level: AtomicU32::new(Level::NOTSET.as_u32()),
@@ -201,42 +272,107 @@ impl HandlerBase {
     }
 
     /// The level.
+    ///
+    /// ```
+    /// let base = mplog::handler::HandlerBase::new();
+    /// assert_eq!(base.level(), mplog::Level::NOTSET);
+    /// ```
     pub fn level(&self) -> Level {
         Level::new(self.level.load(Ordering::Relaxed))
     }
 
     /// Sets the level.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use mplog::handler::{Handler, MemoryHandler};
+    /// use mplog::Level;
+    /// let m = mplog::Manager::new();
+    /// let errors = Arc::new(MemoryHandler::new(100, Level::CRITICAL, None));
+    /// errors.base().set_level(Level::ERROR);
+    /// m.root().add_handler(errors.clone());
+    /// m.root().log(Level::WARNING, "not for this handler");
+    /// m.root().log(Level::ERROR, "for this one");
+    /// assert_eq!(errors.buffered(), 1);
+    /// ```
     pub fn set_level(&self, level: Level) {
         self.level.store(level.as_u32(), Ordering::Relaxed);
     }
 
     /// The filters.
+    ///
+    /// ```
+    /// let base = mplog::handler::HandlerBase::new();
+    /// base.add_filter(mplog::filter::from_fn(|_| true));
+    /// assert!(!base.filters().is_empty());
+    /// base.filters().clear();
+    /// assert!(base.filters().is_empty());
+    /// ```
     pub fn filters(&self) -> &Filters {
         &self.filters
     }
 
     /// Adds a filter.
+    ///
+    /// ```
+    /// use mplog::handler::{Handler, StreamHandler};
+    /// let h = StreamHandler::new(std::io::sink());
+    /// h.base().add_filter(std::sync::Arc::new(mplog::filter::NameFilter::new("app")));
+    /// assert!(!h.handle(&mplog::Record::new("other", mplog::Level::INFO, "m")));
+    /// ```
     pub fn add_filter(&self, filter: Arc<dyn Filter>) {
         self.filters.add(filter);
     }
 
     /// Whether a formatter was set (else the default one, the message alone, applies).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let base = mplog::handler::HandlerBase::new();
+    /// assert!(!base.has_formatter());
+    /// base.set_formatter(Arc::new(mplog::Formatter::new("%(levelname)s %(message)s").unwrap()));
+    /// assert!(base.has_formatter());
+    /// ```
     pub fn has_formatter(&self) -> bool {
         self.formatted.load(Ordering::Acquire)
     }
 
     /// Replaces the formatter.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use mplog::{Level, Record};
+    /// let base = mplog::handler::HandlerBase::new();
+    /// base.set_formatter(Arc::new(mplog::Formatter::new("%(name)s %(levelname)s %(message)s").unwrap()));
+    /// let mut line = String::new();
+    /// base.format(&Record::new("db", Level::ERROR, "gone"), &mut line).unwrap();
+    /// assert_eq!(line, "db ERROR gone");
+    /// ```
     pub fn set_formatter(&self, formatter: Arc<dyn Format>) {
         *self.formatter.write() = Some(formatter);
         self.formatted.store(true, Ordering::Release);
     }
 
     /// The formatter set on this handler (`None`: the default, `%(message)s`).
+    ///
+    /// ```
+    /// let base = mplog::handler::HandlerBase::new();
+    /// assert!(base.formatter().is_none()); // the default, `%(message)s`
+    /// base.set_formatter(std::sync::Arc::new(mplog::Formatter::default()));
+    /// assert!(base.formatter().is_some());
+    /// ```
     pub fn formatter(&self) -> Option<Arc<dyn Format>> {
         self.formatter.read().clone()
     }
 
     /// Formats `record` with the handler's formatter, appending to `out`.
+    ///
+    /// ```
+    /// let base = mplog::handler::HandlerBase::new();
+    /// let mut line = String::from("> ");
+    /// base.format(&mplog::Record::new("a", mplog::Level::INFO, "hi"), &mut line).unwrap();
+    /// assert_eq!(line, "> hi"); // appended, message alone by default
+    /// ```
     pub fn format(&self, record: &Record, out: &mut String) -> Result<(), RenderError> {
         match &*self.formatter.read() {
             Some(f) => f.format(record, out),
@@ -251,16 +387,35 @@ impl HandlerBase {
     }
 
     /// The handler's name (used by configuration).
+    ///
+    /// ```
+    /// let base = mplog::handler::HandlerBase::new();
+    /// assert_eq!(base.name(), None);
+    /// ```
     pub fn name(&self) -> Option<String> {
         self.name.read().clone()
     }
 
     /// Names the handler.
+    ///
+    /// ```
+    /// let base = mplog::handler::HandlerBase::new();
+    /// base.set_name("console");
+    /// assert_eq!(base.name().as_deref(), Some("console"));
+    /// ```
     pub fn set_name(&self, name: impl Into<String>) {
         *self.name.write() = Some(name.into());
     }
 
     /// How many errors this handler has met.
+    ///
+    /// ```
+    /// use mplog::handler::{HandlerBase, HandlerError};
+    /// let base = HandlerBase::new();
+    /// let record = mplog::Record::new("a", mplog::Level::ERROR, "m");
+    /// base.handle_error(&record, &HandlerError::Other("disk full".into())); // reported on stderr
+    /// assert_eq!(base.error_count(), 1);
+    /// ```
     pub fn error_count(&self) -> u64 {
         self.errors.count.load(Ordering::Relaxed)
     }
@@ -268,6 +423,16 @@ impl HandlerBase {
     /// Python's `handleError`: reports the failure on stderr (at most
     /// [`ERROR_REPORTS_PER_SECOND`] a second per handler, then a count of what was
     /// suppressed) and returns; logging goes on.
+    ///
+    /// ```
+    /// use mplog::handler::{HandlerBase, HandlerError};
+    /// let base = HandlerBase::new();
+    /// base.set_name("file");
+    /// let record = mplog::Record::new("a", mplog::Level::ERROR, "m");
+    /// // stderr: "--- Logging error ---\nhandler 'file': disk full\n..."
+    /// base.handle_error(&record, &HandlerError::Other("disk full".into()));
+    /// assert_eq!(base.error_count(), 1);
+    /// ```
     pub fn handle_error(&self, record: &Record, error: &HandlerError) {
         self.errors.count.fetch_add(1, Ordering::Relaxed);
         let name = self.name.read().clone();

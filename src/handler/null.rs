@@ -17,6 +17,14 @@ pub struct NullHandler {
 
 impl NullHandler {
     /// A new null handler.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// // A library gives its top logger a NullHandler, so it logs nothing until configured.
+    /// let m = mplog::Manager::new();
+    /// m.get_logger("mylib").add_handler(Arc::new(mplog::handler::NullHandler::new()));
+    /// assert!(m.get_logger("mylib.io").has_handlers()); // the last resort stays quiet
+    /// ```
     pub fn new() -> NullHandler {
         NullHandler::default()
     }

@@ -432,60 +432,144 @@ macro_rules! file_core_handler {
 }
 pub(crate) use file_core_handler;
 
-/// Builder methods over `self.opts: Options`, each documented once here.
+/// Builder methods over `self.opts: Options`, each documented once here; `$h` is the handler
+/// the builder builds, named in the examples.
 macro_rules! option_setters {
-    ($t:ty { $($name:ident),* $(,)? }) => {
-        impl $t { $( $crate::handler::rolling::option_setters!(@one $name); )* }
+    ($h:ident => $t:ty { $($name:ident),* $(,)? }) => {
+        impl $t { $( $crate::handler::rolling::option_setters!(@one $h, $name); )* }
     };
-    (@one mode) => {
+    (@one $h:ident, mode) => {
         /// Append (default) or truncate at the first open; rotation forces append.
+        ///
+        /// ```
+        #[doc = concat!(" use mplog::handler::", stringify!($h), " as H;")]
+        /// use mplog::handler::FileMode;
+        /// let dir = tempfile::tempdir().unwrap();
+        /// let path = dir.path().join("app.log");
+        /// std::fs::write(&path, "old run\n").unwrap();
+        /// let _h = H::builder(&path).mode(FileMode::Truncate).build().unwrap();
+        /// assert_eq!(std::fs::read_to_string(&path).unwrap(), "");
+        /// ```
         pub fn mode(mut self, mode: $crate::handler::FileMode) -> Self {
             self.opts.mode = mode;
             self
         }
     };
-    (@one delay) => {
+    (@one $h:ident, delay) => {
         /// Open the file at the first record rather than now (and after a rollover, at the
         /// next record).
+        ///
+        /// ```
+        #[doc = concat!(" use mplog::handler::", stringify!($h), " as H;")]
+        /// let dir = tempfile::tempdir().unwrap();
+        /// let path = dir.path().join("app.log");
+        /// let h = H::builder(&path).delay(true).build().unwrap();
+        /// assert!(!path.exists()); // created by the first record
+        /// # drop(h);
+        /// ```
         pub fn delay(mut self, delay: bool) -> Self {
             self.opts.delay = delay;
             self
         }
     };
-    (@one buffer) => {
+    (@one $h:ident, buffer) => {
         /// Gather up to `bytes` of lines before writing (0, the default: write every
         /// record); written on flush, close, drop and before a rollover.
+        ///
+        /// ```
+        #[doc = concat!(" use mplog::handler::", stringify!($h), " as H;")]
+        /// use mplog::handler::Handler;
+        /// let dir = tempfile::tempdir().unwrap();
+        /// let h = H::builder(dir.path().join("app.log")).buffer(4096).build().unwrap();
+        /// h.handle(&mplog::Record::new("a", mplog::Level::INFO, "pending"));
+        /// assert_eq!(std::fs::read_to_string(h.path()).unwrap(), "");
+        /// h.flush().unwrap();
+        /// assert_eq!(std::fs::read_to_string(h.path()).unwrap(), "pending\n");
+        /// ```
         pub fn buffer(mut self, bytes: usize) -> Self {
             self.opts.buffer = bytes;
             self
         }
     };
-    (@one max_bytes) => {
+    (@one $h:ident, max_bytes) => {
         /// Roll over before a line would bring the file to `bytes` (0: never by size).
+        ///
+        /// ```
+        #[doc = concat!(" use mplog::handler::", stringify!($h), " as H;")]
+        /// use mplog::handler::Handler;
+        /// let dir = tempfile::tempdir().unwrap();
+        /// let h = H::builder(dir.path().join("app.log")).max_bytes(5).backup_count(3).build().unwrap();
+        /// for msg in ["one", "two"] {
+        ///     h.handle(&mplog::Record::new("a", mplog::Level::INFO, msg));
+        /// }
+        /// assert_eq!(std::fs::read_to_string(h.path()).unwrap(), "two\n"); // "one" was archived
+        /// ```
         pub fn max_bytes(mut self, bytes: u64) -> Self {
             self.opts.max_bytes = bytes;
             self
         }
     };
-    (@one backup_count) => {
+    (@one $h:ident, backup_count) => {
         /// How many archives to keep (0: size rotation never renames; time rotation keeps
         /// all).
+        ///
+        /// ```
+        #[doc = concat!(" use mplog::handler::", stringify!($h), " as H;")]
+        /// use mplog::handler::Handler;
+        /// let dir = tempfile::tempdir().unwrap();
+        /// let h = H::builder(dir.path().join("app.log")).max_bytes(5).backup_count(1).build().unwrap();
+        /// for msg in ["one", "two", "three"] {
+        ///     h.handle(&mplog::Record::new("a", mplog::Level::INFO, msg));
+        /// }
+        /// let archives = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name())
+        ///     .filter(|n| n != "app.log" && !n.to_string_lossy().ends_with(".lock")).count();
+        /// assert_eq!(archives, 1); // only the newest is kept
+        /// ```
         pub fn backup_count(mut self, count: usize) -> Self {
             self.opts.backup_count = count;
             self
         }
     };
-    (@one namer) => {
+    (@one $h:ident, namer) => {
         /// Maps each default archive name (`app.log.1`, `app.log.2024-01-01`) to the name
         /// used (Python's `namer`).
+        ///
+        /// ```
+        #[doc = concat!(" use mplog::handler::", stringify!($h), " as H;")]
+        /// use mplog::handler::Handler;
+        /// let dir = tempfile::tempdir().unwrap();
+        /// let h = H::builder(dir.path().join("app.log")).max_bytes(5).backup_count(3)
+        ///     .namer(|name| format!("{name}.old")).build().unwrap();
+        /// for msg in ["one", "two"] {
+        ///     h.handle(&mplog::Record::new("a", mplog::Level::INFO, msg));
+        /// }
+        /// let mut names = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name());
+        /// assert!(names.any(|n| n.to_string_lossy().ends_with(".old")));
+        /// ```
         pub fn namer(mut self, namer: impl Fn(&str) -> String + Send + Sync + 'static) -> Self {
             self.opts.namer = Some(std::sync::Arc::new(namer));
             self
         }
     };
-    (@one rotator) => {
+    (@one $h:ident, rotator) => {
         /// Moves the log to its archive name, `(source, dest)` (Python's `rotator`; the
         /// default renames). It runs on the logging thread: see `gzip` for compression off it.
+        ///
+        /// ```
+        #[doc = concat!(" use mplog::handler::", stringify!($h), " as H;")]
+        /// use std::sync::{atomic::{AtomicUsize, Ordering}, Arc};
+        /// use mplog::handler::Handler;
+        /// let calls = Arc::new(AtomicUsize::new(0));
+        /// let counter = calls.clone();
+        /// let dir = tempfile::tempdir().unwrap();
+        /// let h = H::builder(dir.path().join("app.log")).max_bytes(5).backup_count(3)
+        ///     .rotator(move |src, dst| { counter.fetch_add(1, Ordering::Relaxed); std::fs::rename(src, dst) })
+        ///     .build().unwrap();
+        /// for msg in ["one", "two"] {
+        ///     h.handle(&mplog::Record::new("a", mplog::Level::INFO, msg));
+        /// }
+        /// assert_eq!(calls.load(Ordering::Relaxed), 1);
+        /// ```
         pub fn rotator(
             mut self,
             rotator: impl Fn(&std::path::Path, &std::path::Path) -> std::io::Result<()>
@@ -497,51 +581,129 @@ macro_rules! option_setters {
             self
         }
     };
-    (@one gzip) => {
+    (@one $h:ident, gzip) => {
         /// Compress archives with gzip (`.gz` after the name) on a background thread, so a
         /// rollover never waits for compression.
+        ///
+        /// ```
+        #[doc = concat!(" use mplog::handler::", stringify!($h), " as H;")]
+        /// use mplog::handler::Handler;
+        /// let dir = tempfile::tempdir().unwrap();
+        /// let h = H::builder(dir.path().join("app.log")).max_bytes(5).backup_count(3).gzip(true).build().unwrap();
+        /// for msg in ["one", "two"] {
+        ///     h.handle(&mplog::Record::new("a", mplog::Level::INFO, msg));
+        /// }
+        /// assert!(h.wait_compressed(std::time::Duration::from_secs(10)));
+        /// let mut names = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name());
+        /// assert!(names.any(|n| n.to_string_lossy().ends_with(".gz")));
+        /// ```
         pub fn gzip(mut self, gzip: bool) -> Self {
             self.opts.gzip = gzip;
             self
         }
     };
-    (@one lock_path) => {
+    (@one $h:ident, lock_path) => {
         /// Where the lock file is (default: `<log path>.lock`).
+        ///
+        /// ```
+        #[doc = concat!(" use mplog::handler::", stringify!($h), " as H;")]
+        /// let dir = tempfile::tempdir().unwrap();
+        /// let h = H::builder(dir.path().join("app.log")).lock_path(dir.path().join("app.lk")).build().unwrap();
+        /// assert!(dir.path().join("app.lk").exists());
+        /// assert!(!dir.path().join("app.log.lock").exists());
+        /// # drop(h);
+        /// ```
         pub fn lock_path(mut self, path: impl AsRef<std::path::Path>) -> Self {
             self.opts.lock_path = Some(path.as_ref().to_path_buf());
             self
         }
     };
-    (@one when) => {
+    (@one $h:ident, when) => {
         /// The unit (default `When::Hours`).
+        ///
+        /// ```
+        #[doc = concat!(" use mplog::handler::", stringify!($h), " as H;")]
+        /// use std::sync::Arc;
+        /// use mplog::handler::{ManualClock, When};
+        /// let dir = tempfile::tempdir().unwrap();
+        /// let clock = Arc::new(ManualClock::new(1_704_067_200)); // 2024-01-01 00:00:00 UTC
+        /// let h = H::builder(dir.path().join("app.log")).when(When::Minutes).utc(true).clock(clock)
+        ///     .build().unwrap();
+        /// assert_eq!(h.rollover_at(), 1_704_067_200 + 60);
+        /// ```
         pub fn when(mut self, when: $crate::handler::When) -> Self {
             self.opts.time.get_or_insert_with(Default::default).when = when;
             self
         }
     };
-    (@one interval) => {
+    (@one $h:ident, interval) => {
         /// How many units between rollovers (default 1).
+        ///
+        /// ```
+        #[doc = concat!(" use mplog::handler::", stringify!($h), " as H;")]
+        /// use std::sync::Arc;
+        /// use mplog::handler::{ManualClock, When};
+        /// let dir = tempfile::tempdir().unwrap();
+        /// let clock = Arc::new(ManualClock::new(1_704_067_200)); // 2024-01-01 00:00:00 UTC
+        /// let h = H::builder(dir.path().join("app.log")).when(When::Minutes).interval(15).utc(true)
+        ///     .clock(clock).build().unwrap();
+        /// assert_eq!(h.rollover_at(), 1_704_067_200 + 15 * 60);
+        /// ```
         pub fn interval(mut self, interval: u32) -> Self {
             self.opts.time.get_or_insert_with(Default::default).interval = interval;
             self
         }
     };
-    (@one utc) => {
+    (@one $h:ident, utc) => {
         /// Compute rollovers and suffixes in UTC rather than local time.
+        ///
+        /// ```
+        #[doc = concat!(" use mplog::handler::", stringify!($h), " as H;")]
+        /// use std::sync::Arc;
+        /// use mplog::handler::{ManualClock, When};
+        /// let dir = tempfile::tempdir().unwrap();
+        /// let noon = 1_704_067_200 + 12 * 3600; // 2024-01-01 12:00 UTC, 13:00 at UTC+1
+        /// let at = |utc| H::builder(dir.path().join(format!("{utc}.log"))).when(When::Midnight).utc(utc)
+        ///     .clock(Arc::new(ManualClock::new(noon).with_utc_offset(3600))).build().unwrap().rollover_at();
+        /// assert_eq!(at(true), 1_704_153_600); // midnight UTC
+        /// assert_eq!(at(false), 1_704_153_600 - 3600); // local midnight
+        /// ```
         pub fn utc(mut self, utc: bool) -> Self {
             self.opts.time.get_or_insert_with(Default::default).utc = utc;
             self
         }
     };
-    (@one at_time) => {
+    (@one $h:ident, at_time) => {
         /// The time of day of `MIDNIGHT` and weekly rollovers (default: midnight).
+        ///
+        /// ```
+        #[doc = concat!(" use mplog::handler::", stringify!($h), " as H;")]
+        /// use std::sync::Arc;
+        /// use mplog::handler::{ManualClock, When};
+        /// let dir = tempfile::tempdir().unwrap();
+        /// let clock = Arc::new(ManualClock::new(1_704_067_200)); // 2024-01-01 00:00:00 UTC
+        /// let h = H::builder(dir.path().join("app.log")).when(When::Midnight).utc(true).clock(clock)
+        ///     .at_time(chrono::NaiveTime::from_hms_opt(3, 0, 0)).build().unwrap();
+        /// assert_eq!(h.rollover_at(), 1_704_067_200 + 3 * 3600); // 03:00 today
+        /// ```
         pub fn at_time(mut self, at: Option<chrono::NaiveTime>) -> Self {
             self.opts.time.get_or_insert_with(Default::default).at_time = at;
             self
         }
     };
-    (@one clock) => {
+    (@one $h:ident, clock) => {
         /// Where the time comes from (default: the system clock and local zone).
+        ///
+        /// ```
+        #[doc = concat!(" use mplog::handler::", stringify!($h), " as H;")]
+        /// use std::sync::Arc;
+        /// use mplog::handler::{ManualClock, When};
+        /// let dir = tempfile::tempdir().unwrap();
+        /// let clock = Arc::new(ManualClock::new(1_000_000_000));
+        /// let h = H::builder(dir.path().join("app.log")).when(When::Seconds).interval(10).clock(clock)
+        ///     .build().unwrap();
+        /// assert_eq!(h.rollover_at(), 1_000_000_010); // the injected time, not the system's
+        /// ```
         pub fn clock(mut self, clock: std::sync::Arc<dyn $crate::handler::Clock>) -> Self {
             self.opts.time.get_or_insert_with(Default::default).clock = clock;
             self

@@ -53,6 +53,14 @@ file_core_handler!(RotatingFileHandler);
 impl RotatingFileHandler {
     /// Appends to `path`, rolling over at `max_bytes`, keeping `backup_count` archives. Opens
     /// the file now; an error names the path.
+    ///
+    /// ```
+    /// use mplog::handler::RotatingFileHandler;
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let h = RotatingFileHandler::new(dir.path().join("app.log"), 10 << 20, 5).unwrap(); // 10 MiB x 6
+    /// assert!(h.path().exists());
+    /// assert!(RotatingFileHandler::new(dir.path().join("no/dir/app.log"), 0, 0).is_err());
+    /// ```
     pub fn new(path: impl AsRef<Path>, max_bytes: u64, backup_count: usize) -> io::Result<Self> {
         Self::builder(path)
             .max_bytes(max_bytes)
@@ -81,23 +89,50 @@ impl RotatingFileHandler {
     }
 
     /// The log file's path.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let h = mplog::handler::RotatingFileHandler::new(dir.path().join("app.log"), 1024, 3).unwrap();
+    /// assert_eq!(h.path(), dir.path().join("app.log"));
+    /// ```
     pub fn path(&self) -> PathBuf {
         self.core.path()
     }
 
     /// Waits until background compression (the `gzip` option) has finished; `false` if
     /// `timeout` passed first.
+    ///
+    /// ```
+    /// use mplog::handler::{Handler, RotatingFileHandler};
+    /// use std::time::Duration;
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let h = RotatingFileHandler::builder(dir.path().join("app.log"))
+    ///     .max_bytes(5).backup_count(2).gzip(true).build().unwrap();
+    /// h.handle(&mplog::Record::new("a", mplog::Level::INFO, "one"));
+    /// h.handle(&mplog::Record::new("a", mplog::Level::INFO, "two")); // rolls over: app.log.1.gz
+    /// assert!(h.wait_compressed(Duration::from_secs(10)));
+    /// assert!(dir.path().join("app.log.1.gz").exists());
+    /// ```
     pub fn wait_compressed(&self, timeout: Duration) -> bool {
         self.core.wait_compressed(timeout)
     }
 }
 
 /// Builds a [`RotatingFileHandler`]; see [`RotatingFileHandler::builder`].
+///
+/// ```
+/// let dir = tempfile::tempdir().unwrap();
+/// let builder = mplog::handler::RotatingFileHandler::builder(dir.path().join("app.log"))
+///     .max_bytes(1 << 20)
+///     .backup_count(3);
+/// let h = builder.build().unwrap();
+/// # drop(h);
+/// ```
 pub struct RotatingFileHandlerBuilder {
     opts: Options,
 }
 
-option_setters!(RotatingFileHandlerBuilder {
+option_setters!(RotatingFileHandler => RotatingFileHandlerBuilder {
     mode,
     delay,
     buffer,
@@ -110,16 +145,38 @@ option_setters!(RotatingFileHandlerBuilder {
 
 impl RotatingFileHandlerBuilder {
     /// Append to the file (the default).
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let path = dir.path().join("app.log");
+    /// std::fs::write(&path, "kept\n").unwrap();
+    /// let _h = mplog::handler::RotatingFileHandler::builder(&path).append().build().unwrap();
+    /// assert_eq!(std::fs::read_to_string(&path).unwrap(), "kept\n");
+    /// ```
     pub fn append(self) -> Self {
         self.mode(super::FileMode::Append)
     }
 
     /// Truncate the file at the first open (ignored when `max_bytes > 0`, as in Python).
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let path = dir.path().join("app.log");
+    /// std::fs::write(&path, "old\n").unwrap();
+    /// let _h = mplog::handler::RotatingFileHandler::builder(&path).truncate().build().unwrap();
+    /// assert_eq!(std::fs::read_to_string(&path).unwrap(), ""); // max_bytes is 0 here
+    /// ```
     pub fn truncate(self) -> Self {
         self.mode(super::FileMode::Truncate)
     }
 
     /// Builds the handler, opening the file unless delayed.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let h = mplog::handler::RotatingFileHandler::builder(dir.path().join("app.log")).build().unwrap();
+    /// assert!(h.path().exists()); // opened now, not delayed
+    /// ```
     pub fn build(self) -> io::Result<RotatingFileHandler> {
         Ok(RotatingFileHandler {
             core: self.opts.build()?,

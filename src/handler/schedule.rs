@@ -135,9 +135,21 @@ impl When {
 /// ```
 pub trait Clock: Send + Sync + fmt::Debug {
     /// Whole seconds since the Unix epoch.
+    ///
+    /// ```
+    /// use mplog::handler::{Clock, ManualClock, SystemClock};
+    /// assert_eq!(ManualClock::new(42).now(), 42);
+    /// assert!(SystemClock.now() > 1_700_000_000);
+    /// ```
     fn now(&self) -> i64;
 
     /// The local time zone's offset from UTC at `t`, in seconds east.
+    ///
+    /// ```
+    /// use mplog::handler::{Clock, ManualClock};
+    /// assert_eq!(ManualClock::new(0).utc_offset(0), 0);
+    /// assert_eq!(ManualClock::new(0).with_utc_offset(-5 * 3600).utc_offset(0), -18000);
+    /// ```
     fn utc_offset(&self, t: i64) -> i32 {
         match chrono::Local.timestamp_opt(t, 0).earliest() {
             Some(dt) => dt.offset().fix().local_minus_utc(),
@@ -147,6 +159,18 @@ pub trait Clock: Send + Sync + fmt::Debug {
 
     /// Whether daylight-saving time is in force at `t` (Python's `tm_isdst`): the offset is
     /// above the smaller of the offsets at the year's first of January and first of July.
+    ///
+    /// ```
+    /// use mplog::handler::Clock;
+    /// #[derive(Debug)]
+    /// struct Paris; // UTC+1, UTC+2 from April to October (roughly)
+    /// impl Clock for Paris {
+    ///     fn now(&self) -> i64 { 0 }
+    ///     fn utc_offset(&self, t: i64) -> i32 { if (1_711_846_800..1_729_994_400).contains(&t) { 7200 } else { 3600 } }
+    /// }
+    /// assert!(Paris.is_dst(1_720_000_000)); // July 2024
+    /// assert!(!Paris.is_dst(1_704_067_200)); // January 2024
+    /// ```
     fn is_dst(&self, t: i64) -> bool {
         let year = DateTime::from_timestamp(t, 0).map_or(1970, |d| d.year());
         let at = |month| {
@@ -193,6 +217,12 @@ pub struct ManualClock {
 
 impl ManualClock {
     /// A clock showing `now` (seconds since the epoch).
+    ///
+    /// ```
+    /// use mplog::handler::{Clock, ManualClock};
+    /// let clock = ManualClock::new(1_704_067_200); // 2024-01-01 00:00:00 UTC
+    /// assert_eq!((clock.now(), clock.utc_offset(0)), (1_704_067_200, 0));
+    /// ```
     pub fn new(now: i64) -> ManualClock {
         ManualClock {
             now: AtomicI64::new(now),
@@ -201,17 +231,39 @@ impl ManualClock {
     }
 
     /// Local time is `offset` seconds east of UTC, all year.
+    ///
+    /// ```
+    /// use mplog::handler::{Clock, ManualClock};
+    /// let paris_winter = ManualClock::new(0).with_utc_offset(3600);
+    /// assert_eq!(paris_winter.utc_offset(1_704_067_200), 3600);
+    /// assert!(!paris_winter.is_dst(1_704_067_200)); // a fixed offset never observes DST
+    /// ```
     pub fn with_utc_offset(mut self, offset: i32) -> ManualClock {
         self.offset = offset;
         self
     }
 
     /// Sets the time.
+    ///
+    /// ```
+    /// use mplog::handler::{Clock, ManualClock};
+    /// let clock = ManualClock::new(100);
+    /// clock.set(50); // time may go backwards too
+    /// assert_eq!(clock.now(), 50);
+    /// ```
     pub fn set(&self, now: i64) {
         self.now.store(now, Ordering::SeqCst);
     }
 
     /// Moves the time on by `secs`.
+    ///
+    /// ```
+    /// use mplog::handler::{Clock, ManualClock};
+    /// let clock = ManualClock::new(0);
+    /// clock.advance(3600);
+    /// clock.advance(-60);
+    /// assert_eq!(clock.now(), 3540);
+    /// ```
     pub fn advance(&self, secs: i64) {
         self.now.fetch_add(secs, Ordering::SeqCst);
     }

@@ -58,11 +58,24 @@ impl StreamHandler {
     }
 
     /// Writes to stderr (Python's default).
+    ///
+    /// ```
+    /// use mplog::handler::{Handler, StreamHandler};
+    /// let h = StreamHandler::stderr();
+    /// assert!(h.handle(&mplog::Record::new("a", mplog::Level::WARNING, "to stderr")));
+    /// ```
     pub fn stderr() -> StreamHandler {
         StreamHandler::with_target(Target::Stderr)
     }
 
     /// Writes to stdout.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let m = mplog::Manager::new();
+    /// m.root().add_handler(Arc::new(mplog::handler::StreamHandler::stdout()));
+    /// mplog::warning!(m.root(), "to stdout");
+    /// ```
     pub fn stdout() -> StreamHandler {
         StreamHandler::with_target(Target::Stdout)
     }
@@ -90,6 +103,15 @@ impl StreamHandler {
     }
 
     /// Replaces the writer (Python's `setStream`); the old one is flushed first.
+    ///
+    /// ```
+    /// use mplog::handler::{Handler, StreamHandler};
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let h = StreamHandler::new(std::io::sink());
+    /// h.set_writer(std::fs::File::create(dir.path().join("out.log")).unwrap());
+    /// h.handle(&mplog::Record::new("a", mplog::Level::INFO, "moved"));
+    /// assert_eq!(std::fs::read_to_string(dir.path().join("out.log")).unwrap(), "moved\n");
+    /// ```
     pub fn set_writer(&self, writer: impl Write + Send + 'static) {
         let mut state = self.state.lock();
         let _ = write_target(&mut state.target, b"", true);

@@ -59,6 +59,14 @@ file_core_handler!(TimedRotatingFileHandler);
 impl TimedRotatingFileHandler {
     /// A builder; the defaults are Python's: `when = H`, `interval = 1`, local time, no
     /// retention limit.
+    ///
+    /// ```
+    /// use mplog::handler::{TimedRotatingFileHandler, When};
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let h = TimedRotatingFileHandler::builder(dir.path().join("app.log"))
+    ///     .when(When::Midnight).backup_count(7).build().unwrap(); // a week of daily files
+    /// # drop(h);
+    /// ```
     pub fn builder(path: impl AsRef<Path>) -> TimedRotatingFileHandlerBuilder {
         let mut opts = Options::new(path.as_ref());
         opts.time = Some(TimeOptions::default());
@@ -66,28 +74,60 @@ impl TimedRotatingFileHandler {
     }
 
     /// The log file's path.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let h = mplog::handler::TimedRotatingFileHandler::builder(dir.path().join("app.log")).build().unwrap();
+    /// assert_eq!(h.path(), dir.path().join("app.log"));
+    /// ```
     pub fn path(&self) -> PathBuf {
         self.core.path()
     }
 
     /// When the next rollover is due (seconds since the epoch).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use mplog::handler::{ManualClock, TimedRotatingFileHandler, When};
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let clock = Arc::new(ManualClock::new(1_704_067_200 + 90)); // 2024-01-01 00:01:30 UTC
+    /// let h = TimedRotatingFileHandler::builder(dir.path().join("app.log"))
+    ///     .when(When::Minutes).utc(true).clock(clock).build().unwrap();
+    /// assert_eq!(h.rollover_at(), 1_704_067_200 + 150); // one interval after the file's start
+    /// ```
     pub fn rollover_at(&self) -> i64 {
         self.core.rollover_at().unwrap_or(i64::MAX)
     }
 
     /// Waits until background compression (the `gzip` option) has finished; `false` if
     /// `timeout` passed first.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let h = mplog::handler::TimedRotatingFileHandler::builder(dir.path().join("app.log"))
+    ///     .gzip(true).build().unwrap();
+    /// assert!(h.wait_compressed(std::time::Duration::from_secs(1))); // nothing pending
+    /// ```
     pub fn wait_compressed(&self, timeout: Duration) -> bool {
         self.core.wait_compressed(timeout)
     }
 }
 
 /// Builds a [`TimedRotatingFileHandler`]; see [`TimedRotatingFileHandler::builder`].
+///
+/// ```
+/// use mplog::handler::{TimedRotatingFileHandler, When};
+/// let dir = tempfile::tempdir().unwrap();
+/// let builder = TimedRotatingFileHandler::builder(dir.path().join("app.log"))
+///     .when(When::Hours).interval(6).utc(true);
+/// let h = builder.build().unwrap();
+/// # drop(h);
+/// ```
 pub struct TimedRotatingFileHandlerBuilder {
     opts: Options,
 }
 
-option_setters!(TimedRotatingFileHandlerBuilder {
+option_setters!(TimedRotatingFileHandler => TimedRotatingFileHandlerBuilder {
     when,
     interval,
     utc,

@@ -31,6 +31,12 @@ file_core_handler!(WatchedFileHandler);
 
 impl WatchedFileHandler {
     /// Appends to `path`, opening it now.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let h = mplog::handler::WatchedFileHandler::new(dir.path().join("app.log")).unwrap();
+    /// assert!(h.path().exists());
+    /// ```
     pub fn new(path: impl AsRef<Path>) -> io::Result<Self> {
         Self::builder(path).build()
     }
@@ -53,20 +59,40 @@ impl WatchedFileHandler {
     }
 
     /// The log file's path.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let h = mplog::handler::WatchedFileHandler::new(dir.path().join("app.log")).unwrap();
+    /// assert_eq!(h.path(), dir.path().join("app.log"));
+    /// ```
     pub fn path(&self) -> PathBuf {
         self.core.path()
     }
 }
 
 /// Builds a [`WatchedFileHandler`]; see [`WatchedFileHandler::builder`].
+///
+/// ```
+/// use mplog::handler::{FileMode, WatchedFileHandler};
+/// let dir = tempfile::tempdir().unwrap();
+/// let builder = WatchedFileHandler::builder(dir.path().join("app.log")).mode(FileMode::Truncate);
+/// let h = builder.build().unwrap();
+/// # drop(h);
+/// ```
 pub struct WatchedFileHandlerBuilder {
     opts: Options,
 }
 
-option_setters!(WatchedFileHandlerBuilder { mode, delay });
+option_setters!(WatchedFileHandler => WatchedFileHandlerBuilder { mode, delay });
 
 impl WatchedFileHandlerBuilder {
     /// Builds the handler, opening the file unless delayed.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let h = mplog::handler::WatchedFileHandler::builder(dir.path().join("app.log")).build().unwrap();
+    /// assert!(h.path().exists()); // opened now, not delayed
+    /// ```
     pub fn build(self) -> io::Result<WatchedFileHandler> {
         Ok(WatchedFileHandler {
             core: self.opts.build()?,

@@ -88,6 +88,12 @@ fn default_last_resort() -> Arc<dyn Handler> {
 
 impl Manager {
     /// A new hierarchy: a root logger at WARNING, nothing disabled, the default last resort.
+    ///
+    /// ```
+    /// let m = mplog::Manager::new();
+    /// assert_eq!(m.root().level(), mplog::Level::WARNING);
+    /// assert!(m.loggers().is_empty() && m.last_resort().is_some());
+    /// ```
     pub fn new() -> Manager {
         let shared = Arc::new_cyclic(|weak: &Weak<Shared>| Shared {
             root: Arc::new(LoggerInner::new(
@@ -111,11 +117,23 @@ impl Manager {
     }
 
     /// The root logger.
+    ///
+    /// ```
+    /// let m = mplog::Manager::new();
+    /// assert!(m.root().is_root());
+    /// assert_eq!(m.root(), m.get_logger("root"));
+    /// ```
     pub fn root(&self) -> Logger {
         Logger(self.shared.root.clone())
     }
 
     /// The logger called `name`, created if needed; `""` and `"root"` give the root.
+    ///
+    /// ```
+    /// let m = mplog::Manager::new();
+    /// assert_eq!(m.get_logger("app"), m.get_logger("app")); // the same logger each time
+    /// assert_eq!(m.get_logger(""), m.root());
+    /// ```
     pub fn get_logger(&self, name: &str) -> Logger {
         if name.is_empty() || name == "root" {
             return self.root();
@@ -183,22 +201,55 @@ impl Manager {
     }
 
     /// The current `disable` level.
+    ///
+    /// ```
+    /// let m = mplog::Manager::new();
+    /// assert_eq!(m.disable_level(), mplog::Level::NOTSET);
+    /// m.disable(mplog::Level::INFO);
+    /// assert_eq!(m.disable_level(), mplog::Level::INFO);
+    /// ```
     pub fn disable_level(&self) -> Level {
         Level::new(self.shared.disable.load(Ordering::Relaxed))
     }
 
     /// Replaces the last-resort handler (`None` turns it off: then a once-only
     /// `No handlers could be found for logger "NAME"` goes to stderr instead).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use mplog::{handler::MemoryHandler, Level};
+    /// let m = mplog::Manager::new();
+    /// let memory = Arc::new(MemoryHandler::new(100, Level::CRITICAL, None));
+    /// m.set_last_resort(Some(memory.clone()));
+    /// m.get_logger("app").log(Level::ERROR, "no handler anywhere");
+    /// assert_eq!(memory.buffered(), 1);
+    /// ```
     pub fn set_last_resort(&self, handler: Option<Arc<dyn Handler>>) {
         *self.shared.last_resort.write() = handler;
     }
 
     /// The last-resort handler.
+    ///
+    /// ```
+    /// let m = mplog::Manager::new();
+    /// // Python's default: stderr, WARNING and above.
+    /// assert_eq!(m.last_resort().unwrap().level(), mplog::Level::WARNING);
+    /// m.set_last_resort(None);
+    /// assert!(m.last_resort().is_none());
+    /// ```
     pub fn last_resort(&self) -> Option<Arc<dyn Handler>> {
         self.shared.last_resort.read().clone()
     }
 
     /// Whether the "No handlers could be found" message was printed.
+    ///
+    /// ```
+    /// let m = mplog::Manager::new();
+    /// m.set_last_resort(None);
+    /// assert!(!m.emitted_no_handler_warning());
+    /// m.root().log(mplog::Level::ERROR, "dropped"); // prints the warning to stderr, once
+    /// assert!(m.emitted_no_handler_warning());
+    /// ```
     pub fn emitted_no_handler_warning(&self) -> bool {
         self.shared
             .emitted_no_handler_warning
@@ -230,6 +281,14 @@ impl Manager {
     }
 
     /// Every logger created so far (not placeholders), root excluded, in name order.
+    ///
+    /// ```
+    /// let m = mplog::Manager::new();
+    /// m.get_logger("b");
+    /// m.get_logger("a.x"); // "a" is only a placeholder
+    /// let names: Vec<String> = m.loggers().iter().map(|l| l.name().to_string()).collect();
+    /// assert_eq!(names, ["a.x", "b"]);
+    /// ```
     pub fn loggers(&self) -> Vec<Logger> {
         let registry = self.shared.registry.read();
         let mut out: Vec<Logger> = registry
@@ -316,6 +375,18 @@ impl Manager {
     /// Flushes and closes every handler of every logger, each once (Python's
     /// `logging.shutdown`). Loggers keep their handlers; handlers reopen or drop quietly if
     /// used afterwards.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use mplog::{handler::FileHandler, Level};
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let path = dir.path().join("app.log");
+    /// let m = mplog::Manager::new();
+    /// m.root().add_handler(Arc::new(FileHandler::builder(&path).buffer(64 * 1024).build().unwrap()));
+    /// m.root().log(Level::ERROR, "buffered");
+    /// m.shutdown(); // flushed and closed
+    /// assert_eq!(std::fs::read_to_string(&path).unwrap(), "buffered\n");
+    /// ```
     pub fn shutdown(&self) {
         for h in self.handlers() {
             let _ = h.flush();
@@ -325,6 +396,17 @@ impl Manager {
 
     /// Sets a hook told the lowest enabled level whenever levels change (used by the `log`
     /// bridge), and calls it once now.
+    ///
+    /// ```
+    /// use std::sync::{atomic::{AtomicU32, Ordering}, Arc};
+    /// let m = mplog::Manager::new();
+    /// let lowest = Arc::new(AtomicU32::new(0));
+    /// let seen = lowest.clone();
+    /// m.set_level_hook(Some(Arc::new(move |l: mplog::Level| seen.store(l.as_u32(), Ordering::Relaxed))));
+    /// assert_eq!(lowest.load(Ordering::Relaxed), 30); // WARNING, told at once
+    /// m.get_logger("app").set_level(mplog::Level::DEBUG);
+    /// assert_eq!(lowest.load(Ordering::Relaxed), 10);
+    /// ```
     pub fn set_level_hook(&self, hook: Option<LevelHook>) {
         *self.shared.level_hook.write() = hook;
         self.recompute();

@@ -91,16 +91,34 @@ impl PartialEq for Logger {
 
 impl Logger {
     /// The dotted name (`"root"` for the root).
+    ///
+    /// ```
+    /// let m = mplog::Manager::new();
+    /// assert_eq!(m.get_logger("app.db").name(), "app.db");
+    /// assert_eq!(m.root().name(), "root");
+    /// ```
     pub fn name(&self) -> &str {
         &self.0.name
     }
 
     /// Whether this is the root logger.
+    ///
+    /// ```
+    /// let m = mplog::Manager::new();
+    /// assert!(m.get_logger("").is_root());
+    /// assert!(!m.get_logger("app").is_root());
+    /// ```
     pub fn is_root(&self) -> bool {
         self.0.parent.load().is_none()
     }
 
     /// The manager this logger belongs to (`None` once the manager is gone).
+    ///
+    /// ```
+    /// let m = mplog::Manager::new();
+    /// let log = m.get_logger("app");
+    /// assert_eq!(log.manager().unwrap().get_logger("app"), log);
+    /// ```
     pub fn manager(&self) -> Option<Manager> {
         self.0.manager.upgrade().map(Manager::from_shared)
     }
@@ -114,11 +132,27 @@ impl Logger {
     }
 
     /// The level set on this logger (NOTSET: defer to the parent).
+    ///
+    /// ```
+    /// use mplog::Level;
+    /// let m = mplog::Manager::new();
+    /// assert_eq!(m.get_logger("app").level(), Level::NOTSET); // defers to the parent
+    /// assert_eq!(m.root().level(), Level::WARNING);
+    /// ```
     pub fn level(&self) -> Level {
         Level::new(self.0.level.load(Ordering::Relaxed))
     }
 
     /// Sets the level; every logger's enabled check is updated before this returns.
+    ///
+    /// ```
+    /// use mplog::Level;
+    /// let m = mplog::Manager::new();
+    /// let (app, db) = (m.get_logger("app"), m.get_logger("app.db"));
+    /// app.set_level(Level::DEBUG);
+    /// assert_eq!(app.level(), Level::DEBUG);
+    /// assert!(db.is_enabled_for(Level::DEBUG)); // the child follows at once
+    /// ```
     pub fn set_level(&self, level: Level) {
         self.0.level.store(level.as_u32(), Ordering::Relaxed);
         self.recompute();
@@ -136,12 +170,30 @@ impl Logger {
 
     /// Whether a record at `level` would be made: above the global `disable`, at or above the
     /// effective level, and the logger not disabled. One relaxed atomic load.
+    ///
+    /// ```
+    /// use mplog::Level;
+    /// let m = mplog::Manager::new();
+    /// let log = m.get_logger("app");
+    /// assert!(log.is_enabled_for(Level::WARNING) && !log.is_enabled_for(Level::INFO));
+    /// log.set_disabled(true);
+    /// assert!(!log.is_enabled_for(Level::CRITICAL));
+    /// ```
     #[inline]
     pub fn is_enabled_for(&self, level: Level) -> bool {
         level.as_u32() >= self.0.threshold.load(Ordering::Relaxed)
     }
 
     /// The parent (`None` for the root).
+    ///
+    /// ```
+    /// let m = mplog::Manager::new();
+    /// let db = m.get_logger("app.db"); // no "app" yet: the parent is the root
+    /// assert!(db.parent().unwrap().is_root());
+    /// let app = m.get_logger("app");
+    /// assert_eq!(db.parent(), Some(app));
+    /// assert_eq!(m.root().parent(), None);
+    /// ```
     pub fn parent(&self) -> Option<Logger> {
         self.0.parent.load_full().map(Logger)
     }
@@ -165,28 +217,68 @@ impl Logger {
     }
 
     /// Whether records go on to the parent's handlers (default true).
+    ///
+    /// ```
+    /// let m = mplog::Manager::new();
+    /// assert!(m.get_logger("app").propagate());
+    /// ```
     pub fn propagate(&self) -> bool {
         self.0.propagate.load(Ordering::Relaxed)
     }
 
     /// Sets `propagate`.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let m = mplog::Manager::new();
+    /// m.root().add_handler(Arc::new(mplog::handler::NullHandler::new()));
+    /// let audit = m.get_logger("audit");
+    /// assert!(audit.has_handlers());
+    /// audit.set_propagate(false); // the root's handlers no longer see "audit"
+    /// assert!(!audit.propagate() && !audit.has_handlers());
+    /// ```
     pub fn set_propagate(&self, propagate: bool) {
         self.0.propagate.store(propagate, Ordering::Relaxed);
         self.recompute();
     }
 
     /// Whether the logger is disabled (drops everything; configuration sets this).
+    ///
+    /// ```
+    /// let m = mplog::Manager::new();
+    /// assert!(!m.get_logger("app").disabled());
+    /// ```
     pub fn disabled(&self) -> bool {
         self.0.disabled.load(Ordering::Relaxed)
     }
 
     /// Disables or enables the logger.
+    ///
+    /// ```
+    /// let m = mplog::Manager::new();
+    /// let noisy = m.get_logger("noisy");
+    /// noisy.set_disabled(true);
+    /// assert!(noisy.disabled() && !noisy.is_enabled_for(mplog::Level::CRITICAL));
+    /// noisy.set_disabled(false);
+    /// assert!(noisy.is_enabled_for(mplog::Level::CRITICAL));
+    /// ```
     pub fn set_disabled(&self, disabled: bool) {
         self.0.disabled.store(disabled, Ordering::Relaxed);
         self.recompute();
     }
 
     /// Adds a handler (once: adding the same handler again does nothing, as in Python).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use mplog::handler::MemoryHandler;
+    /// use mplog::Level;
+    /// let m = mplog::Manager::new();
+    /// let memory = Arc::new(MemoryHandler::new(100, Level::CRITICAL, None));
+    /// m.get_logger("app").add_handler(memory.clone());
+    /// m.get_logger("app.db").log(Level::ERROR, "reaches the parent's handler");
+    /// assert_eq!(memory.buffered(), 1);
+    /// ```
     pub fn add_handler(&self, handler: Arc<dyn Handler>) {
         self.0.handlers.rcu(|old| {
             let mut list = Vec::clone(old);
@@ -199,6 +291,15 @@ impl Logger {
     }
 
     /// Removes a handler (compared by identity).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let m = mplog::Manager::new();
+    /// let h: Arc<dyn mplog::Handler> = Arc::new(mplog::handler::NullHandler::new());
+    /// m.root().add_handler(h.clone());
+    /// m.root().remove_handler(&h);
+    /// assert!(m.root().handlers().is_empty());
+    /// ```
     pub fn remove_handler(&self, handler: &Arc<dyn Handler>) {
         self.0.handlers.rcu(|old| {
             let mut list = Vec::clone(old);
@@ -209,6 +310,15 @@ impl Logger {
     }
 
     /// Removes every handler and returns them.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let m = mplog::Manager::new();
+    /// m.root().add_handler(Arc::new(mplog::handler::NullHandler::new()));
+    /// let removed = m.root().clear_handlers();
+    /// assert_eq!(removed.len(), 1);
+    /// assert!(!m.root().has_handlers());
+    /// ```
     pub fn clear_handlers(&self) -> Vec<Arc<dyn Handler>> {
         let old = Vec::clone(&self.0.handlers.swap(Arc::new(Vec::new())));
         self.recompute();
@@ -216,12 +326,30 @@ impl Logger {
     }
 
     /// This logger's own handlers.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let m = mplog::Manager::new();
+    /// let h: Arc<dyn mplog::Handler> = Arc::new(mplog::handler::NullHandler::new());
+    /// m.root().add_handler(h.clone());
+    /// m.root().add_handler(h.clone()); // added once, as in Python
+    /// assert_eq!(m.root().handlers().len(), 1);
+    /// assert!(m.get_logger("app").handlers().is_empty()); // own handlers only
+    /// ```
     pub fn handlers(&self) -> Vec<Arc<dyn Handler>> {
         Vec::clone(&self.0.handlers.load())
     }
 
     /// Whether this logger or an ancestor it propagates to has a handler (Python's
     /// `hasHandlers`).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let m = mplog::Manager::new();
+    /// assert!(!m.get_logger("app").has_handlers());
+    /// m.root().add_handler(Arc::new(mplog::handler::NullHandler::new()));
+    /// assert!(m.get_logger("app").has_handlers()); // through the root
+    /// ```
     pub fn has_handlers(&self) -> bool {
         let mut current = Some(self.0.clone());
         while let Some(l) = current {
@@ -237,16 +365,46 @@ impl Logger {
     }
 
     /// The logger's filters.
+    ///
+    /// ```
+    /// let m = mplog::Manager::new();
+    /// let log = m.get_logger("app");
+    /// assert!(log.filters().is_empty());
+    /// log.add_filter(mplog::filter::from_fn(|r| r.level >= mplog::Level::ERROR));
+    /// assert!(!log.filters().is_empty());
+    /// ```
     pub fn filters(&self) -> &Filters {
         &self.0.filters
     }
 
     /// Adds a filter.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use mplog::{handler::MemoryHandler, Level};
+    /// let m = mplog::Manager::new();
+    /// let memory = Arc::new(MemoryHandler::new(100, Level::CRITICAL, None));
+    /// let log = m.get_logger("http");
+    /// log.add_handler(memory.clone());
+    /// log.add_filter(mplog::filter::from_fn(|r| !r.message.contains("/health")));
+    /// log.log(Level::WARNING, "GET /health slow");
+    /// log.log(Level::WARNING, "GET /api slow");
+    /// assert_eq!(memory.buffered(), 1);
+    /// ```
     pub fn add_filter(&self, filter: Arc<dyn Filter>) {
         self.0.filters.add(filter);
     }
 
     /// Removes a filter.
+    ///
+    /// ```
+    /// let m = mplog::Manager::new();
+    /// let log = m.get_logger("app");
+    /// let f = mplog::filter::from_fn(|_| false);
+    /// log.add_filter(f.clone());
+    /// log.remove_filter(&f);
+    /// assert!(log.filters().is_empty());
+    /// ```
     pub fn remove_filter(&self, filter: &Arc<dyn Filter>) {
         self.0.filters.remove(filter);
     }
@@ -281,6 +439,17 @@ impl Logger {
 
     /// Passes `record` to the handlers (Python's `Logger.handle`): no level check, but a
     /// disabled logger drops it and the logger's filters apply.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use mplog::{handler::MemoryHandler, Level, Record};
+    /// let m = mplog::Manager::new();
+    /// let memory = Arc::new(MemoryHandler::new(100, Level::CRITICAL, None));
+    /// m.root().add_handler(memory.clone());
+    /// // Below the logger's level (WARNING), yet handled: `handle` does not check it.
+    /// m.get_logger("job").handle(&Record::new("job", Level::DEBUG, "made elsewhere"));
+    /// assert_eq!(memory.buffered(), 1);
+    /// ```
     pub fn handle(&self, record: &Record) {
         if self.disabled() {
             return;

@@ -85,6 +85,16 @@ pub const DEFAULT_MAX_PENDING: usize = 4 * 1024 * 1024;
 pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// What `emit` does when the channel is full.
+///
+/// ```
+/// use std::time::Duration;
+/// use mplog::queue::{Overflow, QueueHandler};
+/// // A hot path that must never wait: drop (and count) when the queue is full.
+/// let h = QueueHandler::builder("/tmp/nowhere/mplog.sock").overflow(Overflow::Drop)
+///     .drain_timeout(Duration::from_millis(50)).build().unwrap();
+/// assert_eq!(Overflow::default(), Overflow::Block { timeout: mplog::queue::handler::DEFAULT_BLOCK_TIMEOUT });
+/// # mplog::handler::Handler::close(&h);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Overflow {
     /// Wait for room, at most `timeout`; then drop, count and report.
@@ -105,6 +115,15 @@ impl Default for Overflow {
 }
 
 /// When a log call returns.
+///
+/// ```
+/// use mplog::queue::{Delivery, QueueHandler, QueueListener};
+/// let listener = QueueListener::builder().start().unwrap();
+/// let h = QueueHandler::builder(listener.endpoint()).delivery(Delivery::Sync).build().unwrap();
+/// mplog::handler::Handler::handle(&h, &mplog::Record::new("a", mplog::Level::ERROR, "on the socket"));
+/// assert_eq!(h.stats().sent, 1); // written before `handle` returned
+/// assert_eq!(listener.stop().records, 1);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Delivery {
     /// Once the record is in the in-memory queue (fast; a sender thread writes batches).
@@ -115,6 +134,15 @@ pub enum Delivery {
 }
 
 /// Counts of one handler.
+///
+/// ```
+/// use mplog::handler::Handler;
+/// let listener = mplog::queue::QueueListener::builder().start().unwrap();
+/// let h = mplog::queue::QueueHandler::builder(listener.endpoint()).build().unwrap();
+/// h.handle(&mplog::Record::new("a", mplog::Level::INFO, "m"));
+/// h.close();
+/// assert_eq!(h.stats(), mplog::queue::HandlerStats { sent: 1, dropped: 0 });
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct HandlerStats {
     /// Records written to the transport (or handed to the in-process listener).
@@ -183,6 +211,13 @@ impl std::fmt::Debug for QueueHandler {
 }
 
 /// Builds a [`QueueHandler`]; see [`QueueHandler::builder`].
+///
+/// ```
+/// use mplog::queue::{Delivery, QueueHandler};
+/// let builder = QueueHandler::builder("/tmp/nowhere/mplog.sock").delivery(Delivery::Sync);
+/// let h = builder.drain_timeout(std::time::Duration::from_millis(50)).build().unwrap();
+/// # mplog::handler::Handler::close(&h);
+/// ```
 #[derive(Debug, Clone)]
 pub struct QueueHandlerBuilder {
     endpoint: PathBuf,
@@ -295,12 +330,33 @@ impl QueueHandler {
     }
 
     /// Records sent and dropped so far.
+    ///
+    /// ```
+    /// use mplog::handler::Handler;
+    /// let listener = mplog::queue::QueueListener::builder().start().unwrap();
+    /// let h = mplog::queue::QueueHandler::builder(listener.endpoint()).build().unwrap();
+    /// h.handle(&mplog::Record::new("a", mplog::Level::INFO, "m"));
+    /// assert!(h.sync(std::time::Duration::from_secs(5)));
+    /// assert_eq!((h.stats().sent, h.stats().dropped), (1, 0));
+    /// # listener.stop();
+    /// ```
     pub fn stats(&self) -> HandlerStats {
         self.inner.stats()
     }
 
     /// Writes everything queued and waits until the listener has handled and flushed it (a
     /// `Sync`/`Ack` round trip), at most `timeout`. Returns whether the listener confirmed.
+    ///
+    /// ```
+    /// use mplog::handler::Handler;
+    /// use std::time::Duration;
+    /// let listener = mplog::queue::QueueListener::builder().start().unwrap();
+    /// let h = mplog::queue::QueueHandler::builder(listener.endpoint()).build().unwrap();
+    /// h.handle(&mplog::Record::new("a", mplog::Level::INFO, "checkpoint"));
+    /// assert!(h.sync(Duration::from_secs(5))); // the listener handled and flushed it
+    /// assert_eq!(listener.stats().records, 1);
+    /// # listener.stop();
+    /// ```
     pub fn sync(&self, timeout: Duration) -> bool {
         self.inner.sync(timeout)
     }
@@ -474,7 +530,7 @@ impl Inner {
             return true;
         }
         match &self.sink {
-            Sink::Async(sink) => sink.control(Msg::Flush, timeout),
+            Sink::Async(sink) => sink.control(Msg::Flush, timeout).unwrap_or(false),
             Sink::Sync(link) => link.lock().flush(Some(Instant::now() + timeout)),
             Sink::Local(tx) => Inner::local_barrier(tx, timeout),
             #[cfg(target_os = "linux")]
@@ -487,7 +543,7 @@ impl Inner {
             return false;
         }
         match &self.sink {
-            Sink::Async(sink) => sink.control(Msg::Sync, timeout),
+            Sink::Async(sink) => sink.control(Msg::Sync, timeout).unwrap_or(false),
             Sink::Sync(link) => link.lock().sync(Instant::now() + timeout),
             Sink::Local(tx) => Inner::local_barrier(tx, timeout),
             // The listener moves a ring's head only after its handlers wrote and flushed.
@@ -548,42 +604,106 @@ pub(crate) fn drain_all(timeout: Duration, close: bool) {
 
 impl QueueHandlerBuilder {
     /// Records the channel holds ([`DEFAULT_CAPACITY`]); at least 1.
+    ///
+    /// ```
+    /// use mplog::queue::{Overflow, QueueHandler};
+    /// // A small queue that drops rather than waits when the sender falls behind.
+    /// let h = QueueHandler::builder("/tmp/nowhere/mplog.sock").capacity(256).overflow(Overflow::Drop)
+    ///     .drain_timeout(std::time::Duration::from_millis(50)).build().unwrap();
+    /// assert_eq!(h.stats().dropped, 0);
+    /// # mplog::handler::Handler::close(&h);
+    /// ```
     pub fn capacity(mut self, records: usize) -> Self {
         self.capacity = records.max(1);
         self
     }
 
     /// What happens when the channel is full ([`Overflow::Block`] by default).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use mplog::queue::{Overflow, QueueHandler};
+    /// // Wait up to 10 ms for room, then drop, count and report.
+    /// let h = QueueHandler::builder("/tmp/nowhere/mplog.sock")
+    ///     .overflow(Overflow::Block { timeout: Duration::from_millis(10) })
+    ///     .drain_timeout(Duration::from_millis(50)).build().unwrap();
+    /// # mplog::handler::Handler::close(&h);
+    /// ```
     pub fn overflow(mut self, overflow: Overflow) -> Self {
         self.overflow = overflow;
         self
     }
 
     /// When a log call returns ([`Delivery::Async`] by default).
+    ///
+    /// ```
+    /// use mplog::queue::{Delivery, QueueHandler, QueueListener};
+    /// let listener = QueueListener::builder().start().unwrap();
+    /// // Each call returns once its record is on the socket: nothing is lost to a SIGKILL after it.
+    /// let h = QueueHandler::builder(listener.endpoint()).delivery(Delivery::Sync).build().unwrap();
+    /// mplog::handler::Handler::handle(&h, &mplog::Record::new("a", mplog::Level::ERROR, "m"));
+    /// assert_eq!(h.stats().sent, 1);
+    /// # listener.stop();
+    /// ```
     pub fn delivery(mut self, delivery: Delivery) -> Self {
         self.delivery = delivery;
         self
     }
 
     /// Longest time a record waits in a partly filled batch ([`DEFAULT_FLUSH_INTERVAL`]).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// // A quiet worker's records reach the listener within 5 ms rather than 20.
+    /// let h = mplog::queue::QueueHandler::builder("/tmp/nowhere/mplog.sock")
+    ///     .flush_interval(Duration::from_millis(5))
+    ///     .drain_timeout(Duration::from_millis(50)).build().unwrap();
+    /// # mplog::handler::Handler::close(&h);
+    /// ```
     pub fn flush_interval(mut self, interval: Duration) -> Self {
         self.flush_interval = interval.max(Duration::from_millis(1));
         self
     }
 
     /// Batch size that triggers a write ([`DEFAULT_BATCH_BYTES`]).
+    ///
+    /// ```
+    /// // Smaller writes, sooner: a batch goes out at 16 KiB instead of 64.
+    /// let h = mplog::queue::QueueHandler::builder("/tmp/nowhere/mplog.sock")
+    ///     .batch_bytes(16 * 1024)
+    ///     .drain_timeout(std::time::Duration::from_millis(50)).build().unwrap();
+    /// # mplog::handler::Handler::close(&h);
+    /// ```
     pub fn batch_bytes(mut self, bytes: usize) -> Self {
         self.batch_bytes = bytes.max(1);
         self
     }
 
     /// Encoded bytes kept while the listener is unreachable ([`DEFAULT_MAX_PENDING`]).
+    ///
+    /// ```
+    /// // Keep at most 1 MiB of records while the listener is down (the oldest go first).
+    /// let h = mplog::queue::QueueHandler::builder("/tmp/nowhere/mplog.sock")
+    ///     .max_pending(1024 * 1024)
+    ///     .drain_timeout(std::time::Duration::from_millis(50)).build().unwrap();
+    /// # mplog::handler::Handler::close(&h);
+    /// ```
     pub fn max_pending(mut self, bytes: usize) -> Self {
         self.max_pending = bytes;
         self
     }
 
     /// Longest wait of flush and close ([`DEFAULT_DRAIN_TIMEOUT`]).
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// let h = mplog::queue::QueueHandler::builder("/tmp/nowhere/mplog.sock")
+    ///     .drain_timeout(Duration::from_millis(100)).build().unwrap();
+    /// mplog::handler::Handler::handle(&h, &mplog::Record::new("a", mplog::Level::INFO, "m"));
+    /// let start = Instant::now();
+    /// mplog::handler::Handler::close(&h); // no listener: gives up after about 100 ms
+    /// assert!(start.elapsed() < Duration::from_secs(3));
+    /// ```
     pub fn drain_timeout(mut self, timeout: Duration) -> Self {
         self.drain_timeout = timeout;
         self
@@ -591,6 +711,15 @@ impl QueueHandlerBuilder {
 
     /// The `processName` announced in the hello (default: the process's, see
     /// [`set_process_name`](crate::record::set_process_name)).
+    ///
+    /// ```
+    /// use mplog::handler::Handler;
+    /// let listener = mplog::queue::QueueListener::builder().start().unwrap();
+    /// let h = mplog::queue::QueueHandler::builder(listener.endpoint()).process_name("worker-7").build().unwrap();
+    /// h.handle(&mplog::Record::new("a", mplog::Level::INFO, "m"));
+    /// h.close();
+    /// assert_eq!(listener.stop().per_worker[0].process_name, "worker-7");
+    /// ```
     pub fn process_name(mut self, name: impl Into<String>) -> Self {
         self.process_name = Some(name.into());
         self
@@ -635,6 +764,14 @@ impl QueueHandlerBuilder {
 
     /// Starts the handler (and its sender thread, for async delivery). The listener need not
     /// be up: the sender connects when it has something to write, and reconnects.
+    ///
+    /// ```
+    /// // Builds at once, listener or not: the sender connects when it has something to write.
+    /// let h = mplog::queue::QueueHandler::builder("/tmp/nowhere/mplog.sock")
+    ///     .drain_timeout(std::time::Duration::from_millis(50)).build();
+    /// assert!(h.is_ok());
+    /// # mplog::handler::Handler::close(&h.unwrap());
+    /// ```
     pub fn build(self) -> Result<QueueHandler, QueueError> {
         let mut hello = Hello::this_process();
         if let Some(name) = &self.process_name {
@@ -693,6 +830,22 @@ mod tests {
     use crate::handler::FileHandler;
     use crate::queue::QueueListener;
     use crate::Level;
+
+    #[test]
+    fn close_counts_what_an_unreachable_listener_never_got() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let handler = QueueHandler::builder(dir.path().join("nobody-listens.sock"))
+            .drain_timeout(Duration::from_millis(50))
+            .build()
+            .expect("handler");
+        for i in 0..3 {
+            handler.handle(&Record::new("app", Level::INFO, format!("record {i}")));
+        }
+        handler.close();
+        // Counted by the time close returns, not some time later.
+        assert_eq!(handler.stats().dropped, 3);
+        assert_eq!(handler.stats().sent, 0);
+    }
 
     #[test]
     fn a_record_made_in_another_process_is_still_sent() {

@@ -71,6 +71,13 @@ pub use self::listener::{
 };
 
 /// Why the queue machinery could not start.
+///
+/// ```
+/// use mplog::queue::{QueueError, QueueListener};
+/// let err = QueueListener::builder().endpoint("/nonexistent/dir/app.sock").start().unwrap_err();
+/// assert!(matches!(err, QueueError::Bind(_)));
+/// assert!(err.to_string().starts_with("cannot bind the listener socket"));
+/// ```
 #[derive(Debug, thiserror::Error)]
 pub enum QueueError {
     /// The listener could not bind its socket.

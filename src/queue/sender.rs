@@ -50,6 +50,8 @@ pub(crate) const SENDER_THREAD: &str = "mplog-sender";
 const SENDER_STACK: usize = 256 * 1024;
 /// Emptied chunk buffers kept for reuse.
 const SPARE_BUFFERS: usize = 8;
+/// How long `close` waits past its deadline for the sender's answer.
+const CLOSE_GRACE: Duration = Duration::from_millis(100);
 /// How soon the sender tries again for the open chunk when a caller holds it.
 const RETRY: Duration = Duration::from_millis(1);
 
@@ -72,8 +74,8 @@ pub(crate) enum Msg {
     Flush(Sender<bool>),
     /// Write everything and wait for the listener's `Ack`, then answer.
     Sync(Sender<bool>),
-    /// Write everything, say goodbye, answer, end.
-    Close(Sender<bool>),
+    /// Write everything, say goodbye, answer, end; give up at the deadline (the caller's).
+    Close(Sender<bool>, Instant),
 }
 
 /// How the sender thread batches and waits.
@@ -202,18 +204,22 @@ impl AsyncSink {
         &self,
         make: impl FnOnce(Sender<bool>) -> Msg,
         timeout: Duration,
-    ) -> bool {
+    ) -> Option<bool> {
         let (ack_tx, ack_rx) = bounded(1);
-        if self.tx.send_timeout(make(ack_tx), timeout).is_err() {
-            return false;
-        }
-        ack_rx.recv_timeout(timeout).unwrap_or(false)
+        self.tx.send_timeout(make(ack_tx), timeout).ok()?;
+        ack_rx.recv_timeout(timeout).ok()
     }
 
     /// Drains, says goodbye and joins the sender, at most `timeout`. When the listener stays
     /// unreachable, returns the records given up on (the sender is told to stop by `closing`).
     pub(crate) fn close(&self, timeout: Duration) -> Option<u64> {
-        if self.control(Msg::Close, timeout) {
+        // The sender works to the same deadline and then counts what it could not deliver;
+        // waiting a little past it lets that count land before `close` returns.
+        let until = Instant::now() + timeout;
+        let answered = self
+            .control(|ack| Msg::Close(ack, until), timeout + CLOSE_GRACE)
+            .is_some();
+        if answered {
             if let Some(t) = self.thread.lock().take() {
                 let _ = t.join();
             }
@@ -259,18 +265,20 @@ impl SenderThread {
                     deadline.get_or_insert_with(|| Instant::now() + self.flush_interval);
                 }
                 Ok(Msg::Flush(ack)) => {
-                    let ok = self.collect() && self.write(Some(self.drain_timeout));
+                    let ok = self.collect(Instant::now() + self.drain_timeout)
+                        && self.write(Some(self.drain_timeout));
                     deadline = self.next_deadline();
                     let _ = ack.send(ok);
                 }
                 Ok(Msg::Sync(ack)) => {
-                    let ok = self.collect() && self.link.sync(Instant::now() + self.drain_timeout);
+                    let ok = self.collect(Instant::now() + self.drain_timeout)
+                        && self.link.sync(Instant::now() + self.drain_timeout);
                     deadline = self.next_deadline();
                     let _ = ack.send(ok);
                 }
-                Ok(Msg::Close(ack)) => {
-                    self.collect();
-                    let ok = self.link.goodbye(Instant::now() + self.drain_timeout);
+                Ok(Msg::Close(ack, until)) => {
+                    self.collect(until);
+                    let ok = self.link.goodbye(until);
                     if !ok {
                         self.link.abandon();
                     }
@@ -325,7 +333,7 @@ impl SenderThread {
             Msg::Chunk(chunk) => self.absorb(chunk),
             Msg::Opened => {}
             // A second close while the first drains is answered at once, as flush and sync.
-            Msg::Flush(ack) | Msg::Sync(ack) | Msg::Close(ack) => {
+            Msg::Flush(ack) | Msg::Sync(ack) | Msg::Close(ack, _) => {
                 let _ = ack.send(true);
             }
         }
@@ -350,8 +358,7 @@ impl SenderThread {
 
     /// Everything logged so far into the link (at most the drain timeout while a caller
     /// holds the open chunk, waiting for room the sender makes here).
-    fn collect(&mut self) -> bool {
-        let until = Instant::now() + self.drain_timeout;
+    fn collect(&mut self, until: Instant) -> bool {
         loop {
             if self.take_open() {
                 return true;

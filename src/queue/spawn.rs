@@ -32,8 +32,24 @@ use super::{QueueError, QueueHandler};
 /// ```
 pub trait CommandExt {
     /// Sets `MPLOG_ENDPOINT`.
+    ///
+    /// ```
+    /// use mplog::queue::spawn::CommandExt;
+    /// let mut cmd = std::process::Command::new("./worker");
+    /// cmd.mplog_endpoint("/tmp/mplog-1/mplog.sock");
+    /// let (key, value) = cmd.get_envs().next().unwrap();
+    /// assert_eq!((key, value), ("MPLOG_ENDPOINT".as_ref(), Some("/tmp/mplog-1/mplog.sock".as_ref())));
+    /// ```
     fn mplog_endpoint(&mut self, endpoint: impl AsRef<Path>) -> &mut Self;
     /// Sets `MPLOG_PROCESS_NAME` (the child's `processName`).
+    ///
+    /// ```
+    /// use mplog::queue::spawn::CommandExt;
+    /// let mut cmd = std::process::Command::new("./worker");
+    /// cmd.mplog_process_name("worker-3");
+    /// let (key, value) = cmd.get_envs().next().unwrap();
+    /// assert_eq!((key, value), ("MPLOG_PROCESS_NAME".as_ref(), Some("worker-3".as_ref())));
+    /// ```
     fn mplog_process_name(&mut self, name: impl AsRef<OsStr>) -> &mut Self;
 }
 

@@ -62,6 +62,15 @@ pub struct Hello {
 
 impl Hello {
     /// The hello of the calling process.
+    ///
+    /// ```
+    /// use mplog::queue::wire::{encode_frame, FrameReader, Hello};
+    /// mplog::record::set_process_name("worker-2");
+    /// let mut bytes = Vec::new();
+    /// encode_frame(&Hello::this_process(), &mut bytes).unwrap(); // what a worker sends first
+    /// let hello = FrameReader::new(&bytes[..]).read_hello().unwrap();
+    /// assert_eq!(hello.process_name, "worker-2");
+    /// ```
     pub fn this_process() -> Hello {
         Hello {
             magic: MAGIC,
@@ -122,6 +131,15 @@ pub enum Frame {
 }
 
 /// Why a stream could not be read.
+///
+/// ```
+/// use mplog::queue::wire::{encode_frame, Frame, FrameReader, WireError};
+/// let mut bytes = Vec::new();
+/// encode_frame(&Frame::Sync { seq: 1 }, &mut bytes).unwrap();
+/// bytes.pop(); // the stream ends inside the frame
+/// let err = FrameReader::new(&bytes[..]).next_frame().unwrap_err();
+/// assert!(matches!(err, WireError::Truncated { offset: 0, .. }));
+/// ```
 #[derive(Debug, thiserror::Error)]
 pub enum WireError {
     /// The transport failed (including read timeouts: the reader keeps its state and can be
@@ -183,6 +201,12 @@ pub enum WireError {
 
 impl WireError {
     /// Whether this is a read timeout (the stream is fine, try again).
+    ///
+    /// ```
+    /// use mplog::queue::wire::FrameReader;
+    /// let err = FrameReader::new(&[0xff, 0xff, 0xff, 0xff][..]).next_frame().unwrap_err();
+    /// assert!(!err.is_timeout()); // too large: the connection is done for
+    /// ```
     pub fn is_timeout(&self) -> bool {
         matches!(self, WireError::Io { source, .. }
             if matches!(source.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut))
@@ -190,6 +214,14 @@ impl WireError {
 }
 
 /// Appends `frame`, length prefix included, to `out`.
+///
+/// ```
+/// use mplog::queue::wire::{encode_frame, Frame, PREFIX_LEN};
+/// let mut out = vec![0xAA]; // appended to, not replaced
+/// encode_frame(&Frame::Ack { seq: 3 }, &mut out).unwrap();
+/// let len = u32::from_le_bytes(out[1..1 + PREFIX_LEN].try_into().unwrap()) as usize;
+/// assert_eq!(out.len(), 1 + PREFIX_LEN + len);
+/// ```
 pub fn encode_frame<T: Serialize>(frame: &T, out: &mut Vec<u8>) -> Result<(), postcard::Error> {
     let start = out.len();
     out.extend_from_slice(&[0; PREFIX_LEN]);
@@ -222,6 +254,12 @@ pub struct RecordBatch {
 
 impl RecordBatch {
     /// Appends one record.
+    ///
+    /// ```
+    /// let mut batch = mplog::queue::wire::RecordBatch::default();
+    /// batch.push(&mplog::Record::new("a", mplog::Level::INFO, "m"));
+    /// assert_eq!(batch.len(), 1);
+    /// ```
     pub fn push(&mut self, record: &Record) {
         encode_record(record, None, &mut self.body);
         self.count += 1;
@@ -234,22 +272,55 @@ impl RecordBatch {
     }
 
     /// Records in the batch.
+    ///
+    /// ```
+    /// let mut batch = mplog::queue::wire::RecordBatch::default();
+    /// assert_eq!(batch.len(), 0);
+    /// batch.push(&mplog::Record::new("a", mplog::Level::INFO, "m"));
+    /// batch.push(&mplog::Record::new("a", mplog::Level::INFO, "n"));
+    /// assert_eq!(batch.len(), 2);
+    /// ```
     pub fn len(&self) -> usize {
         self.count
     }
 
     /// Whether the batch is empty.
+    ///
+    /// ```
+    /// let mut batch = mplog::queue::wire::RecordBatch::default();
+    /// assert!(batch.is_empty());
+    /// batch.push(&mplog::Record::new("a", mplog::Level::INFO, "m"));
+    /// assert!(!batch.is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.count == 0
     }
 
     /// Encoded bytes so far (without the header).
+    ///
+    /// ```
+    /// let mut batch = mplog::queue::wire::RecordBatch::default();
+    /// batch.push(&mplog::Record::new("a", mplog::Level::INFO, "m"));
+    /// let one = batch.bytes();
+    /// batch.push(&mplog::Record::new("a", mplog::Level::INFO, "m"));
+    /// assert!(one > 0 && batch.bytes() > one); // a sender seals once this passes its batch size
+    /// ```
     pub fn bytes(&self) -> usize {
         self.body.len()
     }
 
     /// Appends the finished frame to `out`, empties the batch (keeping its buffer) and returns
     /// how many records the frame holds.
+    ///
+    /// ```
+    /// use mplog::queue::wire::{Frame, FrameReader, RecordBatch};
+    /// let mut batch = RecordBatch::default();
+    /// batch.push(&mplog::Record::new("a", mplog::Level::INFO, "m"));
+    /// let mut out = Vec::new();
+    /// assert_eq!(batch.seal_into(&mut out), 1);
+    /// assert!(batch.is_empty() && batch.bytes() == 0);
+    /// assert!(matches!(FrameReader::new(&out[..]).next_frame().unwrap(), Some(Frame::Records(_))));
+    /// ```
     pub fn seal_into(&mut self, out: &mut Vec<u8>) -> usize {
         let start = out.len();
         out.extend_from_slice(&[0; PREFIX_LEN]);
@@ -290,11 +361,27 @@ pub const READ_BUFFER: usize = 128 * 1024;
 
 impl<R: Read> FrameReader<R> {
     /// A reader with the default limit ([`DEFAULT_MAX_FRAME`]).
+    ///
+    /// ```
+    /// use mplog::queue::wire::{encode_frame, Frame, FrameReader};
+    /// let mut bytes = Vec::new();
+    /// encode_frame(&Frame::Goodbye { sent: 10, dropped: 0 }, &mut bytes).unwrap();
+    /// let mut reader = FrameReader::new(std::io::Cursor::new(bytes));
+    /// assert_eq!(reader.next_frame().unwrap(), Some(Frame::Goodbye { sent: 10, dropped: 0 }));
+    /// ```
     pub fn new(inner: R) -> FrameReader<R> {
         FrameReader::with_max_frame(inner, DEFAULT_MAX_FRAME)
     }
 
     /// A reader refusing frames larger than `max_frame` bytes.
+    ///
+    /// ```
+    /// use mplog::queue::wire::{encode_frame, Frame, FrameReader, WireError};
+    /// let mut bytes = Vec::new();
+    /// encode_frame(&Frame::Records(vec![mplog::Record::new("a", mplog::Level::INFO, "m")]), &mut bytes).unwrap();
+    /// let err = FrameReader::with_max_frame(&bytes[..], 8).next_frame().unwrap_err();
+    /// assert!(matches!(err, WireError::TooLarge { max: 8, .. }));
+    /// ```
     pub fn with_max_frame(inner: R, max_frame: usize) -> FrameReader<R> {
         FrameReader {
             inner,
@@ -307,16 +394,39 @@ impl<R: Read> FrameReader<R> {
     }
 
     /// The underlying stream.
+    ///
+    /// ```
+    /// let data: &[u8] = &[];
+    /// let reader = mplog::queue::wire::FrameReader::new(data);
+    /// assert!(reader.get_ref().is_empty());
+    /// ```
     pub fn get_ref(&self) -> &R {
         &self.inner
     }
 
     /// Bytes of the stream consumed so far.
+    ///
+    /// ```
+    /// use mplog::queue::wire::{encode_frame, Frame, FrameReader};
+    /// let mut bytes = Vec::new();
+    /// encode_frame(&Frame::Sync { seq: 1 }, &mut bytes).unwrap();
+    /// let mut reader = FrameReader::new(&bytes[..]);
+    /// reader.next_frame().unwrap();
+    /// assert_eq!(reader.offset(), bytes.len() as u64);
+    /// ```
     pub fn offset(&self) -> u64 {
         self.offset
     }
 
     /// Reads and checks the hello.
+    ///
+    /// ```
+    /// use mplog::queue::wire::{encode_frame, Frame, FrameReader, WireError};
+    /// let mut bytes = Vec::new();
+    /// encode_frame(&Frame::Sync { seq: 1 }, &mut bytes).unwrap(); // not a hello
+    /// let err = FrameReader::new(&bytes[..]).read_hello().unwrap_err();
+    /// assert!(matches!(err, WireError::BadMagic { .. } | WireError::Malformed { .. }));
+    /// ```
     pub fn read_hello(&mut self) -> Result<Hello, WireError> {
         let offset = self.offset;
         let Some(bytes) = self.next_frame_bytes()? else {
@@ -346,6 +456,17 @@ impl<R: Read> FrameReader<R> {
     }
 
     /// The next frame, `None` at a clean end of stream.
+    ///
+    /// ```
+    /// use mplog::queue::wire::{encode_frame, Frame, FrameReader};
+    /// let mut bytes = Vec::new();
+    /// encode_frame(&Frame::Sync { seq: 1 }, &mut bytes).unwrap();
+    /// encode_frame(&Frame::Sync { seq: 2 }, &mut bytes).unwrap();
+    /// let mut reader = FrameReader::new(&bytes[..]);
+    /// assert_eq!(reader.next_frame().unwrap(), Some(Frame::Sync { seq: 1 }));
+    /// assert_eq!(reader.next_frame().unwrap(), Some(Frame::Sync { seq: 2 }));
+    /// assert_eq!(reader.next_frame().unwrap(), None); // clean end
+    /// ```
     pub fn next_frame(&mut self) -> Result<Option<Frame>, WireError> {
         let offset = self.offset;
         match self.next_frame_bytes()? {
@@ -363,6 +484,15 @@ impl<R: Read> FrameReader<R> {
 
     /// The body of the next frame, `None` at a clean end of stream. On a timeout the partial
     /// frame stays buffered and the next call resumes it.
+    ///
+    /// ```
+    /// use mplog::queue::wire::{encode_frame, Frame, FrameReader, PREFIX_LEN};
+    /// let mut bytes = Vec::new();
+    /// encode_frame(&Frame::Sync { seq: 1 }, &mut bytes).unwrap();
+    /// let mut reader = FrameReader::new(&bytes[..]);
+    /// let body = reader.next_frame_bytes().unwrap().unwrap();
+    /// assert_eq!(body, &bytes[PREFIX_LEN..]); // the postcard body, prefix stripped
+    /// ```
     pub fn next_frame_bytes(&mut self) -> Result<Option<&[u8]>, WireError> {
         if !self.fill(PREFIX_LEN)? {
             return Ok(None);

@@ -38,6 +38,15 @@ pub const ENV_TRANSPORT: &str = "MPLOG_TRANSPORT";
 
 /// Keeps the worker's handler attached; dropping it drains to the listener (bounded) and
 /// detaches it.
+///
+/// ```
+/// let listener = mplog::queue::QueueListener::builder().start().unwrap();
+/// let guard = mplog::queue::worker::init(mplog::queue::QueueHandler::builder(listener.endpoint())).unwrap();
+/// mplog::info!(mplog::get_logger("job"), "working");
+/// drop(guard); // drained, goodbye sent, handler detached
+/// assert!(!mplog::root().has_handlers());
+/// assert_eq!(listener.stop().records, 1);
+/// ```
 #[must_use = "dropping the guard at once detaches the handler"]
 #[derive(Debug)]
 pub struct WorkerGuard {
@@ -46,11 +55,28 @@ pub struct WorkerGuard {
 
 impl WorkerGuard {
     /// The handler on the root logger.
+    ///
+    /// ```
+    /// let listener = mplog::queue::QueueListener::builder().start().unwrap();
+    /// let guard = mplog::queue::worker::init(mplog::queue::QueueHandler::builder(listener.endpoint())).unwrap();
+    /// mplog::info!(mplog::get_logger("job"), "checkpoint");
+    /// assert!(guard.handler().sync(std::time::Duration::from_secs(5)));
+    /// # drop(guard); listener.stop();
+    /// ```
     pub fn handler(&self) -> &Arc<QueueHandler> {
         &self.handler
     }
 
     /// Records sent and dropped so far.
+    ///
+    /// ```
+    /// let listener = mplog::queue::QueueListener::builder().start().unwrap();
+    /// let guard = mplog::queue::worker::init(mplog::queue::QueueHandler::builder(listener.endpoint())).unwrap();
+    /// mplog::debug!(mplog::get_logger("job"), "sent: the worker's root is at DEBUG");
+    /// assert!(guard.handler().sync(std::time::Duration::from_secs(5)));
+    /// assert_eq!(guard.stats().sent, 1);
+    /// # drop(guard); listener.stop();
+    /// ```
     pub fn stats(&self) -> HandlerStats {
         self.handler.stats()
     }
@@ -108,6 +134,15 @@ pub fn init_from_env() -> Result<WorkerGuard, QueueError> {
 }
 
 /// The handler builder [`init_from_env`] uses, to adjust before [`init`].
+///
+/// ```
+/// let listener = mplog::queue::QueueListener::builder().start().unwrap();
+/// std::env::set_var("MPLOG_ENDPOINT", listener.endpoint()); // the supervisor does this
+/// let builder = mplog::queue::worker::builder_from_env().unwrap()
+///     .capacity(1024); // adjusted before init
+/// let guard = mplog::queue::worker::init(builder).unwrap();
+/// # drop(guard); listener.stop();
+/// ```
 pub fn builder_from_env() -> Result<QueueHandlerBuilder, QueueError> {
     let endpoint = std::env::var_os(ENV_ENDPOINT).ok_or(QueueError::Env {
         name: ENV_ENDPOINT,
@@ -152,6 +187,15 @@ pub fn builder_from_env() -> Result<QueueHandlerBuilder, QueueError> {
 
 /// Installs, once per process, the panic hook (drains, then chains the previous hook) and
 /// the `atexit` hook (closes every queue handler). [`init`] calls it.
+///
+/// ```
+/// // For a QueueHandler set up by hand rather than with `init`: drain it on panic and exit.
+/// let h = mplog::queue::QueueHandler::builder("/tmp/nowhere/mplog.sock")
+///     .drain_timeout(std::time::Duration::from_millis(50)).build().unwrap();
+/// mplog::root().add_handler(std::sync::Arc::new(h));
+/// mplog::queue::worker::install_exit_hooks(); // once per process; later calls do nothing
+/// mplog::queue::worker::install_exit_hooks();
+/// ```
 pub fn install_exit_hooks() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {

@@ -75,6 +75,13 @@ pub const LISTENER_LOGGER: &str = "mplog.listener";
 pub const NOTICES_PER_SECOND: u32 = 10;
 
 /// Where the listener takes connections.
+///
+/// ```
+/// use mplog::queue::{Endpoint, QueueListener};
+/// let listener = QueueListener::builder().endpoint_kind(Endpoint::InProcess).start().unwrap();
+/// assert_eq!(listener.endpoint(), std::path::Path::new("")); // no socket
+/// # listener.stop();
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum Endpoint {
     /// A fresh private directory (0700) with the socket (0600) in it (the default).
@@ -97,6 +104,16 @@ pub(crate) enum Target {
 }
 
 /// One worker's counts.
+///
+/// ```
+/// use mplog::handler::Handler;
+/// let listener = mplog::queue::QueueListener::builder().start().unwrap();
+/// let h = mplog::queue::QueueHandler::builder(listener.endpoint()).process_name("w1").build().unwrap();
+/// h.handle(&mplog::Record::new("a", mplog::Level::INFO, "m"));
+/// h.close();
+/// let w = &listener.stop().per_worker[0];
+/// assert_eq!((w.pid, w.process_name.as_str(), w.records), (std::process::id(), "w1", 1));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct WorkerStats {
     /// The worker's process id (from its hello).
@@ -110,6 +127,16 @@ pub struct WorkerStats {
 }
 
 /// What a listener did, returned by [`ListenerHandle::stop`].
+///
+/// ```
+/// use mplog::handler::Handler;
+/// let listener = mplog::queue::QueueListener::builder().start().unwrap();
+/// let h = mplog::queue::QueueHandler::builder(listener.endpoint()).build().unwrap();
+/// h.handle(&mplog::Record::new("a", mplog::Level::INFO, "m"));
+/// h.close();
+/// let stats = listener.stop();
+/// assert_eq!((stats.records, stats.connections, stats.dropped, stats.malformed), (1, 1, 0, 0));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub struct ListenerStats {
@@ -142,6 +169,12 @@ pub(crate) struct Shared {
 }
 
 /// Starts listeners; see [`QueueListener::builder`].
+///
+/// ```
+/// let listener = mplog::queue::QueueListener::builder().start().unwrap();
+/// println!("workers connect to {}", listener.endpoint().display());
+/// listener.stop();
+/// ```
 pub struct QueueListener;
 
 impl QueueListener {
@@ -167,6 +200,16 @@ impl QueueListener {
 }
 
 /// Configures and starts a listener.
+///
+/// ```
+/// use mplog::queue::QueueListener;
+/// let listener = QueueListener::builder()
+///     .manager(mplog::Manager::new())
+///     .max_frame(1 << 20)
+///     .start()
+///     .unwrap();
+/// # listener.stop();
+/// ```
 pub struct QueueListenerBuilder {
     endpoint: Endpoint,
     target: Option<Target>,
@@ -187,24 +230,66 @@ impl std::fmt::Debug for QueueListenerBuilder {
 
 impl QueueListenerBuilder {
     /// Listens on this socket path instead of a private directory.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let path = dir.path().join("app.sock");
+    /// let listener = mplog::queue::QueueListener::builder().endpoint(&path).start().unwrap();
+    /// assert_eq!(listener.endpoint(), path);
+    /// listener.stop();
+    /// assert!(!path.exists()); // the socket file goes with the listener
+    /// ```
     pub fn endpoint(mut self, path: impl AsRef<Path>) -> Self {
         self.endpoint = Endpoint::Path(path.as_ref().to_path_buf());
         self
     }
 
     /// Chooses the endpoint kind (e.g. [`Endpoint::InProcess`] for thread-only programs).
+    ///
+    /// ```
+    /// use mplog::queue::{Endpoint, QueueListener};
+    /// // Threads only: no socket, records go through `local_handler`.
+    /// let listener = QueueListener::builder().endpoint_kind(Endpoint::InProcess).start().unwrap();
+    /// let h = listener.local_handler();
+    /// mplog::handler::Handler::handle(&h, &mplog::Record::new("a", mplog::Level::INFO, "m"));
+    /// assert_eq!(listener.stop().records, 1);
+    /// ```
     pub fn endpoint_kind(mut self, endpoint: Endpoint) -> Self {
         self.endpoint = endpoint;
         self
     }
 
     /// Dispatches through this hierarchy, as the cookbook does (replaces `handlers`).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use mplog::{handler::MemoryHandler, queue::{Endpoint, QueueListener}, Level};
+    /// let m = mplog::Manager::new();
+    /// let db = Arc::new(MemoryHandler::new(100, Level::CRITICAL, None));
+    /// m.get_logger("app.db").add_handler(db.clone());
+    /// let listener = QueueListener::builder().manager(m).endpoint_kind(Endpoint::InProcess).start().unwrap();
+    /// let h = listener.local_handler();
+    /// mplog::handler::Handler::handle(&h, &mplog::Record::new("app.db", Level::INFO, "routed by name"));
+    /// listener.stop();
+    /// assert_eq!(db.buffered(), 1);
+    /// ```
     pub fn manager(mut self, manager: Manager) -> Self {
         self.target = Some(Target::Manager(manager));
         self
     }
 
     /// Dispatches to these handlers, as Python's `QueueListener` (replaces `manager`).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use mplog::{handler::MemoryHandler, queue::{Endpoint, QueueListener}, Level};
+    /// let all = Arc::new(MemoryHandler::new(100, Level::CRITICAL, None));
+    /// let listener = QueueListener::builder().handlers(vec![all.clone()])
+    ///     .endpoint_kind(Endpoint::InProcess).start().unwrap();
+    /// mplog::handler::Handler::handle(&listener.local_handler(), &mplog::Record::new("x", Level::DEBUG, "m"));
+    /// listener.stop();
+    /// assert_eq!(all.buffered(), 1); // every record, whatever its logger
+    /// ```
     pub fn handlers(mut self, handlers: Vec<Arc<dyn Handler>>) -> Self {
         self.target = Some(Target::Handlers {
             handlers,
@@ -215,24 +300,60 @@ impl QueueListenerBuilder {
 
     /// With plain handlers: give a handler only records at or above its level (Python's
     /// `respect_handler_level`; default false). A manager always applies handler levels.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use mplog::{handler::{Handler, MemoryHandler}, queue::{Endpoint, QueueListener}, Level, Record};
+    /// let errors = Arc::new(MemoryHandler::new(100, Level::CRITICAL, None));
+    /// errors.base().set_level(Level::ERROR);
+    /// let listener = QueueListener::builder().handlers(vec![errors.clone()]).respect_handler_level(true)
+    ///     .endpoint_kind(Endpoint::InProcess).start().unwrap();
+    /// let h = listener.local_handler();
+    /// h.handle(&Record::new("a", Level::INFO, "below the handler's level"));
+    /// h.handle(&Record::new("a", Level::ERROR, "kept"));
+    /// listener.stop();
+    /// assert_eq!(errors.buffered(), 1);
+    /// ```
     pub fn respect_handler_level(mut self, respect: bool) -> Self {
         self.respect_handler_level = respect;
         self
     }
 
     /// Largest frame accepted ([`DEFAULT_MAX_FRAME`]); larger ones close the connection.
+    ///
+    /// ```
+    /// // Refuse (and close) connections that send a frame over 256 KiB.
+    /// let listener = mplog::queue::QueueListener::builder().max_frame(256 * 1024).start().unwrap();
+    /// assert_eq!(listener.stop().malformed, 0);
+    /// ```
     pub fn max_frame(mut self, bytes: usize) -> Self {
         self.max_frame = bytes;
         self
     }
 
     /// User ids allowed to connect (default: the listener's own).
+    ///
+    /// ```
+    /// // Also accept workers running as uid 1001 (the listener's own uid is no longer implied).
+    /// let me = nix::unistd::getuid().as_raw();
+    /// let listener = mplog::queue::QueueListener::builder().allowed_uids([me, 1001]).start().unwrap();
+    /// assert_eq!(listener.stop().rejected, 0);
+    /// ```
     pub fn allowed_uids(mut self, uids: impl IntoIterator<Item = u32>) -> Self {
         self.allowed_uids = uids.into_iter().collect();
         self
     }
 
     /// Binds the endpoint and starts the threads.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let sock = dir.path().join("app.sock");
+    /// let listener = mplog::queue::QueueListener::builder().endpoint(&sock).start().unwrap();
+    /// // A second listener on a live endpoint is refused, not silently stacked.
+    /// assert!(mplog::queue::QueueListener::builder().endpoint(&sock).start().is_err());
+    /// listener.stop();
+    /// ```
     pub fn start(self) -> Result<ListenerHandle, QueueError> {
         let acceptor: Option<Arc<dyn Acceptor>> = match &self.endpoint {
             Endpoint::Auto => Some(Arc::new(
@@ -309,6 +430,15 @@ impl QueueListenerBuilder {
 }
 
 /// A running listener: its endpoint, in-process handlers, and `stop`.
+///
+/// ```
+/// use mplog::handler::Handler;
+/// let listener = mplog::queue::QueueListener::builder().start().unwrap();
+/// let h = mplog::queue::QueueHandler::builder(listener.endpoint()).build().unwrap();
+/// h.handle(&mplog::Record::new("a", mplog::Level::INFO, "m"));
+/// h.close();
+/// assert_eq!(listener.stop().records, 1);
+/// ```
 pub struct ListenerHandle {
     endpoint: PathBuf,
     /// What the dispatch thread hands records to; locked for the length of a reload.
@@ -337,6 +467,13 @@ impl std::fmt::Debug for ListenerHandle {
 impl ListenerHandle {
     /// The socket path workers connect to (empty for [`Endpoint::InProcess`]); hand it to
     /// children with [`CommandExt::mplog_endpoint`](super::spawn::CommandExt::mplog_endpoint).
+    ///
+    /// ```
+    /// use std::os::unix::fs::FileTypeExt;
+    /// let listener = mplog::queue::QueueListener::builder().start().unwrap();
+    /// assert!(std::fs::metadata(listener.endpoint()).unwrap().file_type().is_socket());
+    /// # listener.stop();
+    /// ```
     pub fn endpoint(&self) -> &Path {
         &self.endpoint
     }
@@ -398,6 +535,16 @@ impl ListenerHandle {
     }
 
     /// Counts so far (without stopping).
+    ///
+    /// ```
+    /// use mplog::handler::Handler;
+    /// let listener = mplog::queue::QueueListener::builder().start().unwrap();
+    /// let h = mplog::queue::QueueHandler::builder(listener.endpoint()).build().unwrap();
+    /// h.handle(&mplog::Record::new("a", mplog::Level::INFO, "m"));
+    /// assert!(h.sync(std::time::Duration::from_secs(5)));
+    /// assert_eq!(listener.stats().records, 1); // still running
+    /// # listener.stop();
+    /// ```
     pub fn stats(&self) -> ListenerStats {
         if let Some(stats) = &*self.stats.lock() {
             return stats.clone();
@@ -439,6 +586,12 @@ impl ListenerHandle {
 
     /// Stops accepting, drains every connection, handles and flushes everything, and returns
     /// the statistics. Idempotent: later calls return the same statistics.
+    ///
+    /// ```
+    /// let listener = mplog::queue::QueueListener::builder().start().unwrap();
+    /// let first = listener.stop();
+    /// assert_eq!(listener.stop(), first); // idempotent
+    /// ```
     pub fn stop(&self) -> ListenerStats {
         let Some((acceptor_thread, dispatch)) = self.threads.lock().take() else {
             return self.stats();

@@ -73,12 +73,49 @@ impl std::str::FromStr for TransportKind {
 }
 
 /// One established connection, either end.
+///
+/// ```
+/// use std::time::Duration;
+/// use mplog::queue::transport::{socket::{SocketAcceptor, SocketTransport}, Acceptor, Transport};
+/// let dir = tempfile::tempdir().unwrap();
+/// let acceptor = SocketAcceptor::bind(dir.path().join("t.sock")).unwrap();
+/// let mut worker = SocketTransport::new(acceptor.path()).connect().unwrap();
+/// let (mut listener_side, _peer) = acceptor.accept().unwrap();
+/// worker.send_all(b"frame").unwrap();
+/// let mut buf = [0u8; 16];
+/// let n = listener_side.recv(&mut buf, Duration::from_secs(5)).unwrap();
+/// assert_eq!(&buf[..n], b"frame");
+/// ```
 pub trait Connection: Send {
     /// Writes some of `bytes` and returns how many (never raises `SIGPIPE`; a gone peer is an
     /// error).
+    ///
+    /// ```
+    /// use mplog::queue::transport::{socket::{SocketAcceptor, SocketTransport}, Acceptor, Transport};
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let acceptor = SocketAcceptor::bind(dir.path().join("t.sock")).unwrap();
+    /// let mut conn = SocketTransport::new(acceptor.path()).connect().unwrap();
+    /// let (gone, _) = acceptor.accept().unwrap();
+    /// assert_eq!(conn.send(b"abc").unwrap(), 3);
+    /// drop(gone);
+    /// let err = loop { if let Err(e) = conn.send(b"x") { break e } }; // an error, not SIGPIPE
+    /// println!("{err}");
+    /// ```
     fn send(&mut self, bytes: &[u8]) -> io::Result<usize>;
 
     /// Writes all of `bytes`; on error, returns how many were written before it.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use mplog::queue::transport::{socket::{SocketAcceptor, SocketTransport}, Acceptor, Transport};
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let acceptor = SocketAcceptor::bind(dir.path().join("t.sock")).unwrap();
+    /// let mut conn = SocketTransport::new(acceptor.path()).connect().unwrap();
+    /// let (mut peer, _) = acceptor.accept().unwrap();
+    /// conn.send_all(b"hello").map_err(|(written, e)| (written, e.kind())).unwrap();
+    /// let mut buf = [0u8; 8];
+    /// assert_eq!(peer.recv(&mut buf, Duration::from_secs(5)).unwrap(), 5);
+    /// ```
     fn send_all(&mut self, mut bytes: &[u8]) -> Result<(), (usize, io::Error)> {
         let mut done = 0;
         while !bytes.is_empty() {
@@ -97,22 +134,78 @@ pub trait Connection: Send {
 
     /// Reads what is available into `buf`, waiting at most `timeout` (`Ok(0)`: end of stream;
     /// a timeout is an error of kind `WouldBlock` or `TimedOut`).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use mplog::queue::transport::{socket::{SocketAcceptor, SocketTransport}, Acceptor, Transport};
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let acceptor = SocketAcceptor::bind(dir.path().join("t.sock")).unwrap();
+    /// let conn = SocketTransport::new(acceptor.path()).connect().unwrap();
+    /// let (mut peer, _) = acceptor.accept().unwrap();
+    /// drop(conn);
+    /// let mut buf = [0u8; 8];
+    /// assert_eq!(peer.recv(&mut buf, Duration::from_secs(5)).unwrap(), 0); // end of stream
+    /// ```
     fn recv(&mut self, buf: &mut [u8], timeout: Duration) -> io::Result<usize>;
 
     /// A second handle on the same connection (the listener answers `Sync` from another thread).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use mplog::queue::transport::{socket::{SocketAcceptor, SocketTransport}, Acceptor, Transport};
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let acceptor = SocketAcceptor::bind(dir.path().join("t.sock")).unwrap();
+    /// let mut conn = SocketTransport::new(acceptor.path()).connect().unwrap();
+    /// let (peer, _) = acceptor.accept().unwrap();
+    /// let mut writer = peer.try_clone().unwrap(); // e.g. for another thread
+    /// writer.send_all(b"ack").map_err(|(_, e)| e).unwrap();
+    /// let mut buf = [0u8; 8];
+    /// assert_eq!(conn.recv(&mut buf, Duration::from_secs(5)).unwrap(), 3);
+    /// ```
     fn try_clone(&self) -> io::Result<Box<dyn Connection>>;
 }
 
 /// The worker's side: how to reach a listener.
+///
+/// ```
+/// use mplog::queue::transport::{socket::SocketTransport, Transport};
+/// let t = SocketTransport::new("/run/app/mplog.sock");
+/// assert_eq!(t.endpoint(), "/run/app/mplog.sock");
+/// assert!(t.connect().is_err()); // nobody listens there
+/// ```
 pub trait Transport: Send + Sync + fmt::Debug {
     /// Opens a connection (no hello yet).
+    ///
+    /// ```
+    /// use mplog::queue::transport::{socket::{SocketAcceptor, SocketTransport}, Transport};
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let t = SocketTransport::new(dir.path().join("t.sock"));
+    /// assert!(t.connect().is_err()); // not yet listening
+    /// let _acceptor = SocketAcceptor::bind(dir.path().join("t.sock")).unwrap();
+    /// assert!(t.connect().is_ok());
+    /// ```
     fn connect(&self) -> io::Result<Box<dyn Connection>>;
 
     /// Where it connects, for messages.
+    ///
+    /// ```
+    /// use mplog::queue::transport::{socket::SocketTransport, Transport};
+    /// let t = SocketTransport::new("/run/app/mplog.sock");
+    /// println!("cannot reach the listener at {}", t.endpoint());
+    /// ```
     fn endpoint(&self) -> String;
 }
 
 /// Who is at the other end of an accepted connection.
+///
+/// ```
+/// use mplog::queue::transport::{socket::{SocketAcceptor, SocketTransport}, Acceptor, Transport};
+/// let dir = tempfile::tempdir().unwrap();
+/// let acceptor = SocketAcceptor::bind(dir.path().join("t.sock")).unwrap();
+/// let _worker = SocketTransport::new(acceptor.path()).connect().unwrap();
+/// let (_conn, peer) = acceptor.accept().unwrap();
+/// assert_eq!(peer.pid as u32, std::process::id()); // the kernel's word, not the worker's
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Peer {
     /// The peer's user id, from the kernel (`SO_PEERCRED`).
@@ -122,19 +215,62 @@ pub struct Peer {
 }
 
 /// The listener's side: where connections arrive.
+///
+/// ```
+/// use mplog::queue::transport::{socket::{SocketAcceptor, SocketTransport}, Acceptor, Transport};
+/// let dir = tempfile::tempdir().unwrap();
+/// let acceptor = SocketAcceptor::bind(dir.path().join("t.sock")).unwrap();
+/// assert!(acceptor.try_accept().unwrap().is_none()); // nobody yet
+/// let _worker = SocketTransport::new(acceptor.endpoint()).connect().unwrap();
+/// assert!(acceptor.try_accept().unwrap().is_some());
+/// ```
 pub trait Acceptor: Send + Sync {
     /// Waits for the next connection.
+    ///
+    /// ```
+    /// use mplog::queue::transport::{socket::{SocketAcceptor, SocketTransport}, Acceptor, Transport};
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let acceptor = SocketAcceptor::bind(dir.path().join("t.sock")).unwrap();
+    /// let _worker = SocketTransport::new(acceptor.path()).connect().unwrap();
+    /// let (_conn, peer) = acceptor.accept().unwrap();
+    /// assert_eq!(peer.uid, nix::unistd::getuid().as_raw());
+    /// ```
     fn accept(&self) -> io::Result<(Box<dyn Connection>, Peer)>;
 
     /// A connection already waiting, without blocking (`None` when there is none): stop
     /// serves the backlog before it closes the endpoint, so no worker that connected in time
     /// is turned away.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let acceptor = mplog::queue::transport::socket::SocketAcceptor::bind(dir.path().join("t.sock")).unwrap();
+    /// use mplog::queue::transport::Acceptor;
+    /// assert!(acceptor.try_accept().unwrap().is_none()); // returns at once
+    /// ```
     fn try_accept(&self) -> io::Result<Option<(Box<dyn Connection>, Peer)>>;
 
     /// Makes a blocked [`accept`](Acceptor::accept) return (used by stop).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use mplog::queue::transport::{socket::SocketAcceptor, Acceptor};
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let acceptor = Arc::new(SocketAcceptor::bind(dir.path().join("t.sock")).unwrap());
+    /// let a = acceptor.clone();
+    /// let waiting = std::thread::spawn(move || a.accept().is_ok());
+    /// acceptor.wake(); // the blocked accept returns
+    /// waiting.join().unwrap();
+    /// ```
     fn wake(&self);
 
     /// Where workers connect, for messages and `MPLOG_ENDPOINT`.
+    ///
+    /// ```
+    /// use mplog::queue::transport::{socket::SocketAcceptor, Acceptor};
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let acceptor = SocketAcceptor::bind(dir.path().join("t.sock")).unwrap();
+    /// assert_eq!(acceptor.endpoint(), dir.path().join("t.sock").display().to_string());
+    /// ```
     fn endpoint(&self) -> String;
 }
 

@@ -26,6 +26,17 @@ pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 pub const SOCKET_NAME: &str = "mplog.sock";
 
 /// A connected Unix stream socket.
+///
+/// ```
+/// use std::time::Duration;
+/// use mplog::queue::transport::{socket::{SocketAcceptor, SocketTransport}, Acceptor, Transport};
+/// let dir = tempfile::tempdir().unwrap();
+/// let acceptor = SocketAcceptor::bind(dir.path().join("t.sock")).unwrap();
+/// let mut conn = SocketTransport::new(acceptor.path()).connect().unwrap(); // a SocketConnection
+/// let _accepted = acceptor.accept().unwrap();
+/// let mut buf = [0u8; 8];
+/// assert!(conn.recv(&mut buf, Duration::from_millis(10)).is_err()); // nothing sent: timeout
+/// ```
 #[derive(Debug)]
 pub struct SocketConnection {
     stream: UnixStream,
@@ -76,6 +87,11 @@ pub struct SocketTransport {
 
 impl SocketTransport {
     /// A transport to the socket at `path`.
+    ///
+    /// ```
+    /// use mplog::queue::transport::{socket::SocketTransport, Transport};
+    /// assert_eq!(SocketTransport::new("/tmp/app.sock").endpoint(), "/tmp/app.sock");
+    /// ```
     pub fn new(path: impl AsRef<Path>) -> SocketTransport {
         SocketTransport {
             path: path.as_ref().to_path_buf(),
@@ -96,6 +112,16 @@ impl Transport for SocketTransport {
 }
 
 /// A listening socket file (removed again on drop, with its private directory if it made one).
+///
+/// ```
+/// use std::os::unix::fs::PermissionsExt;
+/// let dir = tempfile::tempdir().unwrap();
+/// let acceptor = mplog::queue::transport::socket::SocketAcceptor::bind(dir.path().join("t.sock")).unwrap();
+/// let mode = std::fs::metadata(acceptor.path()).unwrap().permissions().mode();
+/// assert_eq!(mode & 0o777, 0o600);
+/// drop(acceptor);
+/// assert!(!dir.path().join("t.sock").exists());
+/// ```
 #[derive(Debug)]
 pub struct SocketAcceptor {
     listener: UnixListener,
@@ -109,6 +135,19 @@ impl SocketAcceptor {
     /// Binds `path`, replacing a stale socket file nobody listens on; the socket gets mode 0600.
     /// Anything else already at `path` (a log file given as the endpoint by mistake, a
     /// directory, a symlink) is left alone and refused with an error naming it.
+    ///
+    /// ```
+    /// use mplog::queue::transport::socket::SocketAcceptor;
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let path = dir.path().join("t.sock");
+    /// drop(std::os::unix::net::UnixListener::bind(&path).unwrap()); // a stale socket file
+    /// let live = SocketAcceptor::bind(&path).unwrap(); // replaces it
+    /// let err = SocketAcceptor::bind(&path).unwrap_err(); // a live one is refused
+    /// assert_eq!(err.kind(), std::io::ErrorKind::AddrInUse);
+    /// std::fs::write(dir.path().join("app.log"), "keep me").unwrap();
+    /// assert!(SocketAcceptor::bind(dir.path().join("app.log")).is_err()); // not a socket
+    /// # drop(live);
+    /// ```
     pub fn bind(path: impl AsRef<Path>) -> io::Result<SocketAcceptor> {
         let path = path.as_ref().to_path_buf();
         // `symlink_metadata`: a symlink is not followed, so it is never taken for a socket.
@@ -142,6 +181,15 @@ impl SocketAcceptor {
     }
 
     /// Binds a socket in a fresh directory of mode 0700 under the temporary directory.
+    ///
+    /// ```
+    /// use std::os::unix::fs::PermissionsExt;
+    /// let acceptor = mplog::queue::transport::socket::SocketAcceptor::bind_private().unwrap();
+    /// let dir = acceptor.path().parent().unwrap().to_path_buf();
+    /// assert_eq!(std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777, 0o700);
+    /// drop(acceptor);
+    /// assert!(!dir.exists()); // removed with the socket
+    /// ```
     pub fn bind_private() -> io::Result<SocketAcceptor> {
         let base = std::env::temp_dir();
         loop {
@@ -166,6 +214,12 @@ impl SocketAcceptor {
     }
 
     /// The socket file.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let acceptor = mplog::queue::transport::socket::SocketAcceptor::bind(dir.path().join("t.sock")).unwrap();
+    /// assert_eq!(acceptor.path(), dir.path().join("t.sock"));
+    /// ```
     pub fn path(&self) -> &Path {
         &self.path
     }
