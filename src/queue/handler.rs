@@ -834,7 +834,9 @@ mod tests {
     #[test]
     fn close_counts_what_an_unreachable_listener_never_got() {
         let dir = tempfile::tempdir().expect("temp dir");
+        // The socket transport's sender (a shm ring would keep them for a later listener).
         let handler = QueueHandler::builder(dir.path().join("nobody-listens.sock"))
+            .transport(TransportKind::Socket)
             .drain_timeout(Duration::from_millis(50))
             .build()
             .expect("handler");

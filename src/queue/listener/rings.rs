@@ -106,7 +106,7 @@ impl RingSet {
 
     /// Starts draining the ring file `name` (once; later calls for it do nothing).
     pub(crate) fn attach(self: &Arc<Self>, name: &str) {
-        if self.shared.stopping.load(Ordering::Acquire) || !shm::is_ring_name(name) {
+        if !shm::is_ring_name(name) {
             return;
         }
         if !self.attached.lock().insert(name.to_owned()) {
@@ -272,13 +272,16 @@ impl RingSet {
         self.attached.lock().remove(name);
     }
 
-    /// Joins the scanner and every drainer (the stopping flag is set); a private endpoint's
-    /// leftovers are deleted with their directory.
-    pub(crate) fn stop(&self) {
+    /// Joins the scanner, attaches the rings it has not seen yet, and joins every drainer once
+    /// it has drained its ring (the stopping flag is set); a private endpoint's leftovers are
+    /// deleted with their directory.
+    pub(crate) fn stop(self: &Arc<Self>) {
         if let Some(t) = self.scanner.lock().take() {
             t.thread().unpark();
             let _ = t.join();
         }
+        // Rings made or announced just before stop are served too, as a socket's backlog is.
+        self.scan();
         let drainers = std::mem::take(&mut *self.drainers.lock());
         for d in drainers {
             let _ = d.join();
