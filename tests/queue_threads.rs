@@ -1,11 +1,13 @@
-//! Many threads of one process through one socket `QueueHandler`: every record arrives once,
-//! each thread's in its order, while WARNINGs close chunks early, a small queue makes callers
-//! wait, and another thread keeps flushing (the sender takes partly filled chunks then).
+//! Many threads of one process through one `QueueHandler`, on each transport: every record
+//! arrives once, each thread's in its order, while WARNINGs close chunks early, a small queue
+//! makes callers wait, and another thread keeps flushing (the socket sender takes partly
+//! filled chunks then).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use mplog::handler::Handler;
+use mplog::queue::transport::TransportKind;
 use mplog::queue::{Overflow, QueueHandler};
 use mplog::{Level, Manager};
 
@@ -15,12 +17,23 @@ const THREADS: usize = 8;
 const RECORDS: usize = 5_000;
 
 #[test]
-fn every_thread_keeps_its_order_through_one_handler() {
+fn every_thread_keeps_its_order_through_one_socket_handler() {
+    every_thread_keeps_its_order(TransportKind::Socket);
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn every_thread_keeps_its_order_through_one_shm_handler() {
+    every_thread_keeps_its_order(TransportKind::Shm);
+}
+
+fn every_thread_keeps_its_order(transport: TransportKind) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("all.log");
     let listener = common::file_listener(&path);
     let handler = Arc::new(
         QueueHandler::builder(listener.endpoint())
+            .transport(transport)
             .capacity(256)
             .overflow(Overflow::Block {
                 timeout: Duration::from_secs(30),
