@@ -21,6 +21,10 @@
 //! [`compat`] (the `log` facade).
 
 #![warn(missing_docs)]
+// Unsafe code is allowed, item by item, only where the standard library and nix leave no safe
+// way: the shared-memory rings (`queue::transport::shm::ring`, every invariant written beside
+// it) and three process-level calls (`fork`, `atexit`, `pthread_atfork`).
+#![deny(unsafe_code)]
 
 pub mod basic_config;
 pub mod compat;

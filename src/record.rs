@@ -444,6 +444,7 @@ static PROCESS_NAME: LazyLock<RwLock<Arc<str>>> = LazyLock::new(|| {
     PROCESS_ID.store(std::process::id(), Ordering::Relaxed);
     // A child made by any `fork` (not only `fork_worker`) must see its own pid at once: the
     // queue handler compares it with its owner's to go inert in the child.
+    #[allow(unsafe_code)]
     // SAFETY: `refresh_pid_in_child` only calls getpid(2) and stores an atomic, both
     // async-signal-safe, as pthread_atfork's child handler must be.
     let _ = unsafe { nix::libc::pthread_atfork(None, None, Some(refresh_pid_in_child)) };

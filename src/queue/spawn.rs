@@ -79,6 +79,7 @@ impl CommandExt for Command {
 /// }).unwrap();
 /// nix::sys::wait::waitpid(pid, None).unwrap();
 /// ```
+#[allow(unsafe_code)] // `fork`, see the SAFETY note below
 pub fn fork_worker(
     endpoint: impl AsRef<Path>,
     process_name: &str,

@@ -196,6 +196,7 @@ pub fn builder_from_env() -> Result<QueueHandlerBuilder, QueueError> {
 /// mplog::queue::worker::install_exit_hooks(); // once per process; later calls do nothing
 /// mplog::queue::worker::install_exit_hooks();
 /// ```
+#[allow(unsafe_code)] // `atexit`, see the SAFETY note below
 pub fn install_exit_hooks() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {

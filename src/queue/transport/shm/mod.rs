@@ -72,6 +72,7 @@
 //! (crate-internal), each invariant next to the code that relies on it; this file and the
 //! users of the transport are safe code.
 
+#[allow(unsafe_code)] // the only module whose code is unsafe throughout; see its docs
 pub(crate) mod ring;
 
 use std::fs::{self, File, OpenOptions};
