@@ -351,6 +351,51 @@ fn capturing_listener(
 }
 
 #[test]
+fn records_left_in_a_part_filled_chunk_arrive_without_another_call() {
+    if common::role().is_some() {
+        return;
+    }
+    let (listener, capture, _m) = capturing_listener(None);
+    let handler = QueueHandler::builder(listener.endpoint())
+        .transport(TransportKind::Socket)
+        .capacity(64)
+        .overflow(Overflow::Drop)
+        .batch_bytes(256)
+        .flush_interval(Duration::from_millis(20))
+        .build()
+        .unwrap();
+    // The listener is held at the gate: its socket, then the handler's channel fill up.
+    let mut i = 0;
+    while handler.stats().dropped == 0 {
+        handler.handle(&Record::new(
+            "app",
+            Level::INFO,
+            format!("filler {i} {}", "x".repeat(200)),
+        ));
+        i += 1;
+        assert!(i < 10_000_000, "never dropped");
+    }
+    // Two records in a new chunk whose wake-up found the channel full. (Whether the sender
+    // still had bytes pending when the gate opens depends on timing; when it had none, only
+    // its timer's look at the open chunk writes these.)
+    handler.handle(&Record::new("app", Level::INFO, "last one"));
+    handler.handle(&Record::new("app", Level::INFO, "last two"));
+    capture.open_gate();
+    // No further call, flush or close: the sender's timer must find them.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let arrived = |what: &str| capture.lines().iter().any(|l| l.ends_with(what));
+    while !(arrived("last one") && arrived("last two")) {
+        assert!(
+            Instant::now() < deadline,
+            "the part-filled chunk was never written"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    handler.close();
+    listener.stop();
+}
+
+#[test]
 fn drops_are_counted_and_reported_by_the_listener() {
     if common::role().is_some() {
         return;

@@ -305,9 +305,9 @@ impl SenderThread {
     }
 
     fn next_deadline(&self) -> Option<Instant> {
-        self.link
-            .has_pending()
-            .then(|| Instant::now() + self.flush_interval)
+        // The open chunk counts too: its `Opened` may have been lost to a full channel.
+        let open = self.open.try_lock().is_none_or(|c| c.count > 0);
+        (open || self.link.has_pending()).then(|| Instant::now() + self.flush_interval)
     }
 
     fn absorb(&mut self, chunk: Chunk) {
@@ -348,10 +348,13 @@ impl SenderThread {
         // Callers send only while holding the lock: the channel now holds every chunk
         // closed before this one.
         self.drain_channel();
-        let chunk = std::mem::take(&mut *open);
-        drop(open);
-        if chunk.count > 0 {
-            self.link.push_encoded(&chunk.bytes, chunk.count);
+        // Copied out under the lock (no write happens here), so the open chunk keeps its
+        // buffer and its capacity.
+        if open.count > 0 {
+            self.link.push_encoded(&open.bytes, open.count);
+            open.bytes.clear();
+            open.count = 0;
+            open.urgent = false;
         }
         true
     }
