@@ -238,25 +238,21 @@ impl DictConfig {
     }
 
     fn apply_incremental(&self, manager: &Manager) -> Result<(), ConfigError> {
-        let present = manager.handlers();
         let mut changes: Vec<(Arc<dyn Handler>, Level)> = Vec::new();
         for (name, level) in &self.handler_levels {
-            let found = present
-                .iter()
-                .find(|h| h.base().name().as_deref() == Some(name.as_str()))
-                .ok_or_else(|| {
-                    ConfigError::new(
-                        format!("handlers.{name}"),
-                        ErrorKind::Undefined {
-                            what: "handler",
-                            name: name.clone(),
-                        },
-                    )
-                    .context(|| "no handler of this name in the running configuration".into())
-                })?;
+            let found = manager.handler_by_name(name).ok_or_else(|| {
+                ConfigError::new(
+                    format!("handlers.{name}"),
+                    ErrorKind::Undefined {
+                        what: "handler",
+                        name: name.clone(),
+                    },
+                )
+                .context(|| "no handler of this name in the running configuration".into())
+            })?;
             // Python: `if level:` (a NOTSET level changes nothing).
             if let Some(level) = level.filter(|l| *l != Level::NOTSET) {
-                changes.push((found.clone(), level));
+                changes.push((found, level));
             }
         }
         for (h, level) in changes {

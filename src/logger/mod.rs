@@ -351,17 +351,8 @@ impl Logger {
     /// assert!(m.get_logger("app").has_handlers()); // through the root
     /// ```
     pub fn has_handlers(&self) -> bool {
-        let mut current = Some(self.0.clone());
-        while let Some(l) = current {
-            if !l.handlers.load().is_empty() {
-                return true;
-            }
-            if !l.propagate.load(Ordering::Relaxed) {
-                return false;
-            }
-            current = l.parent.load_full();
-        }
-        false
+        // The chain holds exactly the handlers of this logger and the ancestors it reaches.
+        !self.0.chain.load().is_empty()
     }
 
     /// The logger's filters.

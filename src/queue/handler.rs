@@ -309,13 +309,7 @@ impl QueueHandler {
     /// # mplog::handler::Handler::close(&h);
     /// ```
     pub fn prepare(&self, record: &Record) -> Result<Record, RenderError> {
-        let mut copy = record.clone();
-        if let Some(text) = self.prepared_text(record)? {
-            copy.message = Cow::Owned(text);
-            copy.exc_text = None;
-            copy.stack_info = None;
-        }
-        Ok(copy)
+        Ok(prepared_record(record, self.prepared_text(record)?))
     }
 
     /// The message [`prepare`](QueueHandler::prepare) gives the record, or `None` when that is
@@ -376,21 +370,8 @@ impl Handler for QueueHandler {
             inner.counters.dropped.fetch_add(1, Ordering::Relaxed);
             return Ok(());
         }
-        #[cfg(target_os = "linux")]
-        if let Sink::Shm(rings) = &inner.sink {
-            // Encoded by this thread straight from `record` into its ring.
-            let text = self.prepared_text(record)?;
-            return inner.push_shm(rings, record, text.as_deref());
-        }
-        if let Sink::Async(sink) = &inner.sink {
-            // Encoded by this thread straight from `record`: no copy of it is made.
-            let text = self.prepared_text(record)?;
-            return sink
-                .push(record, text.as_deref(), inner.overflow)
-                .or_else(|(n, why)| inner.dropped(n, why));
-        }
-        let prepared = self.prepare(record)?;
-        inner.push(prepared)
+        let text = self.prepared_text(record)?;
+        inner.push(record, text)
     }
 
     /// Writes what is queued (waits at most the drain timeout).
@@ -466,39 +447,24 @@ impl Inner {
         }
     }
 
-    fn push(&self, record: Record) -> Result<(), HandlerError> {
+    /// Sends `record`, with `prepared` as its message when [`QueueHandler::prepare`] changes
+    /// it. Every sink but the in-process one encodes `record` on this thread: no copy of it
+    /// is made.
+    fn push(&self, record: &Record, prepared: Option<String>) -> Result<(), HandlerError> {
+        let prepared_ref = prepared.as_deref();
         match &self.sink {
-            // Encoded by the caller: see `emit`.
             Sink::Async(sink) => sink
-                .push(&record, None, self.overflow)
+                .push(record, prepared_ref, self.overflow)
                 .or_else(|(n, why)| self.dropped(n, why)),
-            Sink::Local(tx) => {
-                let result = match self.overflow {
-                    Overflow::Drop => tx
-                        .try_send(DispatchMsg::Local(record))
-                        .map_err(|e| e.is_full()),
-                    Overflow::Block { timeout } => tx
-                        .send_timeout(DispatchMsg::Local(record), timeout)
-                        .map_err(|e| matches!(e, SendTimeoutError::Timeout(_))),
-                };
-                match result {
-                    Ok(()) => {
-                        self.counters.sent.fetch_add(1, Ordering::Relaxed);
-                        Ok(())
-                    }
-                    Err(true) => self.dropped(1, "queue full"),
-                    Err(false) => self.dropped(1, "listener stopped"),
-                }
-            }
             #[cfg(target_os = "linux")]
-            Sink::Shm(rings) => self.push_shm(rings, &record, None),
+            Sink::Shm(rings) => self.push_shm(rings, record, prepared_ref),
             Sink::Sync(link) => {
                 let until = match self.overflow {
                     Overflow::Block { timeout } => Some(Instant::now() + timeout),
                     Overflow::Drop => None,
                 };
                 let mut link = link.lock();
-                link.push(&record);
+                link.push(record, prepared_ref);
                 if link.flush(until) {
                     Ok(())
                 } else {
@@ -511,6 +477,27 @@ impl Inner {
                     }
                 }
             }
+            Sink::Local(tx) => self.push_local(tx, prepared_record(record, prepared)),
+        }
+    }
+
+    /// Hands a prepared record to the in-process listener.
+    fn push_local(&self, tx: &Sender<DispatchMsg>, record: Record) -> Result<(), HandlerError> {
+        let result = match self.overflow {
+            Overflow::Drop => tx
+                .try_send(DispatchMsg::Local(record))
+                .map_err(|e| e.is_full()),
+            Overflow::Block { timeout } => tx
+                .send_timeout(DispatchMsg::Local(record), timeout)
+                .map_err(|e| matches!(e, SendTimeoutError::Timeout(_))),
+        };
+        match result {
+            Ok(()) => {
+                self.counters.sent.fetch_add(1, Ordering::Relaxed);
+                Ok(())
+            }
+            Err(true) => self.dropped(1, "queue full"),
+            Err(false) => self.dropped(1, "listener stopped"),
         }
     }
 
@@ -588,6 +575,18 @@ impl Inner {
 fn listener_of_another_user(endpoint: &Path) -> bool {
     use std::os::unix::fs::MetadataExt;
     std::fs::metadata(endpoint).is_ok_and(|m| m.uid() != nix::unistd::getuid().as_raw())
+}
+
+/// A copy of `record` with `prepared` (see [`QueueHandler::prepare`]) as its message, when
+/// there is one.
+fn prepared_record(record: &Record, prepared: Option<String>) -> Record {
+    let mut copy = record.clone();
+    if let Some(text) = prepared {
+        copy.message = Cow::Owned(text);
+        copy.exc_text = None;
+        copy.stack_info = None;
+    }
+    copy
 }
 
 /// Drains every live handler of this process, each bounded by `timeout` (the exit hooks).

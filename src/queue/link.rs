@@ -70,8 +70,8 @@ impl Link {
     }
 
     /// Encodes a record into the open batch.
-    pub(crate) fn push(&mut self, record: &Record) {
-        self.batch.push(record);
+    pub(crate) fn push(&mut self, record: &Record, prepared: Option<&str>) {
+        self.batch.push_prepared(record, prepared);
     }
 
     /// Appends records encoded by the handler's callers to the open batch.

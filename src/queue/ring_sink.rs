@@ -194,6 +194,9 @@ impl RingSink {
             let at = match rings.iter().position(|r| r.sink == self.id) {
                 Some(at) => at,
                 None => {
+                    // Rings of handlers closed since: their mappings would stay with the
+                    // thread for as long as it lives.
+                    rings.retain(|r| !r.producer.ring().is_closed());
                     rings.push(self.new_ring()?);
                     rings.len() - 1
                 }

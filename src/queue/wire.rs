@@ -261,7 +261,12 @@ impl RecordBatch {
     /// assert_eq!(batch.len(), 1);
     /// ```
     pub fn push(&mut self, record: &Record) {
-        encode_record(record, None, &mut self.body);
+        self.push_prepared(record, None);
+    }
+
+    /// Appends one record with `prepared` as its message (see `encode_record`).
+    pub(crate) fn push_prepared(&mut self, record: &Record, prepared: Option<&str>) {
+        encode_record(record, prepared, &mut self.body);
         self.count += 1;
     }
 

@@ -20,8 +20,6 @@ use crate::record::Record;
 // A local record travels by value: boxing it would add an allocation per log call.
 #[allow(clippy::large_enum_variant)]
 pub(crate) enum DispatchMsg {
-    /// Records of one worker, in order.
-    Batch(Vec<Record>),
     /// A `Frame::Records` body as received, decoded here (see [`WorkerEntry::decoder`]).
     Frame {
         worker: Arc<WorkerEntry>,
@@ -138,14 +136,6 @@ impl Dispatcher {
     /// Returns true on `Stop`.
     fn handle(&mut self, msg: DispatchMsg) -> bool {
         match msg {
-            DispatchMsg::Batch(records) => {
-                for r in &records {
-                    self.dispatch(r);
-                }
-                self.shared
-                    .records
-                    .fetch_add(records.len() as u64, Ordering::Relaxed);
-            }
             DispatchMsg::Frame {
                 worker,
                 bytes,

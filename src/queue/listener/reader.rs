@@ -45,6 +45,16 @@ impl WorkerEntry {
     }
 }
 
+/// Frees a connection's decoding state (its sets of names, its reused record) when its
+/// reader or ring drainer ends: the statistics entry stays, its memory need not.
+pub(crate) struct ReleaseDecoder(pub(crate) Arc<WorkerEntry>);
+
+impl Drop for ReleaseDecoder {
+    fn drop(&mut self) {
+        *self.0.decoder.lock() = Decoder::default();
+    }
+}
+
 /// What every reader needs.
 #[derive(Clone)]
 pub(crate) struct Context {
@@ -166,6 +176,7 @@ fn read_connection(conn: Box<dyn Connection>, peer: Peer, ctx: Context) {
     };
     ctx.shared.connections.fetch_add(1, Ordering::Relaxed);
     let worker = register(&ctx, &hello);
+    let _release = ReleaseDecoder(worker.clone());
     let who = worker.who();
     let mut quiet_since: Option<Instant> = None;
     loop {
@@ -217,14 +228,9 @@ fn read_connection(conn: Box<dyn Connection>, peer: Peer, ctx: Context) {
             .bytes
             .fetch_add(reader.offset() - offset, Ordering::Relaxed);
         let sent = match frame {
-            // Not reached: a record frame starts with its variant index and went to the
-            // dispatch thread above. Decoded whole, it is handled the same way all the same.
-            Frame::Records(records) => {
-                worker
-                    .records
-                    .fetch_add(records.len() as u64, Ordering::Relaxed);
-                ctx.tx.send(DispatchMsg::Batch(records))
-            }
+            // A record frame starts with its variant index and went to the dispatch thread
+            // above, undecoded: none reaches this point.
+            Frame::Records(_) => Ok(()),
             Frame::Sync { seq } => match &reply {
                 Some(reply) => match reply.try_clone() {
                     Ok(reply) => ctx.tx.send(DispatchMsg::Sync { seq, reply }),

@@ -163,6 +163,7 @@ impl RingSet {
         let pidfd = shm::producer_alive(&info);
         let mut ended = pidfd.is_none();
         let worker = reader::register_worker(&self.shared, info.pid, &info.process_name);
+        let _release = reader::ReleaseDecoder(worker.clone());
         let who = format!("ring {name} of {}", worker.who());
         let mut pos = ring.head();
         let mut body = Vec::new();
