@@ -350,6 +350,20 @@ fn capturing_listener(
     (builder.start().unwrap(), capture, manager)
 }
 
+/// Logs ~200-byte records `record 0 ...`, `record 1 ...` until the handler drops one.
+fn log_until_dropped(handler: &QueueHandler) {
+    let mut i = 0;
+    while handler.stats().dropped == 0 {
+        handler.handle(&Record::new(
+            "app",
+            Level::INFO,
+            format!("record {i} {}", "x".repeat(200)),
+        ));
+        i += 1;
+        assert!(i < 10_000_000, "never dropped");
+    }
+}
+
 #[test]
 fn records_left_in_a_part_filled_chunk_arrive_without_another_call() {
     if common::role().is_some() {
@@ -365,16 +379,7 @@ fn records_left_in_a_part_filled_chunk_arrive_without_another_call() {
         .build()
         .unwrap();
     // The listener is held at the gate: its socket, then the handler's channel fill up.
-    let mut i = 0;
-    while handler.stats().dropped == 0 {
-        handler.handle(&Record::new(
-            "app",
-            Level::INFO,
-            format!("filler {i} {}", "x".repeat(200)),
-        ));
-        i += 1;
-        assert!(i < 10_000_000, "never dropped");
-    }
+    log_until_dropped(&handler);
     // Two records in a new chunk whose wake-up found the channel full. (Whether the sender
     // still had bytes pending when the gate opens depends on timing; when it had none, only
     // its timer's look at the open chunk writes these.)
@@ -411,16 +416,7 @@ fn drops_are_counted_and_reported_by_the_listener() {
         .unwrap();
     // The dispatch thread is held at the gate: the listener stops reading, the socket
     // fills, then the worker's queue, and records are dropped.
-    let mut i = 0;
-    while handler.stats().dropped == 0 {
-        handler.handle(&Record::new(
-            "app",
-            Level::INFO,
-            format!("record {i} {}", "x".repeat(200)),
-        ));
-        i += 1;
-        assert!(i < 10_000_000, "never dropped");
-    }
+    log_until_dropped(&handler);
     capture.open_gate();
     handler.close();
     let worker_side = handler.stats();
