@@ -17,7 +17,7 @@
 //! changing `propagate` recompute too.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 
 use parking_lot::RwLock;
@@ -43,6 +43,9 @@ pub(crate) struct Shared {
     /// Told the lowest enabled level after every recompute (the `log` bridge keeps
     /// `log::max_level` in step with it).
     level_hook: RwLock<Option<LevelHook>>,
+    /// Bumped by every recompute (any level, handler, `propagate` or parent change), so a
+    /// cache of the hierarchy's handlers knows when to look again.
+    generation: AtomicU64,
 }
 
 /// A logger hierarchy. Cloning gives another handle to the same hierarchy.
@@ -106,6 +109,7 @@ impl Manager {
             last_resort: RwLock::new(Some(default_last_resort())),
             emitted_no_handler_warning: AtomicBool::new(false),
             level_hook: RwLock::new(None),
+            generation: AtomicU64::new(0),
         });
         let manager = Manager { shared };
         manager.recompute();
@@ -302,6 +306,20 @@ impl Manager {
         out
     }
 
+    /// A number that changes whenever the hierarchy changes (a level, a handler, `propagate`,
+    /// a new logger): caches of [`handlers`](Manager::handlers) compare it to know when they
+    /// are stale.
+    ///
+    /// ```
+    /// let m = mplog::Manager::new();
+    /// let before = m.generation();
+    /// m.root().add_handler(std::sync::Arc::new(mplog::handler::NullHandler::new()));
+    /// assert_ne!(m.generation(), before);
+    /// ```
+    pub fn generation(&self) -> u64 {
+        self.shared.generation.load(Ordering::Acquire)
+    }
+
     /// Every handler attached to a logger of this hierarchy, each once (root's first).
     ///
     /// ```
@@ -421,6 +439,7 @@ impl Manager {
     }
 
     fn recompute_locked(&self, registry: &HashMap<Arc<str>, Node>) {
+        self.shared.generation.fetch_add(1, Ordering::Release);
         let disable = self.shared.disable.load(Ordering::Relaxed);
         let mut lowest = u32::MAX;
         let loggers = registry.values().filter_map(|n| match n {

@@ -80,10 +80,10 @@ impl LoggerCache {
     }
 }
 
+/// Ring commits held back by failing flushes before they are made anyway.
+const MAX_HELD_COMMITS: usize = 4096;
 /// Most messages handled between two flushes of the handlers.
 const MAX_DRAIN: usize = 256;
-/// How often the list of handlers to flush is refreshed from the manager.
-const HANDLER_REFRESH: Duration = Duration::from_millis(250);
 
 pub(crate) struct Dispatcher {
     target: Target,
@@ -91,7 +91,8 @@ pub(crate) struct Dispatcher {
     shared: Arc<Shared>,
     loggers: LoggerCache,
     flushable: Vec<Arc<dyn Handler>>,
-    refreshed: Option<Instant>,
+    /// The manager's generation `flushable` was read at (see `Manager::generation`).
+    flushable_at: Option<u64>,
     notices: (Instant, u32, u64),
     after_flush: Vec<Box<dyn FnOnce() + Send>>,
 }
@@ -104,7 +105,7 @@ impl Dispatcher {
             shared,
             loggers: LoggerCache::default(),
             flushable: Vec::new(),
-            refreshed: None,
+            flushable_at: None,
             notices: (Instant::now(), 0, 0),
             after_flush: Vec::new(),
         }
@@ -168,7 +169,7 @@ impl Dispatcher {
                 let old = std::mem::replace(&mut self.target, target);
                 self.loggers.clear();
                 self.flushable.clear();
-                self.refreshed = None;
+                self.flushable_at = None;
                 close(&old);
                 let _ = ack.send(());
             }
@@ -217,28 +218,46 @@ impl Dispatcher {
         }
     }
 
+    /// Flushes every handler, then runs the `AfterFlush` work (a shm ring's commit) if every
+    /// flush succeeded; after a failure that work waits for a later flush that succeeds, so a
+    /// ring's head never claims records the files do not hold.
     fn flush(&mut self) {
+        let mut flushed = true;
         match &self.target {
             Target::Handlers { handlers, .. } => {
                 for h in handlers {
-                    let _ = h.flush();
+                    flushed &= h.flush().is_ok();
                 }
             }
             Target::Manager(m) => {
-                let stale = self
-                    .refreshed
-                    .is_none_or(|t| t.elapsed() >= HANDLER_REFRESH);
-                if stale {
-                    self.refreshed = Some(Instant::now());
+                // Read again whenever the hierarchy changed: a handler added a moment ago
+                // holds records too.
+                let generation = m.generation();
+                if self.flushable_at != Some(generation) {
+                    self.flushable_at = Some(generation);
                     self.flushable = m.handlers();
                 }
                 for h in &self.flushable {
-                    let _ = h.flush();
+                    flushed &= h.flush().is_ok();
                 }
             }
         }
-        for f in self.after_flush.drain(..) {
-            f();
+        // A handler that never flushes again (a dead pipe) must not hold every ring's head
+        // forever, nor grow this list without end: past the bound, commit anyway and say so.
+        let overdue = self.after_flush.len() > MAX_HELD_COMMITS;
+        if overdue {
+            self.notice(
+                Level::ERROR,
+                format!(
+                    "handlers keep failing to flush: committing {} ring positions anyway",
+                    self.after_flush.len()
+                ),
+            );
+        }
+        if flushed || overdue {
+            for f in self.after_flush.drain(..) {
+                f();
+            }
         }
     }
 
@@ -285,5 +304,63 @@ fn close(target: &Target) {
                 h.close();
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io;
+    use std::sync::atomic::{AtomicBool, AtomicU32};
+
+    use super::*;
+    use crate::handler::{HandlerBase, HandlerError};
+
+    /// A handler whose flush fails while `failing` is set.
+    #[derive(Default)]
+    struct Flaky {
+        base: HandlerBase,
+        failing: AtomicBool,
+    }
+
+    impl Handler for Flaky {
+        fn base(&self) -> &HandlerBase {
+            &self.base
+        }
+        fn emit(&self, _: &Record) -> Result<(), HandlerError> {
+            Ok(())
+        }
+        fn flush(&self) -> io::Result<()> {
+            if self.failing.load(Ordering::Relaxed) {
+                Err(io::Error::other("disk full"))
+            } else {
+                Ok(())
+            }
+        }
+    }
+
+    #[test]
+    fn work_after_a_flush_waits_for_a_flush_that_succeeds() {
+        let flaky = Arc::new(Flaky::default());
+        flaky.failing.store(true, Ordering::Relaxed);
+        let target = Target::Handlers {
+            handlers: vec![flaky.clone()],
+            respect_level: false,
+        };
+        let (_tx, rx) = crossbeam_channel::bounded(1);
+        let mut d = Dispatcher::new(target, rx, Arc::default());
+        let commits = Arc::new(AtomicU32::new(0));
+        let c = commits.clone();
+        d.handle(DispatchMsg::AfterFlush(Box::new(move || {
+            c.fetch_add(1, Ordering::Relaxed);
+        })));
+        d.flush();
+        assert_eq!(
+            commits.load(Ordering::Relaxed),
+            0,
+            "committed past a failed flush"
+        );
+        flaky.failing.store(false, Ordering::Relaxed);
+        d.flush();
+        assert_eq!(commits.load(Ordering::Relaxed), 1);
     }
 }
