@@ -778,26 +778,38 @@ impl QueueHandlerBuilder {
         }
         let counters = Arc::<Counters>::default();
         let transport: Box<dyn Transport> = Box::new(SocketTransport::new(&self.endpoint));
+        let closing = Arc::<AtomicBool>::default();
+        let sink = self.sink(transport, hello, &counters, &closing)?;
+        Ok(QueueHandler::from_inner(Inner {
+            sink,
+            overflow: self.overflow,
+            counters,
+            drain_timeout: self.drain_timeout,
+            closing,
+            closed: AtomicBool::new(false),
+            owner_pid: crate::record::current_pid(),
+        }))
+    }
+
+    /// The sink for the chosen transport and delivery.
+    fn sink(
+        &self,
+        transport: Box<dyn Transport>,
+        hello: Hello,
+        counters: &Arc<Counters>,
+        closing: &Arc<AtomicBool>,
+    ) -> Result<Sink, QueueError> {
         #[cfg(target_os = "linux")]
         if self.transport == TransportKind::Shm && !listener_of_another_user(&self.endpoint) {
-            return Ok(QueueHandler::from_inner(Inner {
-                sink: Sink::Shm(RingSink::new(
-                    transport,
-                    &self.endpoint,
-                    hello,
-                    self.ring_bytes,
-                )),
-                overflow: self.overflow,
-                counters,
-                drain_timeout: self.drain_timeout,
-                closing: Arc::default(),
-                closed: AtomicBool::new(false),
-                owner_pid: std::process::id(),
-            }));
+            return Ok(Sink::Shm(RingSink::new(
+                transport,
+                &self.endpoint,
+                hello,
+                self.ring_bytes,
+            )));
         }
         let link = Link::new(transport, hello, counters.clone(), self.max_pending);
-        let closing = Arc::<AtomicBool>::default();
-        let sink = match self.delivery {
+        Ok(match self.delivery {
             Delivery::Sync => Sink::Sync(Mutex::new(link)),
             Delivery::Async => {
                 let config = SenderConfig {
@@ -810,16 +822,7 @@ impl QueueHandlerBuilder {
                     AsyncSink::start(link, &config, closing.clone()).map_err(QueueError::Thread)?,
                 )
             }
-        };
-        Ok(QueueHandler::from_inner(Inner {
-            sink,
-            overflow: self.overflow,
-            counters,
-            drain_timeout: self.drain_timeout,
-            closing,
-            closed: AtomicBool::new(false),
-            owner_pid: crate::record::current_pid(),
-        }))
+        })
     }
 }
 
