@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
 
-use super::reader::WorkerEntry;
+use super::peer::WorkerEntry;
 use super::{Shared, Target, LISTENER_LOGGER, NOTICES_PER_SECOND};
 use crate::handler::Handler;
 use crate::level::Level;

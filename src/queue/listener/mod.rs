@@ -1,5 +1,10 @@
 //! [`QueueListener`]: the one place that writes, fed by every worker.
 //!
+//! # Layout: the flow reads from the folder
+//! `inputs/` (the Unix socket's readers, the shm rings' drainers) -> `dispatch.rs` (the one
+//! thread that owns the hierarchy) -> the handlers. `peer.rs` is what inputs and dispatch
+//! share about one peer; `stats.rs` what the listener counts.
+//!
 //! # Threads, and why
 //! One acceptor thread takes connections and checks each peer's uid against the allow-list
 //! (default: the listener's own uid; `SO_PEERCRED`, so it cannot be forged). Each accepted
@@ -37,12 +42,12 @@
 //! record is handled by exactly one configuration.
 
 mod dispatch;
-mod reader;
-#[cfg(target_os = "linux")]
-mod rings;
+mod inputs;
+mod peer;
+mod stats;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -51,6 +56,8 @@ use crossbeam_channel::{bounded, Sender};
 use parking_lot::Mutex;
 
 pub(crate) use self::dispatch::DispatchMsg;
+pub(crate) use self::stats::Shared;
+pub use self::stats::{ListenerStats, WorkerStats};
 use super::handler::{Overflow, QueueHandler};
 use super::transport::socket::SocketAcceptor;
 use super::transport::Acceptor;
@@ -101,71 +108,6 @@ pub(crate) enum Target {
         handlers: Vec<Arc<dyn Handler>>,
         respect_level: bool,
     },
-}
-
-/// One worker's counts.
-///
-/// ```
-/// use mplog::handler::Handler;
-/// let listener = mplog::queue::QueueListener::builder().start().unwrap();
-/// let h = mplog::queue::QueueHandler::builder(listener.endpoint()).process_name("w1").build().unwrap();
-/// h.handle(&mplog::Record::new("a", mplog::Level::INFO, "m"));
-/// h.close();
-/// let w = &listener.stop().per_worker[0];
-/// assert_eq!((w.pid, w.process_name.as_str(), w.records), (std::process::id(), "w1", 1));
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct WorkerStats {
-    /// The worker's process id (from its hello).
-    pub pid: u32,
-    /// Its `processName`.
-    pub process_name: String,
-    /// Records received from it.
-    pub records: u64,
-    /// Records it reported as dropped on its side.
-    pub dropped: u64,
-}
-
-/// What a listener did, returned by [`ListenerHandle::stop`].
-///
-/// ```
-/// use mplog::handler::Handler;
-/// let listener = mplog::queue::QueueListener::builder().start().unwrap();
-/// let h = mplog::queue::QueueHandler::builder(listener.endpoint()).build().unwrap();
-/// h.handle(&mplog::Record::new("a", mplog::Level::INFO, "m"));
-/// h.close();
-/// let stats = listener.stop();
-/// assert_eq!((stats.records, stats.connections, stats.dropped, stats.malformed), (1, 1, 0, 0));
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub struct ListenerStats {
-    /// Records handled (from every worker and in-process handler).
-    pub records: u64,
-    /// Frame bytes received.
-    pub bytes: u64,
-    /// Per worker process (connections of one pid and name are merged).
-    pub per_worker: Vec<WorkerStats>,
-    /// Records the workers reported dropped on their side.
-    pub dropped: u64,
-    /// Worker connections (those that sent a valid hello).
-    pub connections: u64,
-    /// Connections refused (peer uid not allowed).
-    pub rejected: u64,
-    /// Connections closed for a malformed, oversized, truncated or wrong-version frame.
-    pub malformed: u64,
-}
-
-/// Counters shared by the listener's threads.
-#[derive(Debug, Default)]
-pub(crate) struct Shared {
-    pub(crate) records: AtomicU64,
-    pub(crate) bytes: AtomicU64,
-    pub(crate) connections: AtomicU64,
-    pub(crate) rejected: AtomicU64,
-    pub(crate) malformed: AtomicU64,
-    pub(crate) stopping: AtomicBool,
-    pub(crate) workers: Mutex<Vec<Arc<reader::WorkerEntry>>>,
 }
 
 /// Starts listeners; see [`QueueListener::builder`].
@@ -384,7 +326,7 @@ impl QueueListenerBuilder {
         #[cfg(target_os = "linux")]
         let rings = match &acceptor {
             Some(_) => Some(
-                rings::RingSet::start(
+                inputs::rings::RingSet::start(
                     &endpoint,
                     self.endpoint == Endpoint::Auto,
                     self.allowed_uids.clone(),
@@ -398,7 +340,7 @@ impl QueueListenerBuilder {
         let acceptor_thread = match &acceptor {
             Some(acceptor) => {
                 let acceptor = acceptor.clone();
-                let ctx = reader::Context {
+                let ctx = inputs::socket::Context {
                     shared: shared.clone(),
                     tx: tx.clone(),
                     max_frame: self.max_frame,
@@ -409,7 +351,7 @@ impl QueueListenerBuilder {
                 Some(
                     std::thread::Builder::new()
                         .name("mplog-accept".into())
-                        .spawn(move || reader::accept_loop(acceptor, ctx))
+                        .spawn(move || inputs::socket::accept_loop(acceptor, ctx))
                         .map_err(QueueError::Thread)?,
                 )
             }
@@ -450,7 +392,7 @@ pub struct ListenerHandle {
     acceptor: Mutex<Option<Arc<dyn Acceptor>>>,
     /// The shm rings of this endpoint.
     #[cfg(target_os = "linux")]
-    rings: Option<Arc<rings::RingSet>>,
+    rings: Option<Arc<inputs::rings::RingSet>>,
     #[allow(clippy::type_complexity)]
     threads: Mutex<Option<(Option<JoinHandle<Vec<JoinHandle<()>>>>, JoinHandle<()>)>>,
     stats: Mutex<Option<ListenerStats>>,
@@ -549,39 +491,7 @@ impl ListenerHandle {
         if let Some(stats) = &*self.stats.lock() {
             return stats.clone();
         }
-        self.snapshot()
-    }
-
-    fn snapshot(&self) -> ListenerStats {
-        let s = &self.shared;
-        let mut per_worker: Vec<WorkerStats> = Vec::new();
-        for w in s.workers.lock().iter() {
-            let (records, dropped) = w.counts();
-            match per_worker
-                .iter_mut()
-                .find(|p| p.pid == w.pid && p.process_name == w.process_name)
-            {
-                Some(p) => {
-                    p.records += records;
-                    p.dropped = p.dropped.max(dropped);
-                }
-                None => per_worker.push(WorkerStats {
-                    pid: w.pid,
-                    process_name: w.process_name.clone(),
-                    records,
-                    dropped,
-                }),
-            }
-        }
-        ListenerStats {
-            records: s.records.load(Ordering::Relaxed),
-            bytes: s.bytes.load(Ordering::Relaxed),
-            dropped: per_worker.iter().map(|w| w.dropped).sum(),
-            per_worker,
-            connections: s.connections.load(Ordering::Relaxed),
-            rejected: s.rejected.load(Ordering::Relaxed),
-            malformed: s.malformed.load(Ordering::Relaxed),
-        }
+        self.shared.snapshot()
     }
 
     /// Stops accepting, drains every connection, handles and flushes everything, and returns
@@ -614,7 +524,7 @@ impl ListenerHandle {
         drop(acceptor); // the last reference: closes the socket, removes its file
         let _ = self.tx.send(DispatchMsg::Stop);
         let _ = dispatch.join();
-        let stats = self.snapshot();
+        let stats = self.shared.snapshot();
         *self.stats.lock() = Some(stats.clone());
         stats
     }

@@ -19,11 +19,12 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::Sender;
 use parking_lot::Mutex;
 
-use super::dispatch::DispatchMsg;
-use super::{reader, Shared, READER_STACK, STOP_GRACE};
 use crate::level::Level;
 use crate::queue::decode::RECORDS_VARIANT;
 use crate::queue::encode::put_varint;
+use crate::queue::listener::dispatch::DispatchMsg;
+use crate::queue::listener::peer::{register_worker, ReleaseDecoder, WorkerEntry};
+use crate::queue::listener::{Shared, READER_STACK, STOP_GRACE};
 use crate::queue::transport::shm::{self, Ring};
 
 /// Most records a drainer hands over in one batch.
@@ -162,8 +163,8 @@ impl RingSet {
         let info = ring.info().clone();
         let pidfd = shm::producer_alive(&info);
         let mut ended = pidfd.is_none();
-        let worker = reader::register_worker(&self.shared, info.pid, &info.process_name);
-        let _release = reader::ReleaseDecoder(worker.clone());
+        let worker = register_worker(&self.shared, info.pid, &info.process_name);
+        let _release = ReleaseDecoder(worker.clone());
         let who = format!("ring {name} of {}", worker.who());
         let mut pos = ring.head();
         let mut body = Vec::new();
@@ -232,7 +233,7 @@ impl RingSet {
         &self,
         body: &[u8],
         count: u64,
-        worker: &Arc<reader::WorkerEntry>,
+        worker: &Arc<WorkerEntry>,
         ring: &Arc<Ring>,
         pos: u64,
     ) -> bool {

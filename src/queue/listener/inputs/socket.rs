@@ -1,59 +1,20 @@
-//! The acceptor loop and one reader per connection: hello, then frames, in order, to the
-//! dispatch thread.
+//! The Unix socket input: the acceptor loop and one reader per connection (hello, then
+//! frames, in order, to the dispatch thread).
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::Sender;
-use parking_lot::Mutex;
 
-use super::dispatch::DispatchMsg;
-use super::{Shared, HELLO_TIMEOUT, READER_STACK, READ_POLL, STOP_GRACE};
 use crate::level::Level;
-use crate::queue::decode::{is_records, Decoder};
+use crate::queue::decode::is_records;
+use crate::queue::listener::dispatch::DispatchMsg;
+use crate::queue::listener::peer::{register_worker, ReleaseDecoder, WorkerEntry};
+use crate::queue::listener::{Shared, HELLO_TIMEOUT, READER_STACK, READ_POLL, STOP_GRACE};
 use crate::queue::transport::{Acceptor, Connection, Peer, ReadWithTimeout};
 use crate::queue::wire::{Frame, FrameReader, Hello, WireError};
-
-/// One connection's worker and its counts (merged per pid and name in the stats).
-#[derive(Debug)]
-pub(crate) struct WorkerEntry {
-    pub(crate) pid: u32,
-    pub(crate) process_name: String,
-    pub(crate) records: AtomicU64,
-    dropped: AtomicU64,
-    /// Decodes this connection's record frames; used by the dispatch thread only, which
-    /// decodes straight into one reused record (no allocation per record, and every buffer
-    /// is allocated and freed on one thread).
-    pub(crate) decoder: Mutex<Decoder>,
-    /// Set by the dispatch thread when a record frame was malformed: the reader closes.
-    pub(crate) bad: AtomicBool,
-}
-
-impl WorkerEntry {
-    /// How the listener's notices name this worker.
-    pub(crate) fn who(&self) -> String {
-        format!("worker '{}' (pid {})", self.process_name, self.pid)
-    }
-
-    pub(crate) fn counts(&self) -> (u64, u64) {
-        (
-            self.records.load(Ordering::Relaxed),
-            self.dropped.load(Ordering::Relaxed),
-        )
-    }
-}
-
-/// Frees a connection's decoding state (its sets of names, its reused record) when its
-/// reader or ring drainer ends: the statistics entry stays, its memory need not.
-pub(crate) struct ReleaseDecoder(pub(crate) Arc<WorkerEntry>);
-
-impl Drop for ReleaseDecoder {
-    fn drop(&mut self) {
-        *self.0.decoder.lock() = Decoder::default();
-    }
-}
 
 /// What every reader needs.
 #[derive(Clone)]
@@ -280,20 +241,6 @@ fn read_connection(conn: Box<dyn Connection>, peer: Peer, ctx: Context) {
 
 fn register(ctx: &Context, hello: &Hello) -> Arc<WorkerEntry> {
     register_worker(&ctx.shared, hello.pid, &hello.process_name)
-}
-
-/// Adds a worker entry (a connection, or a shm ring) to the listener's statistics.
-pub(crate) fn register_worker(shared: &Shared, pid: u32, process_name: &str) -> Arc<WorkerEntry> {
-    let entry = Arc::new(WorkerEntry {
-        pid,
-        process_name: process_name.to_owned(),
-        records: AtomicU64::new(0),
-        dropped: AtomicU64::new(0),
-        decoder: Mutex::new(Decoder::default()),
-        bad: AtomicBool::new(false),
-    });
-    shared.workers.lock().push(entry.clone());
-    entry
 }
 
 fn bad_input(ctx: &Context, who: &str, error: &WireError) {

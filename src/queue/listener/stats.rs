@@ -1,0 +1,108 @@
+//! What a listener counts: per worker, and in all ([`ListenerStats`]).
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+use super::peer::WorkerEntry;
+
+/// One worker's counts.
+///
+/// ```
+/// use mplog::handler::Handler;
+/// let listener = mplog::queue::QueueListener::builder().start().unwrap();
+/// let h = mplog::queue::QueueHandler::builder(listener.endpoint()).process_name("w1").build().unwrap();
+/// h.handle(&mplog::Record::new("a", mplog::Level::INFO, "m"));
+/// h.close();
+/// let w = &listener.stop().per_worker[0];
+/// assert_eq!((w.pid, w.process_name.as_str(), w.records), (std::process::id(), "w1", 1));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct WorkerStats {
+    /// The worker's process id (from its hello).
+    pub pid: u32,
+    /// Its `processName`.
+    pub process_name: String,
+    /// Records received from it.
+    pub records: u64,
+    /// Records it reported as dropped on its side.
+    pub dropped: u64,
+}
+
+/// What a listener did, returned by [`ListenerHandle::stop`].
+///
+/// ```
+/// use mplog::handler::Handler;
+/// let listener = mplog::queue::QueueListener::builder().start().unwrap();
+/// let h = mplog::queue::QueueHandler::builder(listener.endpoint()).build().unwrap();
+/// h.handle(&mplog::Record::new("a", mplog::Level::INFO, "m"));
+/// h.close();
+/// let stats = listener.stop();
+/// assert_eq!((stats.records, stats.connections, stats.dropped, stats.malformed), (1, 1, 0, 0));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct ListenerStats {
+    /// Records handled (from every worker and in-process handler).
+    pub records: u64,
+    /// Frame bytes received.
+    pub bytes: u64,
+    /// Per worker process (connections of one pid and name are merged).
+    pub per_worker: Vec<WorkerStats>,
+    /// Records the workers reported dropped on their side.
+    pub dropped: u64,
+    /// Worker connections (those that sent a valid hello).
+    pub connections: u64,
+    /// Connections refused (peer uid not allowed).
+    pub rejected: u64,
+    /// Connections closed for a malformed, oversized, truncated or wrong-version frame.
+    pub malformed: u64,
+}
+
+/// Counters shared by the listener's threads.
+#[derive(Debug, Default)]
+pub(crate) struct Shared {
+    pub(crate) records: AtomicU64,
+    pub(crate) bytes: AtomicU64,
+    pub(crate) connections: AtomicU64,
+    pub(crate) rejected: AtomicU64,
+    pub(crate) malformed: AtomicU64,
+    pub(crate) stopping: AtomicBool,
+    pub(crate) workers: Mutex<Vec<Arc<WorkerEntry>>>,
+}
+
+impl Shared {
+    /// The counts so far.
+    pub(crate) fn snapshot(&self) -> ListenerStats {
+        let s = self;
+        let mut per_worker: Vec<WorkerStats> = Vec::new();
+        for w in s.workers.lock().iter() {
+            let (records, dropped) = w.counts();
+            match per_worker
+                .iter_mut()
+                .find(|p| p.pid == w.pid && p.process_name == w.process_name)
+            {
+                Some(p) => {
+                    p.records += records;
+                    p.dropped = p.dropped.max(dropped);
+                }
+                None => per_worker.push(WorkerStats {
+                    pid: w.pid,
+                    process_name: w.process_name.clone(),
+                    records,
+                    dropped,
+                }),
+            }
+        }
+        ListenerStats {
+            records: s.records.load(Ordering::Relaxed),
+            bytes: s.bytes.load(Ordering::Relaxed),
+            dropped: per_worker.iter().map(|w| w.dropped).sum(),
+            per_worker,
+            connections: s.connections.load(Ordering::Relaxed),
+            rejected: s.rejected.load(Ordering::Relaxed),
+            malformed: s.malformed.load(Ordering::Relaxed),
+        }
+    }
+}
