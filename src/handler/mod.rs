@@ -16,14 +16,18 @@
 //! different threads never interleave.
 
 mod compress;
+mod datagram;
 mod file;
 mod locked;
 mod memory;
+pub mod net;
 mod null;
+pub(crate) mod overflow;
 pub(crate) mod rolling;
 mod rotating;
 mod rotation;
 mod schedule;
+mod socket;
 mod stream;
 mod timed;
 mod watched;
@@ -36,6 +40,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::{Mutex, RwLock};
 
+pub use self::datagram::{Datagram, DatagramHandler};
 pub use self::file::{FileHandler, FileHandlerBuilder, FileMode};
 pub use self::locked::{
     LockedFileHandler, LockedFileHandlerBuilder, LockedRotatingFileHandler,
@@ -44,9 +49,11 @@ pub use self::locked::{
 };
 pub use self::memory::MemoryHandler;
 pub use self::null::NullHandler;
+pub use self::overflow::{Overflow, DEFAULT_BLOCK_TIMEOUT};
 pub use self::rolling::COMPRESSION_CLOSE_TIMEOUT;
 pub use self::rotating::{RotatingFileHandler, RotatingFileHandlerBuilder};
 pub use self::schedule::{Clock, ManualClock, SystemClock, When, WhenError};
+pub use self::socket::{Delivery, PickleHandler, SocketHandler, Stream};
 pub use self::stream::StreamHandler;
 pub use self::timed::{TimedRotatingFileHandler, TimedRotatingFileHandlerBuilder};
 pub use self::watched::{WatchedFileHandler, WatchedFileHandlerBuilder};
@@ -434,6 +441,32 @@ impl HandlerBase {
     /// assert_eq!(base.error_count(), 1);
     /// ```
     pub fn handle_error(&self, record: &Record, error: &HandlerError) {
+        self.report(
+            error,
+            Some(format!(
+                "Message: {:?}\nLogged from logger '{}' at {}:{}\n",
+                record.message, record.name, record.pathname, record.lineno
+            )),
+        );
+    }
+
+    /// Reports a failure that belongs to no one record (a connection lost, records dropped
+    /// from a buffer) through the same counted, rate-limited policy as
+    /// [`handle_error`](HandlerBase::handle_error).
+    ///
+    /// ```
+    /// use mplog::handler::{HandlerBase, HandlerError};
+    /// let base = HandlerBase::new();
+    /// base.set_name("socket");
+    /// // stderr: "--- Logging error ---\nhandler 'socket': connection refused\n"
+    /// base.report_error(&HandlerError::Other("connection refused".into()));
+    /// assert_eq!(base.error_count(), 1);
+    /// ```
+    pub fn report_error(&self, error: &HandlerError) {
+        self.report(error, None);
+    }
+
+    fn report(&self, error: &HandlerError, context: Option<String>) {
         self.errors.count.fetch_add(1, Ordering::Relaxed);
         let name = self.name.read().clone();
         self.errors.report(|suppressed| {
@@ -441,10 +474,10 @@ impl HandlerBase {
             if let Some(name) = name {
                 text.push_str(&format!("handler '{name}': "));
             }
-            text.push_str(&format!(
-                "{error}\nMessage: {:?}\nLogged from logger '{}' at {}:{}\n",
-                record.message, record.name, record.pathname, record.lineno
-            ));
+            text.push_str(&format!("{error}\n"));
+            if let Some(context) = context {
+                text.push_str(&context);
+            }
             if suppressed > 0 {
                 text.push_str(&format!("({suppressed} similar errors not shown)\n"));
             }
