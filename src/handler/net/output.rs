@@ -421,3 +421,148 @@ fn give_back(s: &Shared, batch: &mut Outbox, connected: bool, sent: u64) {
     drop(st);
     s.drop_buffered(n, "oldest records make room for new ones");
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A peer scripted by the test: each `open` and `send` takes the next answer.
+    struct Scripted {
+        open: Arc<Mutex<Vec<io::ErrorKind>>>,
+        sends: Arc<Mutex<Vec<Result<(), SendError>>>>,
+        delivered: Arc<Mutex<Vec<Vec<u8>>>>,
+        is_open: bool,
+    }
+
+    impl Transport for Scripted {
+        fn open(&mut self, _: Duration) -> io::Result<()> {
+            match self.open.lock().pop() {
+                Some(kind) => Err(kind.into()),
+                None => {
+                    self.is_open = true;
+                    Ok(())
+                }
+            }
+        }
+        fn is_open(&self) -> bool {
+            self.is_open
+        }
+        fn close(&mut self) {
+            self.is_open = false;
+        }
+        fn send(&mut self, message: &[u8], _: &dyn Fn() -> Instant) -> Result<(), SendError> {
+            let answer = self.sends.lock().pop().unwrap_or(Ok(()));
+            if answer.is_ok() {
+                self.delivered.lock().push(message.to_vec());
+            }
+            answer
+        }
+    }
+
+    type Script = (NetOutput, Arc<HandlerBase>, Arc<Mutex<Vec<Vec<u8>>>>);
+
+    fn output(
+        close_on_error: bool,
+        opens: Vec<io::ErrorKind>,
+        sends: Vec<Result<(), SendError>>,
+    ) -> Script {
+        let delivered = Arc::new(Mutex::new(Vec::new()));
+        let transport = Scripted {
+            open: Arc::new(Mutex::new(opens)),
+            sends: Arc::new(Mutex::new(sends)),
+            delivered: delivered.clone(),
+            is_open: false,
+        };
+        let base = Arc::new(HandlerBase::new());
+        let options = NetOptions {
+            retry_start: Duration::from_millis(1),
+            retry_max: Duration::from_millis(5),
+            close_on_error,
+            ..NetOptions::default()
+        };
+        let out = NetOutput::start(
+            Box::new(transport),
+            "test peer".into(),
+            options,
+            base.clone(),
+        )
+        .unwrap();
+        (out, base, delivered)
+    }
+
+    fn send(out: &NetOutput, text: &str) {
+        out.send(|buf| buf.extend_from_slice(text.as_bytes()))
+            .unwrap();
+    }
+
+    #[test]
+    fn failed_connections_are_retried_and_reported_once_per_outage() {
+        let refused = io::ErrorKind::ConnectionRefused;
+        for (close_on_error, reports) in [(false, 2), (true, 0)] {
+            // Three refusals, then a connection that breaks on its first send (the same
+            // outage: nothing was sent in between), then "a" goes, then the connection breaks
+            // again under "b" (a new outage), then "b" goes. The script is popped from its end.
+            let broken = || Err(SendError::Connection(io::ErrorKind::BrokenPipe.into()));
+            let (out, base, delivered) = output(
+                close_on_error,
+                vec![refused; 3],
+                vec![broken(), Ok(()), broken()],
+            );
+            send(&out, "a");
+            send(&out, "b");
+            out.flush(Duration::from_secs(10)).unwrap();
+            assert_eq!(*delivered.lock(), [b"a".to_vec(), b"b".to_vec()]);
+            assert_eq!(
+                out.stats(),
+                NetStats {
+                    sent: 2,
+                    dropped: 0,
+                    pending: 0
+                }
+            );
+            // One report per outage; none with close_on_error.
+            assert_eq!(
+                base.error_count(),
+                reports,
+                "close_on_error={close_on_error}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_message_that_can_never_go_is_dropped_and_the_rest_goes() {
+        let too_big = SendError::Message(io::Error::from_raw_os_error(nix::libc::EMSGSIZE));
+        let (out, base, delivered) = output(false, vec![], vec![Ok(()), Err(too_big)]);
+        send(&out, "huge");
+        send(&out, "next");
+        out.flush(Duration::from_secs(10)).unwrap();
+        assert_eq!(*delivered.lock(), [b"next".to_vec()]);
+        assert_eq!(
+            out.stats(),
+            NetStats {
+                sent: 1,
+                dropped: 1,
+                pending: 0
+            }
+        );
+        assert_eq!(base.error_count(), 1);
+    }
+
+    #[test]
+    fn records_after_close_are_dropped_and_said() {
+        let (out, _base, delivered) = output(false, vec![], vec![]);
+        send(&out, "before");
+        out.close();
+        assert!(out.send(|buf| buf.push(b'x')).is_err());
+        assert_eq!(*delivered.lock(), [b"before".to_vec()]);
+        assert_eq!(
+            out.stats(),
+            NetStats {
+                sent: 1,
+                dropped: 1,
+                pending: 0
+            }
+        );
+        out.close(); // idempotent
+    }
+}
