@@ -69,12 +69,11 @@ struct Shared {
 }
 
 impl Shared {
-    /// Counts records dropped from the buffer (peer away) and reports it.
+    /// Reports records dropped from the buffer (peer away); they are counted already.
     fn drop_buffered(&self, n: u64, why: &str) {
         if n == 0 {
             return;
         }
-        self.dropped.fetch_add(n, Ordering::Relaxed);
         self.base.report_error(&HandlerError::Other(format!(
             "{n} record(s) dropped: {why} (pending buffer of {} bytes full while {} is unreachable)",
             self.options.max_pending, self.peer
@@ -156,6 +155,22 @@ impl NetOutput {
 
     fn queue(&self, message: &[u8]) -> Result<(), HandlerError> {
         let s = &*self.shared;
+        let mut oldest_dropped = 0;
+        let mut st = s.state.lock();
+        let result = self.queue_locked(&mut st, message, &mut oldest_dropped);
+        drop(st);
+        // Reported outside the lock: stderr may be slow.
+        s.drop_buffered(oldest_dropped, "oldest records make room for new ones");
+        result
+    }
+
+    fn queue_locked(
+        &self,
+        st: &mut parking_lot::MutexGuard<'_, State>,
+        message: &[u8],
+        oldest_dropped: &mut u64,
+    ) -> Result<(), HandlerError> {
+        let s = &*self.shared;
         let max = s.options.max_pending;
         let dropped = |why: String| {
             s.dropped.fetch_add(1, Ordering::Relaxed);
@@ -167,7 +182,6 @@ impl NetOutput {
                 message.len()
             ));
         }
-        let mut st = s.state.lock();
         let (deadline, wait) = match s.options.overflow {
             Overflow::Block { timeout } => (Some(Instant::now() + timeout), timeout),
             Overflow::Drop => (None, Duration::ZERO),
@@ -188,7 +202,8 @@ impl NetOutput {
                     n += 1;
                 }
                 st.settled += n;
-                s.drop_buffered(n, "oldest records make room for new ones");
+                s.dropped.fetch_add(n, Ordering::Relaxed);
+                *oldest_dropped += n;
                 if st.in_flight + st.outbox.bytes() + message.len() <= max {
                     break;
                 }
@@ -197,7 +212,7 @@ impl NetOutput {
             let Some(deadline) = deadline else {
                 return dropped(format!("{} takes records slower than they come", s.peer));
             };
-            if s.progress.wait_until(&mut st, deadline).timed_out() {
+            if s.progress.wait_until(st, deadline).timed_out() {
                 return dropped(format!(
                     "no room within {wait:?}: {} takes records slower than they come",
                     s.peer
@@ -239,15 +254,17 @@ impl NetOutput {
     /// Sends what is buffered within the drain timeout, counts the rest as dropped, stops the
     /// thread and closes the connection. Idempotent.
     pub(crate) fn close(&self) {
+        // In a forked child the thread is not there, and the lock may have been held by a
+        // parent's thread at the fork: touch nothing.
+        if current_pid() != self.owner_pid {
+            return;
+        }
         {
             let mut st = self.shared.state.lock();
             if st.closing.is_none() {
                 st.closing = Some(Instant::now() + self.shared.options.drain_timeout);
             }
             self.shared.wake.notify_all();
-        }
-        if current_pid() != self.owner_pid {
-            return;
         }
         if let Some(thread) = self.thread.lock().take() {
             // The thread catches nothing that could panic; a panic there is a bug, and the
@@ -417,6 +434,7 @@ fn give_back(s: &Shared, batch: &mut Outbox, connected: bool, sent: u64) {
         n += 1;
     }
     st.settled += n;
+    s.dropped.fetch_add(n, Ordering::Relaxed);
     s.progress.notify_all();
     drop(st);
     s.drop_buffered(n, "oldest records make room for new ones");

@@ -1,0 +1,185 @@
+//! Python's wire: the cost of writing and reading one pickled record, of one `SocketHandler`
+//! call, and, where python3 is installed, records/s into the logging cookbook's receiver from
+//! mplog's `SocketHandler` and from Python's own, side by side in the same run.
+//!
+//! Run: `cargo bench --bench pynet`.
+
+use std::hint::black_box;
+use std::io::{BufRead, BufReader, Read};
+use std::net::TcpListener;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, Criterion};
+use mplog::compat::pickle::{decode_record, encode_record, Limits, PREFIX_LEN};
+use mplog::handler::{Handler, SocketHandler};
+use mplog::record::Value;
+use mplog::{Level, Record};
+
+fn record() -> Record {
+    let mut r = Record::new("app.db.pool", Level::INFO, "request 17 served in 250 us");
+    r.pathname = "src/db/pool.rs".into();
+    r.lineno = 42;
+    r.func_name = "pool::serve".into();
+    r.extra
+        .push(("client".into(), Value::Str("10.0.0.7".into())));
+    r.extra.push(("status".into(), Value::Int(200)));
+    r.extra.push(("ms".into(), Value::Float(0.25)));
+    r
+}
+
+fn pickle(c: &mut Criterion) {
+    let r = record();
+    let mut out = Vec::with_capacity(1024);
+    c.bench_function("encode one record (makePickle)", |b| {
+        b.iter(|| {
+            out.clear();
+            encode_record(black_box(&r), &mut out);
+        })
+    });
+    let mut frame = Vec::new();
+    encode_record(&r, &mut frame);
+    let limits = Limits::default();
+    c.bench_function("decode one record (data opcodes only)", |b| {
+        b.iter(|| decode_record(black_box(&frame[PREFIX_LEN..]), &limits).unwrap())
+    });
+}
+
+fn socket_handler_call(c: &mut Criterion) {
+    // A peer that reads and discards: the cost of the caller's side.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        let mut buf = vec![0u8; 1 << 16];
+        while matches!(s.read(&mut buf), Ok(n) if n > 0) {}
+    });
+    let h = SocketHandler::tcp("127.0.0.1", port).unwrap();
+    let r = record();
+    c.bench_function("SocketHandler.handle (TCP, a reading peer)", |b| {
+        b.iter(|| h.handle(black_box(&r)))
+    });
+    h.close();
+}
+
+criterion_group!(benches, pickle, socket_handler_call);
+
+/// A cookbook receiver that handles records with Python's logging (formatted into a
+/// NullHandler-like sink) and prints the seconds from its first to its `n`th record.
+const RECEIVER: &str = r#"
+import logging, pickle, socket, socketserver, struct, sys, threading, time
+n = int(sys.argv[1])
+class Sink(logging.Handler):
+    count, first = 0, None
+    def emit(self, record):
+        self.format(record)
+        if Sink.first is None:
+            Sink.first = time.perf_counter()
+        Sink.count += 1
+        if Sink.count == n:
+            print('DONE', time.perf_counter() - Sink.first, flush=True)
+sink = Sink()
+sink.setFormatter(logging.Formatter('%(asctime)s %(processName)-10s %(name)s %(levelname)-8s %(message)s'))
+logging.getLogger().addHandler(sink)
+logging.getLogger().setLevel(1)
+class H(socketserver.StreamRequestHandler):
+    def handle(self):
+        while True:
+            chunk = self.connection.recv(4)
+            if len(chunk) < 4:
+                break
+            slen = struct.unpack('>L', chunk)[0]
+            chunk = self.connection.recv(slen)
+            while len(chunk) < slen:
+                chunk = chunk + self.connection.recv(slen - len(chunk))
+            record = logging.makeLogRecord(pickle.loads(chunk))
+            logging.getLogger(record.name).handle(record)
+server = socketserver.ThreadingTCPServer(('127.0.0.1', 0), H)
+print('READY', server.server_address[1], flush=True)
+server.serve_forever()
+"#;
+
+const PY_SENDER: &str = r#"
+import logging, logging.handlers, sys, time
+port, n = int(sys.argv[1]), int(sys.argv[2])
+log = logging.getLogger('app.db.pool')
+log.setLevel(logging.INFO)
+log.propagate = False
+log.addHandler(logging.handlers.SocketHandler('127.0.0.1', port))
+extra = {'client': '10.0.0.7', 'status': 200, 'ms': 0.25}
+t = time.perf_counter()
+for i in range(n):
+    log.info('request 17 served in 250 us', extra=extra)
+print('SENT', time.perf_counter() - t, flush=True)
+"#;
+
+/// Runs one receiver; `send` logs `n` records to its port and returns the caller's seconds.
+fn into_python_receiver(n: usize, send: impl FnOnce(u16) -> f64) -> Option<(f64, f64)> {
+    let mut receiver = Command::new("python3")
+        .args(["-c", RECEIVER, &n.to_string()])
+        .stdout(Stdio::piped())
+        .spawn()
+        .ok()?;
+    let mut lines = BufReader::new(receiver.stdout.take()?).lines();
+    let port: u16 = lines.next()?.ok()?.strip_prefix("READY ")?.parse().ok()?;
+    let caller = send(port);
+    let done = lines.next()?.ok()?;
+    let receiver_seconds: f64 = done.strip_prefix("DONE ")?.parse().ok()?;
+    let _ = receiver.kill();
+    let _ = receiver.wait();
+    Some((caller, receiver_seconds))
+}
+
+fn python_comparison() {
+    let n = 50_000;
+    let mplog = into_python_receiver(n, |port| {
+        let h = SocketHandler::tcp("127.0.0.1", port).unwrap();
+        let r = record();
+        let t = Instant::now();
+        for _ in 0..n {
+            h.handle(&r);
+        }
+        let caller = t.elapsed().as_secs_f64();
+        h.flush().unwrap_or_else(|e| eprintln!("flush: {e}"));
+        h.close();
+        caller
+    });
+    let python = into_python_receiver(n, |port| {
+        let out = Command::new("python3")
+            .args(["-c", PY_SENDER, &port.to_string(), &n.to_string()])
+            .output()
+            .expect("python3 sender");
+        let text = String::from_utf8_lossy(&out.stdout);
+        text.trim()
+            .strip_prefix("SENT ")
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(f64::NAN)
+    });
+    match (mplog, python) {
+        (Some((mc, mr)), Some((pc, pr))) => {
+            println!("\n{n} records into the cookbook's receiver (Python logging handles each):");
+            println!(
+                "{:<34} {:>16} {:>20}",
+                "sender", "caller, ns/record", "receiver, records/s"
+            );
+            for (name, caller, recv) in [
+                ("mplog SocketHandler", mc, mr),
+                ("Python SocketHandler", pc, pr),
+            ] {
+                println!(
+                    "{name:<34} {:>16.0} {:>20.0}",
+                    caller / n as f64 * 1e9,
+                    n as f64 / recv
+                );
+            }
+        }
+        _ => println!("python3 not run: no comparison with Python's SocketHandler"),
+    }
+    std::thread::sleep(Duration::from_millis(10));
+}
+
+fn main() {
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+    python_comparison();
+}
