@@ -31,11 +31,44 @@ pub(super) fn decode(input: &[u8], limits: &Limits) -> Result<PyValue, PickleErr
         arena: Arena::new(limits),
         stack: Vec::new(),
         marks: Vec::new(),
-        memo: HashMap::new(),
+        memo: Memo::default(),
         limits,
     };
     let root = m.run()?;
     m.arena.expand(root)
+}
+
+/// The memo. Python writes keys 0, 1, 2... in order, so they index a vector; any other key (a
+/// forger's) goes to a map. Entries are charged by the caller.
+#[derive(Default)]
+struct Memo {
+    dense: Vec<Option<Id>>,
+    sparse: HashMap<u32, Id>,
+    /// Entries stored (MEMOIZE's next key).
+    len: usize,
+}
+
+impl Memo {
+    fn get(&self, key: u32) -> Option<Id> {
+        match self.dense.get(key as usize) {
+            Some(slot) => *slot,
+            None => self.sparse.get(&key).copied(),
+        }
+    }
+
+    fn put(&mut self, key: u32, id: Id) {
+        let i = key as usize;
+        if self.get(key).is_none() {
+            self.len += 1;
+        }
+        if i < self.dense.len() {
+            self.dense[i] = Some(id);
+        } else if i == self.dense.len() && !self.sparse.contains_key(&key) {
+            self.dense.push(Some(id));
+        } else {
+            self.sparse.insert(key, id);
+        }
+    }
 }
 
 struct Machine<'a> {
@@ -47,7 +80,7 @@ struct Machine<'a> {
     stack: Vec<Id>,
     /// Stack lengths saved by MARK.
     marks: Vec<usize>,
-    memo: HashMap<u32, Id>,
+    memo: Memo,
     limits: &'a Limits,
 }
 
@@ -174,17 +207,17 @@ impl Machine<'_> {
 
     fn memo_put(&mut self, key: u32) -> Result<(), PickleError> {
         let id = self.top()?;
-        if !self.memo.contains_key(&key) {
+        if self.memo.get(key).is_none() {
             self.charge(MEMO_COST)?;
         }
-        self.memo.insert(key, id);
+        self.memo.put(key, id);
         Ok(())
     }
 
     fn memo_get(&mut self, key: u32) -> Result<(), PickleError> {
-        let id = *self
+        let id = self
             .memo
-            .get(&key)
+            .get(key)
             .ok_or_else(|| self.malformed(format!("memo key {key} was never stored")))?;
         self.charge(size_of::<Id>())?;
         self.stack.push(id);
@@ -452,7 +485,7 @@ impl Machine<'_> {
                 }
                 MEMOIZE => {
                     let key =
-                        u32::try_from(self.memo.len()).map_err(|_| self.malformed("memo full"))?;
+                        u32::try_from(self.memo.len).map_err(|_| self.malformed("memo full"))?;
                     self.memo_put(key)?;
                 }
                 GET => {

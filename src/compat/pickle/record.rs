@@ -60,10 +60,17 @@ pub fn record_from_dict(pairs: Vec<(PyValue, PyValue)>) -> Result<Record, Pickle
             None => fields.push((key, value)),
         }
     }
-    let get = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v);
+    // Each attribute is taken once (moved out: its text is not copied again); what is left
+    // of a standard key is skipped below.
+    let mut get = |name: &str| {
+        fields
+            .iter_mut()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| std::mem::replace(v, PyValue::None))
+    };
 
     let level = match get("levelno") {
-        Some(PyValue::Int(n)) => u32::try_from(*n).ok(),
+        Some(PyValue::Int(n)) => u32::try_from(n).ok(),
         _ => None,
     }
     .map(Level::new)
@@ -71,9 +78,13 @@ pub fn record_from_dict(pairs: Vec<(PyValue, PyValue)>) -> Result<Record, Pickle
         PickleError::NotARecord("'levelno' is missing or not an integer in 0..2**32".into())
     })?;
     let now = now_ns();
-    let created = get("created").and_then(number).unwrap_or(now as f64 / 1e9);
-    let msecs = get("msecs").and_then(number);
-    let relative_created = get("relativeCreated").and_then(number).unwrap_or(0.0);
+    let created = get("created")
+        .and_then(|v| number(&v))
+        .unwrap_or(now as f64 / 1e9);
+    let msecs = get("msecs").and_then(|v| number(&v));
+    let relative_created = get("relativeCreated")
+        .and_then(|v| number(&v))
+        .unwrap_or(0.0);
     let pathname = get("pathname").map_or_else(String::new, text);
     let filename = get("filename").map_or_else(|| basename(&pathname).to_owned(), text);
     let module = get("module").map_or_else(|| stem(&filename).to_owned(), text);
@@ -86,14 +97,14 @@ pub fn record_from_dict(pairs: Vec<(PyValue, PyValue)>) -> Result<Record, Pickle
     };
     record.message = Cow::Owned(get("msg").map_or_else(String::new, text));
     record.pathname = Cow::Owned(pathname);
-    record.lineno = get("lineno").and_then(integer).unwrap_or(0);
+    record.lineno = get("lineno").and_then(|v| integer(&v)).unwrap_or(0);
     record.module_path = Cow::Borrowed("");
     record.func_name = Cow::Owned(get("funcName").map_or_else(String::new, text));
     record.created_ns = created_ns(created, msecs);
     record.relative_created_ns = finite_ns(relative_created * 1e6);
-    record.thread = get("thread").and_then(integer).unwrap_or(0);
+    record.thread = get("thread").and_then(|v| integer(&v)).unwrap_or(0);
     record.thread_name = Arc::from(get("threadName").map_or_else(String::new, text));
-    record.process = get("process").and_then(integer).unwrap_or(0);
+    record.process = get("process").and_then(|v| integer(&v)).unwrap_or(0);
     record.process_name = Arc::from(get("processName").map_or_else(String::new, text));
     record.task_name = optional(get("taskName")).map(Arc::from);
     record.exc_text = optional(get("exc_text"));
@@ -123,19 +134,24 @@ fn extra_value(v: PyValue) -> Value {
         PyValue::Int(i) => Value::Int(i),
         PyValue::Float(f) => Value::Float(f),
         PyValue::Str(s) => Value::Str(s),
-        other => Value::Str(text(&other)),
+        other => Value::Str(text(other)),
     }
 }
 
-/// Python's `str(value)`.
-fn text(v: &PyValue) -> String {
-    let mut out = String::new();
-    v.write_str(&mut out);
-    out
+/// Python's `str(value)`; a `str` is moved, not copied.
+fn text(v: PyValue) -> String {
+    match v {
+        PyValue::Str(s) => s,
+        other => {
+            let mut out = String::new();
+            other.write_str(&mut out);
+            out
+        }
+    }
 }
 
 /// `None` for Python's `None`, else `str(value)`.
-fn optional(v: Option<&PyValue>) -> Option<String> {
+fn optional(v: Option<PyValue>) -> Option<String> {
     match v {
         None | Some(PyValue::None) => None,
         Some(v) => Some(text(v)),
