@@ -35,6 +35,9 @@ pub(super) const MEMO_COST: usize = 2 * size_of::<Id>() + 16;
 /// The values of one pickle, and the bytes spent on them against [`Limits::max_decoded`].
 pub(super) struct Arena {
     pub(super) nodes: Vec<Node>,
+    /// How many containers hold each value (the root counts as held once): a leaf held once
+    /// is moved out into the result, not copied.
+    holders: Vec<u32>,
     /// Bytes charged so far (arena and result together).
     spent: usize,
     limits: Limits,
@@ -44,6 +47,7 @@ impl Arena {
     pub(super) fn new(limits: &Limits) -> Arena {
         Arena {
             nodes: Vec::new(),
+            holders: Vec::new(),
             spent: 0,
             limits: *limits,
         }
@@ -66,13 +70,27 @@ impl Arena {
         let id = Id::try_from(self.nodes.len()).map_err(|_| PickleError::TooLarge {
             max: self.limits.max_decoded,
         })?;
+        if let Node::List(items) | Node::Tuple(items) | Node::FrozenSet(items) = &node {
+            for &item in items {
+                self.held(item);
+            }
+        }
         self.nodes.push(node);
+        self.holders.push(0);
         Ok(id)
+    }
+
+    /// One more container holds `id`.
+    pub(super) fn held(&mut self, id: Id) {
+        if let Some(n) = self.holders.get_mut(id as usize) {
+            *n = n.saturating_add(1);
+        }
     }
 
     /// Copies the value `root` out of the arena, iteratively, charging each copy; deeper than
     /// the limit (a reference cycle is infinitely deep) is refused.
     pub(super) fn expand(&mut self, root: Id) -> Result<PyValue, PickleError> {
+        self.held(root);
         let mut open: Vec<Open> = Vec::new();
         let mut current = root;
         loop {
@@ -85,7 +103,11 @@ impl Arena {
                 // Charged before the copy is made.
                 Some(bytes) => {
                     self.charge(VALUE_COST + bytes)?;
-                    match &self.nodes[current as usize] {
+                    // Moved only when nothing on the way down is copied more than once.
+                    let only_holder = self.holders[current as usize] <= 1
+                        && !open.last().is_some_and(|o| o.shared);
+                    match &mut self.nodes[current as usize] {
+                        Node::Leaf(v) if only_holder => std::mem::replace(v, PyValue::None),
                         Node::Leaf(v) => v.clone(),
                         _ => PyValue::None,
                     }
@@ -98,10 +120,13 @@ impl Arena {
                     }
                     let n = children(&self.nodes[current as usize]);
                     self.charge(VALUE_COST + n * VALUE_COST)?;
+                    let shared =
+                        self.holders[current as usize] > 1 || open.last().is_some_and(|o| o.shared);
                     open.push(Open {
                         id: current,
                         next: 0,
                         items: Vec::with_capacity(n),
+                        shared,
                     });
                     match self.next_child(open.last_mut().expect("just pushed")) {
                         Some(child) => {
@@ -154,6 +179,9 @@ struct Open {
     /// Index of the next child to copy (dict: keys and values alternate).
     next: usize,
     items: Vec<PyValue>,
+    /// This container, or one above it, is held more than once: it is copied each time, so
+    /// its values are copied, never moved out.
+    shared: bool,
 }
 
 /// The bytes a leaf holds outside its own size.

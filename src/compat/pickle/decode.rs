@@ -239,6 +239,9 @@ impl Machine<'_> {
             return Err(self.malformed("unhashable dict key"));
         }
         self.charge(items.len() * size_of::<Id>())?;
+        for &item in &items {
+            self.arena.held(item);
+        }
         match &mut self.arena.nodes[target as usize] {
             Node::Dict(pairs) => {
                 pairs.extend(items.chunks(2).map(|kv| (kv[0], kv[1])));
@@ -250,6 +253,9 @@ impl Machine<'_> {
 
     fn append(&mut self, target: Id, items: Vec<Id>) -> Result<(), PickleError> {
         self.charge(items.len() * size_of::<Id>())?;
+        for &item in &items {
+            self.arena.held(item);
+        }
         match &mut self.arena.nodes[target as usize] {
             Node::List(list) => {
                 list.extend(items);
@@ -458,6 +464,9 @@ impl Machine<'_> {
                         return Err(self.malformed("unhashable set item"));
                     }
                     self.charge(items.len() * size_of::<Id>())?;
+                    for &item in &items {
+                        self.arena.held(item);
+                    }
                     match &mut self.arena.nodes[set as usize] {
                         Node::Set(v) => v.extend(items),
                         _ => return Err(self.malformed("ADDITEMS on something that is not a set")),
