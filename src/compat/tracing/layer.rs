@@ -235,7 +235,11 @@ where
         let meta = event.metadata();
         let level = level_from_tracing(meta.level());
         let bound = self.inner.bound.load();
-        let mut fields = EventFields::default();
+        let mut fields = EventFields {
+            // One allocation, sized for every field (the message takes none).
+            extra: Vec::with_capacity(meta.fields().len()),
+            ..EventFields::default()
+        };
         let normalized = if is_log_callsite(meta) {
             event.normalized_metadata()
         } else {
