@@ -1,7 +1,8 @@
 //! `log` records carried into `tracing` by `tracing-log`'s `LogTracer` (what
 //! `tracing_subscriber`'s `init()` installs with its `tracing-log` feature), then into mplog
 //! by the layer: each arrives once, with its own target, file and line, and follows the
-//! hierarchy's levels. Its own binary: one `log` logger and one global subscriber per process.
+//! hierarchy's levels. `tracing`'s `log-always` (on in the dev-dependency) sends each
+//! `tracing` event back through `LogTracer` as well: it still arrives once. Its own binary: one `log` logger and one global subscriber per process.
 #![cfg(feature = "tracing")]
 
 mod common;

@@ -1,7 +1,8 @@
-//! A process whose crates use both `log` and `tracing` (with `tracing`'s `log` feature on, as
-//! many dependencies turn it on): the `log` bridge and the `tracing` layer installed together
-//! deliver each record exactly once. Its own binary: one `log` logger and one global
-//! subscriber per process.
+//! A process whose crates use both `log` and `tracing`: the `log` bridge and the `tracing` layer
+//! installed together deliver each record exactly once. The dev-dependency turns `tracing`'s
+//! `log-always` feature on (as any dependency may): every `tracing` event and span lifecycle
+//! is then also a `log` record, and still each record arrives once. Its own binary: one `log`
+//! logger and one global subscriber per process.
 #![cfg(feature = "tracing")]
 
 mod common;
@@ -23,14 +24,22 @@ fn both_bridges_together_deliver_each_record_once() {
 
     log::info!(target: "both::a", "from log");
     tracing::info!(target: "both::b", "from tracing");
-    // With `tracing`'s `log` feature, spans and events also go to `log` while no subscriber
-    // is set; one is, so they go to the layer only.
+    // With `log-always`, this span's lifecycle and its event are `log` records too.
     tracing::info_span!(target: "both::b", "work").in_scope(|| {
         tracing::debug!(target: "both::b", "in a span");
         log::warn!(target: "both::a", "log inside a span");
     });
     tracing::trace!(target: "both::b", "trace");
     log::trace!(target: "both::a", "trace");
+    // Two call sites on one line (a macro's expansion has its call's line): the `log` one is
+    // no copy of the `tracing` one.
+    macro_rules! on_one_line {
+        () => {
+            tracing::info!(target: "both::c", "one line");
+            log::info!(target: "both::c", "one line");
+        };
+    }
+    on_one_line!();
 
     let got: Vec<(String, Level, String)> = keep
         .take()
@@ -45,6 +54,8 @@ fn both_bridges_together_deliver_each_record_once() {
         ("both.a", Level::WARNING, "log inside a span"),
         ("both.b", trace, "trace"),
         ("both.a", trace, "trace"),
+        ("both.c", Level::INFO, "one line"),
+        ("both.c", Level::INFO, "one line"),
     ];
     let want: Vec<(String, Level, String)> = want
         .iter()

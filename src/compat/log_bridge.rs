@@ -103,8 +103,16 @@ impl log::Log for LogBridge {
     }
 
     fn log(&self, record: &log::Record<'_>) {
-        let logger = self.logger_for(record.target());
         let level = level_from_log(record.level());
+        // `tracing`'s copy of an event the `tracing` layer handled (its `log-always`
+        // feature): `log`'s own macros give a `'static` file, `tracing`'s copies do not.
+        #[cfg(feature = "tracing")]
+        if record.file_static().is_none()
+            && super::tracing::echo::is_copy(record.target(), level, record.file(), record.line())
+        {
+            return;
+        }
+        let logger = self.logger_for(record.target());
         if !logger.is_enabled_for(level) {
             return;
         }

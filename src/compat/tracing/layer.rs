@@ -14,7 +14,7 @@ use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 
 use super::fields::{EventFields, Rendered, SpanFields, SPAN_FIELD};
-use super::{interest, level_from_tracing};
+use super::{echo, interest, level_from_tracing};
 use crate::compat::{FacadeLevel, TargetLoggers};
 use crate::logger::{Change, Logger, Manager, Watch};
 use crate::record::{Location, Value};
@@ -46,6 +46,7 @@ impl std::fmt::Debug for MplogLayer {
 struct Inner {
     /// The hierarchy fed, and its loggers; replaced when a listener swaps that hierarchy.
     bound: ArcSwap<Bound>,
+    _alive: echo::LayerAlive,
     /// Told of changes to the hierarchy; dropped with the layer.
     _watch: Watch,
 }
@@ -130,6 +131,7 @@ impl MplogLayer {
             let weak = weak.clone();
             Inner {
                 bound: ArcSwap::from_pointee(Bound::new(manager)),
+                _alive: echo::LayerAlive::new(),
                 _watch: crate::logger::watch(move |change| {
                     if let Some(inner) = weak.upgrade() {
                         inner.changed(change);
@@ -246,6 +248,8 @@ where
             None
         };
         let (logger, location) = match &normalized {
+            // A `log` record `tracing` made from the event just handled (`log-always`).
+            Some(n) if echo::is_copy(n.target(), level, n.file(), n.line()) => return,
             Some(n) => {
                 fields.skip_log_fields = true;
                 let nowhere = Location {
@@ -256,7 +260,10 @@ where
                 (bound.targets.logger_for(n.target()), nowhere)
             }
             None => (
-                bound.callsite_logger(meta),
+                {
+                    echo::event_seen(meta);
+                    bound.callsite_logger(meta)
+                },
                 Location {
                     pathname: meta.file().unwrap_or(""),
                     lineno: meta.line().unwrap_or(0),

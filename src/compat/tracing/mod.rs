@@ -45,6 +45,7 @@
 //! for crates that use `log`, this layer for crates that use `tracing`; each record arrives
 //! once.
 
+pub(crate) mod echo;
 mod fields;
 pub mod interest;
 mod layer;
