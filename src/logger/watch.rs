@@ -74,7 +74,7 @@ impl Drop for Watch {
 /// let target = m.clone();
 /// let _watch = mplog::logger::watch(move |change| {
 ///     if let mplog::logger::Change::Levels(changed) = change {
-///         if *changed == target {
+///         if **changed == target {
 ///             count.fetch_add(1, Ordering::Relaxed);
 ///         }
 ///     }
