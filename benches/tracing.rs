@@ -11,7 +11,9 @@
 //!   guard's drop joined the writer thread), rounds alternating (target: at least 2x).
 //!
 //! Run: `cargo bench --bench tracing` (`MPLOG_BENCH_RECORDS` sets the records per round,
-//! default 200,000).
+//! default 200,000). Instruction counts of the disabled events, which do not drift with the
+//! machine's load: `MPLOG_BENCH_LOOPS=1000000 valgrind --tool=callgrind BENCH_BINARY --bench`,
+//! then `callgrind_annotate --inclusive=yes` (`quiet_loop` is mplog's, `hush_loop` tracing's).
 
 use std::hint::black_box;
 use std::path::Path;
@@ -65,6 +67,20 @@ fn hush() {
     tracing::debug!(target: "bench::hush", n = black_box(17), "request {} served", black_box(250));
 }
 
+#[inline(never)]
+fn quiet_loop(n: u64) {
+    for _ in 0..n {
+        quiet();
+    }
+}
+
+#[inline(never)]
+fn hush_loop(n: u64) {
+    for _ in 0..n {
+        hush();
+    }
+}
+
 fn disabled(c: &mut Criterion) {
     let m = global_manager();
     // tracing's own: a scoped subscriber whose static filter says the same as the hierarchy.
@@ -89,6 +105,16 @@ fn disabled(c: &mut Criterion) {
         tracing::level_filters::LevelFilter::DEBUG,
         "the interest cache, not the max level, must reject the events"
     );
+    // MPLOG_BENCH_LOOPS=N: run each N times and nothing else, for instruction counts
+    // (`valgrind --tool=callgrind`, then compare `quiet_loop` and `hush_loop`).
+    if let Some(n) = std::env::var("MPLOG_BENCH_LOOPS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        quiet_loop(n);
+        tracing::dispatcher::with_default(&own, || hush_loop(n));
+        std::process::exit(0);
+    }
     let mut group = c.benchmark_group("disabled tracing::debug!");
     group.bench_function("mplog layer", |b| b.iter(quiet));
     tracing::dispatcher::with_default(&own, || {
