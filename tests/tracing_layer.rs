@@ -2,7 +2,8 @@
 //! fields, spans, `#[instrument]`, tokio tasks, and levels changed at run time.
 //!
 //! One global subscriber for the whole binary (tokio's threads and tracing's interest cache
-//! see only the global one); each test owns its own logger subtree, so they run in parallel.
+//! see only the global one); each test owns its own logger subtree, and they take turns (one
+//! of them changes `disable`, which every logger of the hierarchy follows).
 #![cfg(feature = "tracing")]
 
 mod common;
@@ -13,6 +14,7 @@ use common::Keep;
 use mplog::handler::Handler;
 use mplog::record::Value;
 use mplog::{Level, Logger, Manager};
+use parking_lot::{Mutex, MutexGuard};
 use tracing_subscriber::layer::SubscriberExt;
 
 static MANAGER: LazyLock<Manager> = LazyLock::new(|| {
@@ -23,19 +25,22 @@ static MANAGER: LazyLock<Manager> = LazyLock::new(|| {
     m
 });
 
-/// The logger `name` (its own subtree for one test), with a handler keeping its records.
-fn logger(name: &str, level: Level) -> (Logger, Arc<Keep>) {
+/// The logger `name` (its own subtree for one test), with a handler keeping its records, and
+/// this test's turn.
+fn logger(name: &str, level: Level) -> (Logger, Arc<Keep>, MutexGuard<'static, ()>) {
+    static TURN: Mutex<()> = Mutex::new(());
+    let turn = TURN.lock();
     let log = MANAGER.get_logger(name);
     let keep = Arc::new(Keep::default());
     log.add_handler(keep.clone());
     log.set_propagate(false);
     log.set_level(level);
-    (log, keep)
+    (log, keep, turn)
 }
 
 #[test]
 fn events_at_every_level_become_records_at_mplog_levels() {
-    let (_log, keep) = logger("levels", mplog::compat::TRACE);
+    let (_log, keep, _turn) = logger("levels", mplog::compat::TRACE);
     tracing::trace!(target: "levels", "t");
     tracing::debug!(target: "levels::sub", "d");
     tracing::info!(target: "levels", "i");
@@ -92,7 +97,7 @@ impl std::error::Error for Outer {
 
 #[test]
 fn fields_of_every_kind_keep_their_types_and_the_location() {
-    let (_log, keep) = logger("fields", Level::DEBUG);
+    let (_log, keep, _turn) = logger("fields", Level::DEBUG);
     let err = Outer(Inner);
     let line = line!() + 1;
     tracing::info!(target: "fields", n = -3i64, big = u64::MAX, small = 7u64, ratio = 0.5, ok = true, user = "ann", list = ?vec![1, 2], shown = %"disp", error = &err as &dyn std::error::Error, r#type = "raw", name = "clash", "served {} in {} ms", "/api", 12);
@@ -132,7 +137,7 @@ fn fields_of_every_kind_keep_their_types_and_the_location() {
 
 #[test]
 fn nested_spans_are_the_span_field_written_like_tracing_fmt() {
-    let (_log, keep) = logger("spans", Level::DEBUG);
+    let (_log, keep, _turn) = logger("spans", Level::DEBUG);
     let formatter = mplog::Formatter::new("%(span)s: %(message)s").unwrap();
     keep.base().set_formatter(Arc::new(formatter));
     {
@@ -176,7 +181,7 @@ fn charge(account: u32, amount: f64, secret: &str) -> u32 {
 
 #[test]
 fn instrumented_functions_are_spans_with_their_arguments() {
-    let (_log, keep) = logger("instrumented", Level::INFO);
+    let (_log, keep, _turn) = logger("instrumented", Level::INFO);
     assert_eq!(charge(41, 2.5, "x"), 42);
     let records = keep.take();
     assert_eq!(records.len(), 1);
@@ -188,7 +193,7 @@ fn instrumented_functions_are_spans_with_their_arguments() {
 
 #[test]
 fn events_in_spawned_tokio_tasks_arrive_from_every_task() {
-    let (_log, keep) = logger("tasks", Level::INFO);
+    let (_log, keep, _turn) = logger("tasks", Level::INFO);
     const TASKS: u32 = 64;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(4)
@@ -232,7 +237,7 @@ fn events_in_spawned_tokio_tasks_arrive_from_every_task() {
 
 #[test]
 fn level_changes_take_effect_at_once_both_ways() {
-    let (log, keep) = logger("runtime", Level::WARNING);
+    let (log, keep, _turn) = logger("runtime", Level::WARNING);
     let emit = || {
         tracing::debug!(target: "runtime::db", "d");
         tracing::info!(target: "runtime", "i");
@@ -269,7 +274,7 @@ fn level_changes_take_effect_at_once_both_ways() {
 #[test]
 fn the_max_level_follows_the_most_verbose_logger() {
     use tracing::level_filters::LevelFilter;
-    let (log, _keep) = logger("maxlevel", Level::WARNING);
+    let (log, _keep, _turn) = logger("maxlevel", Level::WARNING);
     LazyLock::force(&MANAGER);
     // Other tests lower their own loggers; TRACE is the most verbose any of them sets.
     log.set_level(mplog::compat::TRACE);
@@ -284,7 +289,7 @@ fn the_max_level_follows_the_most_verbose_logger() {
 #[test]
 fn an_answer_stored_after_a_level_change_never_filters_out_an_enabled_event() {
     use tracing::callsite::Callsite;
-    let (log, _keep) = logger("stale", Level::WARNING);
+    let (log, _keep, _turn) = logger("stale", Level::WARNING);
     let callsite = tracing::callsite! {
         name: "stale event",
         kind: tracing::metadata::Kind::EVENT,
