@@ -25,7 +25,10 @@ mod rotating;
 mod rotation;
 mod schedule;
 mod stream;
+pub mod syslog;
 mod timed;
+#[cfg(feature = "tls")]
+mod tls;
 mod watched;
 
 use std::fmt;
@@ -49,6 +52,8 @@ pub use self::rotating::{RotatingFileHandler, RotatingFileHandlerBuilder};
 pub use self::schedule::{Clock, ManualClock, SystemClock, When, WhenError};
 pub use self::stream::StreamHandler;
 pub use self::timed::{TimedRotatingFileHandler, TimedRotatingFileHandlerBuilder};
+#[cfg(feature = "tls")]
+pub use self::tls::{Identity, LoadedTls, TlsError, TlsOptions};
 pub use self::watched::{WatchedFileHandler, WatchedFileHandlerBuilder};
 use crate::filter::{Filter, Filters};
 use crate::format::{Format, RenderError};
