@@ -2,6 +2,9 @@
 //! worker (the `child` test of each file runs only when `MPLOG_TEST_ROLE` is set).
 #![allow(dead_code)]
 
+pub mod rsyslog;
+pub mod servers;
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, ChildStdout, Command, Stdio};

@@ -421,8 +421,16 @@ impl SysLogHandler {
     /// connection (Python does so for Unix sockets; a stream broken mid-write needs it too).
     fn send(&self, state: &mut State) -> io::Result<()> {
         if let Some(conn) = &mut state.conn {
-            if conn.is_stream() && conn.peer_closed() {
-                state.conn = None;
+            match conn.check_open() {
+                Ok(true) => {}
+                Ok(false) => state.conn = None,
+                Err(e) => {
+                    // The relay ended the connection with an error: say so with this record
+                    // (the ones written just before may not have been kept) and start anew
+                    // at the next.
+                    state.conn = None;
+                    return Err(e);
+                }
             }
         }
         let mut retried = false;

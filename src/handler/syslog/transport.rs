@@ -167,7 +167,7 @@ impl Connector {
                         let tcp = self.tcp(&addrs)?;
                         match &self.tls {
                             None => Ok(Conn::Tcp(tcp)),
-                            Some(target) => target.connect(tcp),
+                            Some(target) => target.connect(tcp, self.timeout),
                         }
                     }
                 }
@@ -230,6 +230,11 @@ fn udp(addrs: &[SocketAddr]) -> io::Result<Conn> {
     Err(last.unwrap_or_else(|| io::ErrorKind::NotFound.into()))
 }
 
+/// How long a new TLS 1.3 connection waits for the relay's verdict on the client (see
+/// `TlsTarget::connect`); a relay that says nothing costs this once per connection.
+#[cfg(feature = "tls")]
+const TLS13_VERDICT_WAIT: Duration = Duration::from_millis(250);
+
 /// The TLS configuration and the name to verify the relay's certificate against.
 #[cfg(feature = "tls")]
 #[derive(Clone)]
@@ -261,17 +266,47 @@ impl TlsTarget {
     /// Runs the handshake over `tcp`, so a refused certificate is an error of the connect,
     /// naming the cause.
     #[cfg(feature = "tls")]
-    fn connect(&self, mut tcp: TcpStream) -> io::Result<Conn> {
+    fn connect(&self, mut tcp: TcpStream, timeout: Duration) -> io::Result<Conn> {
         let mut conn = rustls::ClientConnection::new(self.config.clone(), self.name.clone())
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
         while conn.is_handshaking() {
             conn.complete_io(&mut tcp)?;
         }
-        Ok(Conn::Tls(Box::new(rustls::StreamOwned::new(conn, tcp))))
+        let tls13 = conn.protocol_version() == Some(rustls::ProtocolVersion::TLSv1_3);
+        let mut stream = Box::new(rustls::StreamOwned::new(conn, tcp));
+        // In TLS 1.3 the client's handshake ends before the server has judged the client's
+        // certificate: a refusal comes as an alert afterwards, and whatever was written
+        // meanwhile would be lost without a word. So wait, briefly, for the server's first
+        // word (its session tickets, or the alert) before calling the connection open.
+        if tls13 {
+            stream.sock.set_read_timeout(Some(TLS13_VERDICT_WAIT))?;
+            let read = stream.conn.read_tls(&mut stream.sock);
+            stream.sock.set_read_timeout(Some(timeout))?;
+            match read {
+                Ok(0) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::ConnectionAborted,
+                        "the relay closed the TLS connection after the handshake",
+                    ))
+                }
+                Ok(_) => {
+                    stream.conn.process_new_packets().map_err(|e| {
+                        io::Error::new(io::ErrorKind::ConnectionRefused, format!("TLS: {e}"))
+                    })?;
+                }
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(Conn::Tls(stream))
     }
 
     #[cfg(not(feature = "tls"))]
-    fn connect(&self, _: TcpStream) -> io::Result<Conn> {
+    fn connect(&self, _: TcpStream, _: Duration) -> io::Result<Conn> {
         match *self {}
     }
 }
@@ -302,51 +337,52 @@ impl Conn {
         }
     }
 
-    /// Whether the peer has closed a stream connection (a relay that stopped): a write would
-    /// still succeed into the kernel's buffer and be lost, so the caller reconnects instead.
-    pub(crate) fn peer_closed(&mut self) -> bool {
+    /// Whether a stream connection is still worth writing to: a relay that stopped closed
+    /// it, and a write would still "succeed" into the kernel's buffer and be lost. `Err`: the
+    /// relay ended it with an error (a TLS alert), which the records written last may have
+    /// met too.
+    pub(crate) fn check_open(&mut self) -> io::Result<bool> {
         use nix::sys::socket::{recv, MsgFlags};
         use std::os::fd::AsRawFd;
         let fd = match self {
             Conn::Tcp(s) => s.as_raw_fd(),
             Conn::UnixStream(s) => s.as_raw_fd(),
             #[cfg(feature = "tls")]
-            Conn::Tls(s) => return tls_peer_closed(s),
-            Conn::Udp(_) | Conn::UnixDatagram(_) => return false,
+            Conn::Tls(s) => return tls_check_open(s),
+            Conn::Udp(_) | Conn::UnixDatagram(_) => return Ok(true),
         };
         let mut byte = [0u8; 1];
         match recv(fd, &mut byte, MsgFlags::MSG_PEEK | MsgFlags::MSG_DONTWAIT) {
-            Ok(0) => true,
-            Ok(_) => false, // a relay that talks is alive
-            Err(nix::errno::Errno::EAGAIN) => false,
-            Err(_) => true,
+            Ok(0) => Ok(false),
+            Ok(_) => Ok(true), // a relay that talks is alive
+            Err(nix::errno::Errno::EAGAIN) => Ok(true),
+            Err(e) => Err(e.into()),
         }
-    }
-
-    /// Whether this is a stream connection.
-    pub(crate) fn is_stream(&self) -> bool {
-        !matches!(self, Conn::Udp(_) | Conn::UnixDatagram(_))
     }
 }
 
 #[cfg(feature = "tls")]
-/// A TLS peer has closed when its socket is at end of file or it sent `close_notify`; what
-/// else it sent (session tickets) is read and kept by rustls, without blocking.
-fn tls_peer_closed(s: &mut rustls::StreamOwned<rustls::ClientConnection, TcpStream>) -> bool {
-    if s.sock.set_nonblocking(true).is_err() {
-        return true;
-    }
+/// A TLS relay has closed when its socket is at end of file or it sent `close_notify`, and
+/// failed when it sent an alert; what else it sent (session tickets) is read and kept by
+/// rustls, without blocking.
+fn tls_check_open(
+    s: &mut rustls::StreamOwned<rustls::ClientConnection, TcpStream>,
+) -> io::Result<bool> {
+    s.sock.set_nonblocking(true)?;
     let read = s.conn.read_tls(&mut s.sock);
-    let blocking = s.sock.set_nonblocking(false);
-    let closed = match read {
-        Ok(0) => true,
+    s.sock.set_nonblocking(false)?;
+    match read {
+        Ok(0) => Ok(false),
         Ok(_) => match s.conn.process_new_packets() {
-            Ok(state) => state.peer_has_closed(),
-            Err(_) => true,
+            Ok(state) => Ok(!state.peer_has_closed()),
+            Err(e) => Err(io::Error::new(
+                io::ErrorKind::ConnectionAborted,
+                format!("TLS: the relay ended the connection: {e}"),
+            )),
         },
-        Err(e) => e.kind() != io::ErrorKind::WouldBlock,
-    };
-    closed || blocking.is_err()
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(true),
+        Err(e) => Err(e),
+    }
 }
 
 fn sent_whole(n: usize, bytes: &[u8]) -> io::Result<()> {
