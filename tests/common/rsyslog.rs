@@ -18,14 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::servers;
-
-/// The certificates a TLS test uses, made by openssl in the server's directory.
-pub struct Certs {
-    pub ca: PathBuf,
-    pub client_cert: PathBuf,
-    pub client_key: PathBuf,
-}
+use super::servers::{self, make_certs, Certs};
 
 pub struct Rsyslog {
     pub dir: tempfile::TempDir,
@@ -246,90 +239,4 @@ fn has_module(name: &str) -> bool {
 fn free_udp_port() -> u16 {
     let s = UdpSocket::bind("127.0.0.1:0").expect("bind a UDP port");
     s.local_addr().expect("local addr").port()
-}
-
-/// A CA, a server certificate (localhost, 127.0.0.1) and a client certificate, by openssl.
-fn make_certs(dir: &Path) -> Result<Certs, String> {
-    let run = |args: &[&str]| -> Result<(), String> {
-        let out = Command::new("openssl")
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .map_err(|e| format!("openssl: {e}"))?;
-        if out.status.success() {
-            Ok(())
-        } else {
-            Err(format!(
-                "openssl {}: {}",
-                args.join(" "),
-                String::from_utf8_lossy(&out.stderr)
-            ))
-        }
-    };
-    run(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        "ca.key",
-        "-out",
-        "ca.pem",
-        "-days",
-        "2",
-        "-subj",
-        "/CN=mplog test CA",
-        "-addext",
-        "basicConstraints=critical,CA:TRUE",
-        "-addext",
-        "keyUsage=critical,keyCertSign,cRLSign",
-    ])?;
-    std::fs::write(
-        dir.join("leaf.ext"),
-        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n\
-         extendedKeyUsage=serverAuth,clientAuth\n",
-    )
-    .map_err(|e| e.to_string())?;
-    for who in ["server", "client"] {
-        let (key, csr, pem) = (
-            format!("{who}.key"),
-            format!("{who}.csr"),
-            format!("{who}.pem"),
-        );
-        run(&[
-            "req",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            &key,
-            "-out",
-            &csr,
-            "-subj",
-            "/CN=localhost",
-        ])?;
-        run(&[
-            "x509",
-            "-req",
-            "-in",
-            &csr,
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-out",
-            &pem,
-            "-days",
-            "2",
-            "-extfile",
-            "leaf.ext",
-        ])?;
-    }
-    Ok(Certs {
-        ca: dir.join("ca.pem"),
-        client_cert: dir.join("client.pem"),
-        client_key: dir.join("client.key"),
-    })
 }
