@@ -154,8 +154,12 @@ fn fold_header(name: &str, value: &str, unstructured: bool, out: &mut String) {
         let wsp = f.steal_wsp();
         f.lines.push(format!("{wsp}{value}"));
     } else {
-        for token in tokens(value) {
+        for token in tokens(value, !unstructured) {
             f.part(token, unstructured);
+            if !unstructured && (token == "," || token.starts_with('<')) {
+                // An address ends here: the next display name is encoded on its own.
+                f.last_ew = None;
+            }
         }
     }
     for (i, line) in f.lines.iter().enumerate() {
@@ -167,16 +171,23 @@ fn fold_header(name: &str, value: &str, unstructured: bool, out: &mut String) {
     out.push_str("\r\n");
 }
 
-/// Runs of blanks (`WSP`) and of everything else, as `get_unstructured` splits.
-fn tokens(value: &str) -> impl Iterator<Item = &str> {
+/// Runs of blanks (`WSP`) and of everything else, as `get_unstructured` splits; in an
+/// address list, a `,` and an `<addr-spec>` are tokens of their own too (they are never
+/// encoded).
+fn tokens(value: &str, addresses: bool) -> impl Iterator<Item = &str> {
     let mut rest = value;
     std::iter::from_fn(move || {
         let first = rest.chars().next()?;
         let blank = |c: char| c == ' ' || c == '\t';
-        let end = rest
-            .char_indices()
-            .find(|(_, c)| blank(*c) != blank(first))
-            .map_or(rest.len(), |(i, _)| i);
+        let end = if addresses && first == ',' {
+            1
+        } else if addresses && first == '<' {
+            rest.find('>').map_or(rest.len(), |i| i + 1)
+        } else {
+            rest.char_indices()
+                .find(|(_, c)| blank(*c) != blank(first) || (addresses && (*c == ',' || *c == '<')))
+                .map_or(rest.len(), |(i, _)| i)
+        };
         let (token, tail) = rest.split_at(end);
         rest = tail;
         Some(token)
@@ -538,7 +549,8 @@ mod tests {
             ("User Number0 <user0@example.com>,User Number1 <user1@example.com>,User Number2 <user2@example.com>,User Number3 <user3@example.com>",
              "To: User Number0 <user0@example.com>,User Number1 <user1@example.com>,User\r\n Number2 <user2@example.com>,User Number3 <user3@example.com>\r\n"),
             ("Zoë Ålund <zoe@example.com>,bob@x.org", "To: =?utf-8?q?Zo=C3=AB_=C3=85lund?= <zoe@example.com>,bob@x.org\r\n"),
-            ("\"Smith, Ann\" <ann@x.org>", "To: \"Smith, Ann\" <ann@x.org>\r\n"),
+            ("Zoë <a@x.org>,Åsa Ö <b@y.org>", "To: =?utf-8?q?Zo=C3=AB?= <a@x.org>,=?utf-8?q?=C3=85sa_=C3=96?= <b@y.org>\r\n"),
+            ("ops@example.com,Zoë <dev@example.com>", "To: ops@example.com,=?utf-8?q?Zo=C3=AB?= <dev@example.com>\r\n"),
         ];
         for (to, want) in cases {
             let mut out = String::new();

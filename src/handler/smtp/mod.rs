@@ -314,8 +314,11 @@ impl Handler for SMTPHandler {
         // email.utils.localtime(): now, in the local zone.
         let date = chrono::Local::now().fixed_offset();
         message::build(&self.fromaddr, &self.to, &self.subject, date, text, bytes);
+        // lettre ends DATA with CRLF "." CRLF whatever the message ends with; smtplib adds the
+        // first CRLF only when missing. The message always ends with one: leave it to lettre.
+        let message = bytes.strip_suffix(b"\r\n").unwrap_or(bytes);
         self.transport
-            .send_raw(&self.envelope, bytes)
+            .send_raw(&self.envelope, message)
             .map(drop)
             .map_err(|e| {
                 HandlerError::Other(format!("sending mail through {}: {e}", self.mailhost))
