@@ -219,7 +219,7 @@ impl Drop for Rsyslog {
     }
 }
 
-fn find_rsyslogd() -> Option<PathBuf> {
+pub fn find_rsyslogd() -> Option<PathBuf> {
     let candidates = std::env::var_os("PATH")
         .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
         .unwrap_or_default()
