@@ -2,6 +2,11 @@
 //! worker (the `child` test of each file runs only when `MPLOG_TEST_ROLE` is set).
 #![allow(dead_code)]
 
+pub mod http;
+pub mod rsyslog;
+pub mod servers;
+pub mod smtp;
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, ChildStdout, Command, Stdio};
