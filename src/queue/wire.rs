@@ -3,10 +3,11 @@
 //!
 //! Every message on the stream, the hello included, is a `u32` little-endian length followed by
 //! that many bytes of postcard. The reader ([`FrameReader`]) checks the length against its limit
-//! (default [`DEFAULT_MAX_FRAME`]) *before* it allocates anything, so a hostile 4 GiB prefix
-//! costs nothing; every error carries the byte offset of the frame that caused it. A stream
-//! that ends inside a frame yields [`WireError::Truncated`]: the partial frame is discarded and
-//! reported, never half-handled.
+//! (default [`DEFAULT_MAX_FRAME`]) *before* it allocates anything, and its buffer grows only
+//! with the bytes that actually arrive: a hostile 4 GiB prefix costs nothing, and a peer that
+//! announces 16 MiB and sends 10 bytes costs a few KiB. Every error carries the byte offset of
+//! the frame that caused it. A stream that ends inside a frame yields
+//! [`WireError::Truncated`]: the partial frame is discarded and reported, never half-handled.
 //!
 //! Workers do not build a `Vec<Record>` to send a batch: [`RecordBatch`] appends each record's
 //! postcard bytes to a reused buffer and writes the frame header in front when it is sealed. The
@@ -342,6 +343,11 @@ impl RecordBatch {
 
 /// Reads length-prefixed frames from a byte stream into one reused buffer.
 ///
+/// The buffer starts at [`FIRST_BUFFER`] bytes and doubles only when the bytes received fill
+/// it, up to the frame being read (so at most twice what arrived); once it holds nothing and
+/// is larger than [`READ_BUFFER`], it shrinks back to that. A length prefix alone never
+/// allocates.
+///
 /// ```
 /// use mplog::queue::wire::{FrameReader, WireError};
 /// // A 4 GiB length prefix: refused before any allocation.
@@ -361,7 +367,11 @@ pub struct FrameReader<R> {
     max_frame: usize,
 }
 
-/// Size of the reader's first buffer; it grows to the largest frame seen.
+/// Size of the reader's first buffer: what an idle connection costs.
+pub const FIRST_BUFFER: usize = 4 * 1024;
+
+/// The buffer grows to this size for small frames (reads of many frames at once); beyond it
+/// only for a larger frame, and it shrinks back to it once that frame is consumed.
 pub const READ_BUFFER: usize = 128 * 1024;
 
 impl<R: Read> FrameReader<R> {
@@ -536,11 +546,20 @@ impl<R: Read> FrameReader<R> {
             self.end -= self.start;
             self.start = 0;
         }
-        if self.buf.len() < need.max(READ_BUFFER) {
-            // `need` is at most PREFIX_LEN + max_frame: checked by the caller.
-            self.buf.resize(need.max(READ_BUFFER), 0);
+        if self.end == 0 && self.buf.len() > READ_BUFFER {
+            // A large frame was consumed: give its memory back.
+            self.buf.truncate(READ_BUFFER);
+            self.buf.shrink_to_fit();
         }
         while self.end < need {
+            if self.end == self.buf.len() {
+                // Full of bytes that arrived: grow with them, never to what the prefix
+                // announced. `need` is at most PREFIX_LEN + max_frame: checked by the caller.
+                let grown = (self.buf.len() * 2)
+                    .max(FIRST_BUFFER)
+                    .min(need.max(READ_BUFFER));
+                self.buf.resize(grown, 0);
+            }
             match self.inner.read(&mut self.buf[self.end..]) {
                 Ok(0) => {
                     if need == PREFIX_LEN && self.end > 0 {
@@ -617,6 +636,57 @@ mod tests {
         assert_eq!(r.next_frame().unwrap(), Some(Frame::Sync { seq: 1 }));
         let err = r.next_frame().unwrap_err();
         assert!(matches!(err, WireError::Truncated { offset, .. } if offset == first as u64));
+    }
+
+    /// A stream that yields its bytes, then times out (a peer that stopped sending).
+    struct Stalled(Vec<u8>, usize);
+
+    impl Read for Stalled {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.1 == self.0.len() {
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
+            let n = buf.len().min(self.0.len() - self.1);
+            buf[..n].copy_from_slice(&self.0[self.1..self.1 + n]);
+            self.1 += n;
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn an_announced_length_allocates_nothing_until_the_bytes_arrive() {
+        // 16 MiB announced, 10 bytes sent, then silence: the buffer stays at its first size.
+        let mut bytes = ((DEFAULT_MAX_FRAME as u32).to_le_bytes()).to_vec();
+        bytes.extend_from_slice(&[0; 10]);
+        let mut reader = FrameReader::new(Stalled(bytes, 0));
+        assert!(reader.next_frame_bytes().unwrap_err().is_timeout());
+        assert!(
+            reader.buf.capacity() <= FIRST_BUFFER,
+            "{}",
+            reader.buf.capacity()
+        );
+    }
+
+    #[test]
+    fn the_buffer_grows_with_what_arrives_and_shrinks_after_a_large_frame() {
+        let big = Frame::Records(vec![Record::new("a", Level::INFO, "x".repeat(1 << 20))]);
+        let mut bytes = Vec::new();
+        encode_frame(&big, &mut bytes).unwrap();
+        let half = bytes.len() / 2;
+        encode_frame(&Frame::Sync { seq: 1 }, &mut bytes).unwrap();
+        let mut reader = FrameReader::new(Stalled(bytes[..half].to_vec(), 0));
+        assert!(reader.next_frame_bytes().unwrap_err().is_timeout());
+        // At most twice what arrived, not the 1 MiB announced.
+        assert!(reader.buf.len() <= 2 * half && reader.buf.len() >= half);
+        reader.inner.0.extend_from_slice(&bytes[half..]);
+        assert_eq!(reader.next_frame().unwrap(), Some(big));
+        assert_eq!(reader.next_frame().unwrap(), Some(Frame::Sync { seq: 1 }));
+        assert!(reader.next_frame_bytes().unwrap_err().is_timeout());
+        assert!(
+            reader.buf.capacity() <= READ_BUFFER,
+            "{}",
+            reader.buf.capacity()
+        );
     }
 
     #[test]
