@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use nix::sys::socket::{getsockopt, send, sockopt::PeerCredentials, MsgFlags};
+use nix::sys::socket::{getsockopt, recv, send, sockopt::PeerCredentials, MsgFlags};
 
 use super::{Acceptor, Connection, Peer, Transport};
 
@@ -66,6 +66,18 @@ impl Connection for SocketConnection {
             self.read_timeout = timeout;
         }
         self.stream.read(buf)
+    }
+
+    fn try_send(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        // MSG_DONTWAIT: this call alone does not wait; the descriptor stays blocking for
+        // the other handles on the same socket (O_NONBLOCK would be shared with them).
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&self.stream);
+        send(fd, bytes, MsgFlags::MSG_NOSIGNAL | MsgFlags::MSG_DONTWAIT).map_err(io::Error::from)
+    }
+
+    fn try_recv(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&self.stream);
+        recv(fd, buf, MsgFlags::MSG_DONTWAIT).map_err(io::Error::from)
     }
 
     fn try_clone(&self) -> io::Result<Box<dyn Connection>> {
