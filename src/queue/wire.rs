@@ -1,4 +1,4 @@
-//! The wire protocol (v1) between workers and a listener: a [`Hello`], then length-prefixed
+//! The wire protocol (v2) between workers and a listener: a [`Hello`], then length-prefixed
 //! [`Frame`]s.
 //!
 //! Every message on the stream, the hello included, is a `u32` little-endian length followed by
@@ -8,6 +8,20 @@
 //! announces 16 MiB and sends 10 bytes costs a few KiB. Every error carries the byte offset of
 //! the frame that caused it. A stream that ends inside a frame yields
 //! [`WireError::Truncated`]: the partial frame is discarded and reported, never half-handled.
+//!
+//! # Acknowledgements (v2)
+//! The listener answers on the same connection with [`Frame::Ack`]`{ frames: n }`: the first
+//! `n` frames this connection carried after its hello were handled, and their records written
+//! and flushed by the listener's handlers. Acks are cumulative and coalesced (one per
+//! connection per batch of the listener, and one for every `Sync`). A connection that sends no
+//! records and no `Sync` (a shm worker's control connection) gets none. A worker
+//! keeps every frame until an ack covers it and sends the uncovered ones again, first, on its
+//! next connection: a listener killed and restarted loses nothing, and what it receives twice
+//! is bounded by the worker's window (see [`QueueHandlerBuilder::window`]).
+//! v1 had no acks (only an answer to `Sync`); a listener refuses a v1 hello with
+//! [`WireError::Version`], which it logs.
+//!
+//! [`QueueHandlerBuilder::window`]: super::QueueHandlerBuilder::window
 //!
 //! Workers do not build a `Vec<Record>` to send a batch: [`RecordBatch`] appends each record's
 //! postcard bytes to a reused buffer and writes the frame header in front when it is sealed. The
@@ -29,8 +43,8 @@ use crate::record::Record;
 /// The four bytes every hello starts with.
 pub const MAGIC: [u8; 4] = *b"MPLG";
 
-/// The protocol version this crate speaks.
-pub const VERSION: u16 = 1;
+/// The protocol version this crate speaks (2: the listener acknowledges what it wrote).
+pub const VERSION: u16 = 2;
 
 /// The largest frame a listener accepts unless configured otherwise: 16 MiB.
 pub const DEFAULT_MAX_FRAME: usize = 16 * 1024 * 1024;
@@ -100,17 +114,20 @@ impl Hello {
 pub enum Frame {
     /// A batch of prepared records, in the order they were logged.
     Records(Vec<Record>),
-    /// Worker to listener: answer with `Ack { seq }` once everything before was handled.
+    /// Worker to listener: answer, once everything up to this frame was handled and flushed,
+    /// with an `Ack` covering it.
     Sync {
-        /// Chosen by the worker.
+        /// Chosen by the worker (the listener does not use it).
         seq: u64,
     },
-    /// Listener to worker: everything before the matching `Sync` was handled and flushed.
+    /// Listener to worker: the first `frames` frames after the hello on this connection were
+    /// handled, and their records written and flushed. Cumulative.
     Ack {
-        /// The `Sync`'s number.
-        seq: u64,
+        /// Frames of this connection covered, counted from the first after the hello.
+        frames: u64,
     },
-    /// The worker's last frame: how many records it sent and dropped in its life.
+    /// The worker's last frame: how many records it sent and dropped in its life (not
+    /// acknowledged: a worker syncs before it).
     Goodbye {
         /// Records written to the transport.
         sent: u64,
@@ -219,7 +236,7 @@ impl WireError {
 /// ```
 /// use mplog::queue::wire::{encode_frame, Frame, PREFIX_LEN};
 /// let mut out = vec![0xAA]; // appended to, not replaced
-/// encode_frame(&Frame::Ack { seq: 3 }, &mut out).unwrap();
+/// encode_frame(&Frame::Ack { frames: 3 }, &mut out).unwrap();
 /// let len = u32::from_le_bytes(out[1..1 + PREFIX_LEN].try_into().unwrap()) as usize;
 /// assert_eq!(out.len(), 1 + PREFIX_LEN + len);
 /// ```

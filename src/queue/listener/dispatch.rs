@@ -12,8 +12,6 @@ use super::{Shared, Target, LISTENER_LOGGER, NOTICES_PER_SECOND};
 use crate::handler::Handler;
 use crate::level::Level;
 use crate::logger::{Logger, Manager};
-use crate::queue::transport::Connection;
-use crate::queue::wire::{encode_frame, Frame};
 use crate::record::Record;
 
 /// Messages to the dispatch thread, in the order they must be handled.
@@ -26,20 +24,19 @@ pub(crate) enum DispatchMsg {
         bytes: Vec<u8>,
         /// Where the frame starts in the connection's stream, for the error message.
         offset: u64,
+        /// Run once the handlers flushed the frame's records, as `AfterFlush` (a socket
+        /// connection's ack; batched: the flush comes at the end of the drain).
+        confirm: Option<Box<dyn FnOnce() + Send>>,
     },
     /// One record from an in-process handler.
     Local(Record),
-    /// Answer `Ack { seq }` on `reply` once everything before is handled and flushed.
-    Sync {
-        seq: u64,
-        reply: Box<dyn Connection>,
-    },
     /// Flush, then answer (in-process handlers' flush and close).
     Barrier(Sender<()>),
     /// The listener's own trouble, for its own logger.
     Notice(Level, String),
     /// Run once everything before it was handled and the handlers flushed (a shm ring's
-    /// consumer position moves only then: what it covers is in the files).
+    /// consumer position moves only then: what it covers is in the files; a socket
+    /// connection's `Sync` and `Goodbye` are acknowledged only then).
     AfterFlush(Box<dyn FnOnce() + Send>),
     /// Swap in a new target (a configuration reload), flush and close the old one's handlers,
     /// then answer.
@@ -141,17 +138,14 @@ impl Dispatcher {
                 worker,
                 bytes,
                 offset,
-            } => self.decode_frame(&worker, &bytes, offset),
+                confirm,
+            } => {
+                self.decode_frame(&worker, &bytes, offset);
+                self.after_flush.extend(confirm);
+            }
             DispatchMsg::Local(r) => {
                 self.dispatch(&r);
                 self.shared.records.fetch_add(1, Ordering::Relaxed);
-            }
-            DispatchMsg::Sync { seq, mut reply } => {
-                self.flush();
-                let mut out = Vec::new();
-                if encode_frame(&Frame::Ack { seq }, &mut out).is_ok() {
-                    let _ = reply.send_all(&out);
-                }
             }
             DispatchMsg::Barrier(ack) => {
                 self.flush();
