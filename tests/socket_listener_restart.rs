@@ -251,3 +251,46 @@ fn a_listener_killed_again_and_again_loses_nothing_silently() {
         );
     }
 }
+
+#[test]
+fn a_listener_stopped_in_order_acknowledges_everything_so_nothing_is_sent_twice() {
+    if common::role().is_some() {
+        return;
+    }
+    const RECORDS: usize = 5_000;
+    let dir = tempfile::tempdir().unwrap();
+    let endpoint = dir.path().join("orderly.sock");
+    let start = |file: &str| {
+        let handler: std::sync::Arc<dyn mplog::handler::Handler> =
+            std::sync::Arc::new(mplog::handler::FileHandler::new(dir.path().join(file)).unwrap());
+        mplog::queue::QueueListener::builder()
+            .endpoint(&endpoint)
+            .handlers(vec![handler])
+            .start()
+            .unwrap()
+    };
+    let first = start("first.log");
+    let worker = mplog::queue::QueueHandler::builder(&endpoint)
+        .transport(TransportKind::Socket)
+        .build()
+        .unwrap();
+    let log = |i: usize| {
+        let message = format!("w0 {i} {}", common::PAYLOAD);
+        mplog::handler::Handler::handle(
+            &worker,
+            &mplog::Record::new("app", mplog::Level::INFO, message),
+        );
+    };
+    (0..RECORDS).for_each(log);
+    mplog::handler::Handler::flush(&worker).unwrap(); // written, not waited for
+    first.stop(); // drains, flushes, acknowledges
+    let second = start("second.log");
+    log(RECORDS);
+    assert!(worker.sync(LONG));
+    mplog::handler::Handler::close(&worker);
+    second.stop();
+    common::check_worker(&common::lines(&dir.path().join("first.log")), 0, RECORDS);
+    let again = common::lines(&dir.path().join("second.log"));
+    assert_eq!(again, [format!("w0 {RECORDS} {}", common::PAYLOAD)]);
+    assert_eq!(worker.stats().dropped, 0);
+}

@@ -143,10 +143,13 @@ fn a_peer_that_never_reads_delays_no_one_and_is_disconnected() {
     // The flooder is disconnected, the reason logged naming it.
     common::wait_until(LONG, "the flooder disconnected", || flooder.is_finished());
     flooder.join().unwrap();
-    let notice = common::lines(&path)
-        .into_iter()
-        .find(|l| l.contains("'deaf-flooder'"))
-        .expect("a notice about the flooder");
+    let notice = || {
+        common::lines(&path)
+            .into_iter()
+            .find(|l| l.contains("'deaf-flooder'"))
+    };
+    common::wait_until(LONG, "a notice about the flooder", || notice().is_some());
+    let notice = notice().unwrap();
     assert!(notice.contains("acknowledgements unread"), "{notice}");
 
     // SIGTERM with the quiet one and the half frame still connected: the listener stops now.

@@ -150,7 +150,8 @@ pub enum Delivery {
     /// Once the record is in the in-memory queue (fast; a sender thread writes batches).
     #[default]
     Async,
-    /// Once the record was written to the socket (survives SIGKILL right after the call).
+    /// Once the record was written to the socket: it survives a SIGKILL of the worker right
+    /// after the call, and one of the listener (kept until the listener acknowledges it).
     Sync,
 }
 

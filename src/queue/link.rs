@@ -18,10 +18,10 @@
 //!   and what a restarted listener receives twice is bounded by it (plus the one frame that
 //!   crossed it). Control frames (`Report`, `Sync`) do not count: the listener does not
 //!   acknowledge a `Report` on its own, and it must never hold back a record frame.
-//! - Writes never wait on the socket: when it is full the link reads the listener's acks
-//!   for a moment ([`SEND_POLL`]) and tries again, until the caller's deadline. A slow
-//!   listener is not a dead one: its connection is kept (dropping it would make it receive
-//!   everything unacknowledged twice).
+//! - Writes never block on the socket: when it is full the link waits for room or acks,
+//!   a moment at a time ([`SEND_POLL`]), until the caller's deadline. A slow listener is not a
+//!   dead one: its connection is kept (dropping it would make it receive everything
+//!   unacknowledged twice).
 //! - **`max_pending`**: bytes kept in all while the listener is unreachable. Beyond it the
 //!   oldest frames are given up: their records are counted as dropped (the handler's stats say
 //!   so) and the count reaches the listener in a `Report` frame once it is back, where it is
@@ -53,13 +53,13 @@ pub const RECONNECT_MAX: Duration = Duration::from_secs(1);
 /// acknowledged before that frame is given up (counted as dropped).
 pub const MAX_DELIVERY_ATTEMPTS: u32 = 8;
 
-/// How long a write that found the socket full waits for the listener (reading its acks)
-/// before it tries again.
+/// Longest single wait of a write that found the socket full, or the window, before it looks
+/// again (it wakes at once when room or an ack comes).
 pub const SEND_POLL: Duration = Duration::from_millis(5);
 
 /// Frames written between two looks at the listener's replies: keeps the acks waiting in the
 /// socket few, so the listener never finds this worker's socket full.
-const READ_REPLIES_EVERY: u32 = 16;
+const READ_REPLIES_EVERY: u32 = 64;
 /// Largest frame a worker accepts from its listener (only `Ack`s come that way).
 const MAX_REPLY: usize = 64;
 /// Confirmed bytes at the front of the buffer are reclaimed once they are at least this many
@@ -342,13 +342,19 @@ impl Link {
                 Ok(n) if n > 0 => self.wrote(self.written + n),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    // The listener is slow, not gone: take its acks a moment, then again.
+                    // The listener is slow, not gone: wait for room (the socket's, or the
+                    // window's: its acks), a moment at a time, then again.
                     let now = Instant::now();
-                    match until {
-                        Some(until) if now < until => {
-                            self.read_replies(Some(until.min(now + SEND_POLL)));
-                        }
-                        _ => return false,
+                    let Some(until) = until.filter(|&u| now < u) else {
+                        return false;
+                    };
+                    let moment = until.min(now + SEND_POLL);
+                    if limit == self.written {
+                        self.read_replies(Some(moment));
+                    } else if conn.wait(moment - now).is_ok() {
+                        self.read_replies(None);
+                    } else {
+                        self.disconnect();
                     }
                 }
                 _ => {
@@ -675,6 +681,9 @@ mod tests {
             buf[..n].copy_from_slice(&w.0.replies[..n]);
             w.0.replies.drain(..n);
             Ok(n)
+        }
+        fn wait(&self, _: Duration) -> io::Result<()> {
+            Ok(())
         }
         fn try_clone(&self) -> io::Result<Box<dyn Connection>> {
             Ok(Box::new(FakeConn(self.0.clone(), self.1)))

@@ -12,9 +12,10 @@
 //! # Acknowledgements (v2)
 //! The listener answers on the same connection with [`Frame::Ack`]`{ frames: n }`: the first
 //! `n` frames this connection carried after its hello were handled, and their records written
-//! and flushed by the listener's handlers. Acks are cumulative and coalesced (one per
-//! connection per batch of the listener, and one for every `Sync`). A connection that sends no
-//! records and no `Sync` (a shm worker's control connection) gets none. A worker
+//! and flushed by the listener's handlers. Acks are cumulative and coalesced (at most one per
+//! connection every couple of milliseconds, except the answer to a `Sync`, which goes as soon
+//! as the batch holding it is flushed). A connection that sends no records and no `Sync` (a shm
+//! worker's control connection) gets none. A worker
 //! keeps every frame until an ack covers it and sends the uncovered ones again, first, on its
 //! next connection: a listener killed and restarted loses nothing, and what it receives twice
 //! is bounded by the worker's window (see [`QueueHandlerBuilder::window`]).

@@ -10,6 +10,14 @@ use parking_lot::Mutex;
 use super::Shared;
 use crate::queue::decode::Decoder;
 
+/// Acknowledges a connection's frames once the handlers flushed their records (the socket
+/// input's replies; the dispatch thread calls it, and must never wait on the peer in it).
+pub(crate) trait Acknowledge: Send + Sync {
+    /// Covers the first `frames` frames of the connection; `urgent` when it answers a `Sync`
+    /// (written at once; other acks may be held a moment and merged).
+    fn confirm(self: Arc<Self>, frames: u64, urgent: bool);
+}
+
 /// One connection's worker and its counts (merged per pid and name in the stats).
 #[derive(Debug)]
 pub(crate) struct WorkerEntry {

@@ -184,6 +184,23 @@ pub trait Connection: Send {
     /// ```
     fn try_recv(&mut self, buf: &mut [u8]) -> io::Result<usize>;
 
+    /// Waits, at most `timeout`, until a [`try_send`](Connection::try_send) could write or
+    /// there is something to read (the peer closing included): a writer that found the socket
+    /// full wakes as soon as either happens.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use mplog::queue::transport::{socket::{SocketAcceptor, SocketTransport}, Acceptor, Transport};
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let acceptor = SocketAcceptor::bind(dir.path().join("t.sock")).unwrap();
+    /// let worker = SocketTransport::new(acceptor.path()).connect().unwrap();
+    /// let _accepted = acceptor.accept().unwrap();
+    /// let started = Instant::now();
+    /// worker.wait(Duration::from_secs(5)).unwrap(); // an empty socket can be written at once
+    /// assert!(started.elapsed() < Duration::from_secs(5));
+    /// ```
+    fn wait(&self, timeout: Duration) -> io::Result<()>;
+
     /// A second handle on the same connection (the listener answers `Sync` from another thread).
     ///
     /// ```

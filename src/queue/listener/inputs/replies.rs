@@ -2,14 +2,21 @@
 //! never waits on a peer.
 //!
 //! Once the handlers flushed a connection's frames, the dispatch thread calls
-//! [`Reply::confirm`]: it raises the connection's count and queues the connection here, once
-//! however many frames it confirms before this thread gets to it (so the queue holds at most
-//! one entry per connection, and the dispatch thread never blocks). This thread writes one
-//! `Ack` with the newest count, without waiting (`try_send`). A peer that does not read finds
-//! its socket full: its ack waits here (one small frame per connection, newer counts replacing
-//! older ones while it waits) and is tried again every [`RETRY`]. If it stays unwritten for the
-//! reply timeout ([`DEFAULT_REPLY_TIMEOUT`]), the connection is marked stalled: its reader
-//! closes it and logs why. A peer, whatever it does, costs the others one non-blocking `send`.
+//! [`Reply::confirm`](Acknowledge::confirm): it raises the connection's count and queues the
+//! connection here, once however many frames it confirms before this thread gets to it (so the
+//! queue holds at most one entry per connection, and the dispatch thread never blocks). This
+//! thread writes one `Ack` with the newest count, without waiting (`try_send`).
+//!
+//! Acks are cumulative, so they are rationed: at most one per connection every [`ACK_DELAY`],
+//! the newest count replacing older ones meanwhile, except the answer to a `Sync`, which goes at
+//! once. A worker logging one record per frame (sync delivery) would otherwise cost the
+//! listener an ack, a wake-up and a system call per handful of records; the delay is far
+//! shorter than what a worker's window takes to fill.
+//!
+//! A peer that does not read finds its socket full: its ack waits here (one small frame per
+//! connection) and is tried again every [`RETRY`]. If it stays unwritten for the reply timeout
+//! ([`DEFAULT_REPLY_TIMEOUT`]), the connection is marked stalled: its reader closes it and logs
+//! why. A peer, whatever it does, costs the others one non-blocking `send`.
 
 use std::io;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -20,6 +27,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{unbounded, Receiver, RecvTimeoutError, Sender};
 use parking_lot::Mutex;
 
+use crate::queue::listener::peer::Acknowledge;
 use crate::queue::transport::Connection;
 use crate::queue::wire::{encode_frame, Frame};
 
@@ -28,6 +36,8 @@ use crate::queue::wire::{encode_frame, Frame};
 pub const DEFAULT_REPLY_TIMEOUT: Duration = Duration::from_secs(5);
 /// How often acks that did not fit are tried again.
 pub const RETRY: Duration = Duration::from_millis(10);
+/// Least time between two acks of one connection, unless the later answers a `Sync`.
+pub const ACK_DELAY: Duration = Duration::from_millis(2);
 
 enum Msg {
     /// A connection's count moved.
@@ -40,6 +50,8 @@ enum Msg {
 pub(crate) struct Reply {
     /// Frames of the connection handled and flushed (raised by the dispatch thread).
     confirmed: AtomicU64,
+    /// The count answers a `Sync`: write it at once.
+    urgent: AtomicBool,
     /// In the writer's queue.
     queued: AtomicBool,
     /// The peer left its replies unread past the timeout: its reader closes the connection.
@@ -57,27 +69,47 @@ struct Out {
     acked: u64,
     /// An ack not yet (wholly) written.
     pending: Vec<u8>,
+    /// When the last ack was written.
+    last: Option<Instant>,
     /// Since when an ack waits for room.
     blocked_since: Option<Instant>,
+    /// In the writer's list of connections to look at again.
+    waiting: bool,
+}
+
+impl Acknowledge for Reply {
+    fn confirm(self: Arc<Self>, frames: u64, urgent: bool) {
+        self.confirmed.fetch_max(frames, Ordering::AcqRel);
+        if urgent {
+            self.urgent.store(true, Ordering::Release);
+        }
+        if !self.queued.swap(true, Ordering::AcqRel) {
+            // Fails only once the writer stopped: the listener is gone, nobody waits.
+            let queue = self.queue.clone();
+            let _ = queue.send(Msg::Confirmed(self));
+        }
+    }
+}
+
+/// What became of a connection's newest ack.
+enum Written {
+    /// Written (or nothing to write, or nobody to write to).
+    Done,
+    /// To be tried again at that time.
+    Later(Instant),
+    /// The peer has not read for the reply timeout.
+    Stalled,
 }
 
 impl Reply {
-    /// Covers the first `frames` frames of the connection (after its handlers flushed them).
-    pub(crate) fn confirm(self: &Arc<Self>, frames: u64) {
-        self.confirmed.fetch_max(frames, Ordering::AcqRel);
-        if !self.queued.swap(true, Ordering::AcqRel) {
-            // Fails only once the writer stopped: the listener is gone, nobody waits.
-            let _ = self.queue.send(Msg::Confirmed(self.clone()));
-        }
-    }
-
     /// Whether the peer stopped reading its replies and is to be disconnected.
     pub(crate) fn stalled(&self) -> bool {
         self.stalled.load(Ordering::Acquire)
     }
 
-    /// Writes the newest ack as far as it goes without waiting.
-    fn write(&self) -> Written {
+    /// Writes the newest ack as far as it goes without waiting, unless the last went out less
+    /// than [`ACK_DELAY`] ago (and this one answers no `Sync`).
+    fn write(&self, now: Instant, timeout: Duration) -> Written {
         let mut out = self.out.lock();
         loop {
             if out.pending.is_empty() {
@@ -86,6 +118,13 @@ impl Reply {
                     out.blocked_since = None;
                     return Written::Done;
                 }
+                let due = out.last.map(|t| t + ACK_DELAY);
+                if let Some(due) = due.filter(|&d| d > now) {
+                    if !self.urgent.load(Ordering::Acquire) {
+                        return Written::Later(due);
+                    }
+                }
+                self.urgent.store(false, Ordering::Release);
                 out.acked = frames;
                 if encode_frame(&Frame::Ack { frames }, &mut out.pending).is_err() {
                     return Written::Done; // an Ack always encodes
@@ -99,11 +138,21 @@ impl Reply {
             match conn.try_send(pending) {
                 Ok(n) => {
                     pending.drain(..n);
+                    if pending.is_empty() {
+                        out.last = Some(now);
+                        out.blocked_since = None;
+                    }
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    let since = *out.blocked_since.get_or_insert_with(Instant::now);
-                    return Written::Blocked(since);
+                    let since = *out.blocked_since.get_or_insert(now);
+                    if now.duration_since(since) >= timeout {
+                        self.stalled.store(true, Ordering::Release);
+                        out.conn = None;
+                        out.pending.clear();
+                        return Written::Stalled;
+                    }
+                    return Written::Later(now + RETRY);
                 }
                 Err(_) => {
                     // The peer is gone: its reader sees the end of the stream.
@@ -114,20 +163,6 @@ impl Reply {
             }
         }
     }
-
-    fn stall(&self) {
-        self.stalled.store(true, Ordering::Release);
-        let mut out = self.out.lock();
-        out.conn = None;
-        out.pending.clear();
-        out.blocked_since = None;
-    }
-}
-
-enum Written {
-    Done,
-    /// Waiting for room since then.
-    Blocked(Instant),
 }
 
 /// The writer thread of a listener's replies.
@@ -154,6 +189,7 @@ impl Replies {
     pub(crate) fn reply(&self, conn: Box<dyn Connection>) -> Arc<Reply> {
         Arc::new(Reply {
             confirmed: AtomicU64::new(0),
+            urgent: AtomicBool::new(false),
             queued: AtomicBool::new(false),
             stalled: AtomicBool::new(false),
             queue: self.queue.clone(),
@@ -161,7 +197,9 @@ impl Replies {
                 conn: Some(conn),
                 acked: 0,
                 pending: Vec::new(),
+                last: None,
                 blocked_since: None,
+                waiting: false,
             }),
         })
     }
@@ -177,13 +215,29 @@ impl Replies {
     }
 }
 
+/// Writes `reply`'s ack; keeps it in `waiting` (once) if it is to be looked at again.
+fn look_at(reply: Arc<Reply>, waiting: &mut Vec<(Instant, Arc<Reply>)>, timeout: Duration) {
+    let now = Instant::now();
+    match reply.write(now, timeout) {
+        Written::Later(at) => {
+            let mut out = reply.out.lock();
+            if !out.waiting {
+                out.waiting = true;
+                drop(out);
+                waiting.push((at, reply));
+            }
+        }
+        Written::Done | Written::Stalled => {}
+    }
+}
+
 fn run(rx: &Receiver<Msg>, timeout: Duration) {
-    let mut blocked: Vec<Arc<Reply>> = Vec::new();
+    let mut waiting: Vec<(Instant, Arc<Reply>)> = Vec::new();
     let mut stop = false;
     while !stop {
-        let first = match blocked.is_empty() {
-            true => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
-            false => rx.recv_timeout(RETRY),
+        let first = match waiting.iter().map(|(at, _)| *at).min() {
+            None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+            Some(at) => rx.recv_deadline(at),
         };
         let mut next = match first {
             Ok(msg) => Some(msg),
@@ -195,23 +249,29 @@ fn run(rx: &Receiver<Msg>, timeout: Duration) {
                 Msg::Confirmed(reply) => {
                     // Cleared before the count is read: a later confirm queues it again.
                     reply.queued.store(false, Ordering::Release);
-                    let waiting = reply.out.lock().blocked_since.is_some();
-                    if matches!(reply.write(), Written::Blocked(_)) && !waiting {
-                        blocked.push(reply);
-                    }
+                    look_at(reply, &mut waiting, timeout);
                 }
                 Msg::Stop => stop = true,
             }
             next = rx.try_recv().ok();
         }
-        blocked.retain(|reply| match reply.write() {
-            Written::Done => false,
-            Written::Blocked(since) if since.elapsed() >= timeout && !stop => {
-                reply.stall();
-                false
+        let now = Instant::now();
+        let due: Vec<Arc<Reply>> = {
+            let (due, later): (Vec<_>, Vec<_>) =
+                waiting.drain(..).partition(|(at, _)| stop || *at <= now);
+            waiting = later;
+            due.into_iter().map(|(_, r)| r).collect()
+        };
+        for reply in due {
+            reply.out.lock().waiting = false;
+            if stop {
+                // One last try: whatever fits now; the rest is given up with the listener.
+                reply.urgent.store(true, Ordering::Release);
+                reply.write(now, timeout);
+            } else {
+                look_at(reply, &mut waiting, timeout);
             }
-            Written::Blocked(_) => !stop,
-        });
+        }
     }
 }
 
@@ -254,12 +314,12 @@ mod tests {
         while !deaf.stalled() {
             assert!(started.elapsed() < Duration::from_secs(30), "never stalled");
             n += 1;
-            deaf.confirm(n);
-            fine.confirm(n);
+            deaf.clone().confirm(n, false);
+            fine.clone().confirm(n, false);
             std::thread::sleep(Duration::from_micros(50));
         }
         assert!(!fine.stalled());
-        fine.confirm(n + 1);
+        fine.clone().confirm(n + 1, true);
         while seen.load(Ordering::Relaxed) < n + 1 {
             assert!(
                 started.elapsed() < Duration::from_secs(30),

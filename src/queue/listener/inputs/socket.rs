@@ -249,7 +249,7 @@ fn read_connection(conn: Box<dyn Connection>, peer: Peer, ctx: Context) {
                     worker: worker.clone(),
                     bytes: bytes.to_vec(),
                     offset,
-                    confirm: Some(confirm(&reply, frames)),
+                    confirm: Some((reply.clone(), frames)),
                 };
                 ctx.shared
                     .bytes
@@ -299,9 +299,10 @@ fn read_connection(conn: Box<dyn Connection>, peer: Peer, ctx: Context) {
             // above, undecoded: none reaches this point.
             Frame::Records(_) => Ok(()),
             // Acknowledged once everything before it is written and flushed.
-            Frame::Sync { .. } => ctx
-                .tx
-                .send(DispatchMsg::AfterFlush(confirm(&reply, frames))),
+            Frame::Sync { .. } => ctx.tx.send(DispatchMsg::Sync {
+                ack: reply.clone(),
+                frames,
+            }),
             // Not acknowledged: a shm worker's control connection never reads, and a worker
             // syncs before its goodbye.
             Frame::Report { dropped, .. } | Frame::Goodbye { dropped, .. } => {
@@ -333,13 +334,6 @@ fn read_connection(conn: Box<dyn Connection>, peer: Peer, ctx: Context) {
             break; // the dispatch thread is gone: the listener is stopping
         }
     }
-}
-
-/// The work that acknowledges the first `frames` frames, run by the dispatch thread once the
-/// handlers flushed them.
-fn confirm(reply: &Arc<Reply>, frames: u64) -> Box<dyn FnOnce() + Send> {
-    let reply = reply.clone();
-    Box::new(move || reply.confirm(frames))
 }
 
 /// A worker's running count of dropped records: logged when it grows.
