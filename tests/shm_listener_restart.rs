@@ -16,9 +16,8 @@
 //! ring, drains it and frees it.
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use mplog::queue::transport::TransportKind;
@@ -119,26 +118,8 @@ fn check_resumed(lines: &[String], count: usize, kills: usize) {
     );
 }
 
-/// Starts `mplog listen` at `endpoint` writing message-only lines to `file`; returns once it
-/// printed its endpoint (it is serving).
 fn listen(endpoint: &Path, file: &Path) -> Child {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mplog"))
-        .arg("listen")
-        .arg("--endpoint")
-        .arg(endpoint)
-        .arg("--file")
-        .arg(file)
-        .args(["--format", "%(message)s"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("mplog listen");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    assert_eq!(line.trim_end(), endpoint.to_str().unwrap());
-    child
+    common::listen_process(endpoint, file, Stdio::null())
 }
 
 #[test]

@@ -398,7 +398,7 @@ pub(crate) fn append_trailers(record: &Record, start: usize, out: &mut String) {
     }
 }
 
-fn borrow_value(v: &Value) -> FieldValue<'_> {
+pub(crate) fn borrow_value(v: &Value) -> FieldValue<'_> {
     match v {
         Value::Str(s) => FieldValue::Str(s),
         Value::Int(i) => FieldValue::Int(*i),

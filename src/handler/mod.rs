@@ -15,9 +15,13 @@
 //! Each handler serialises its own writes (a mutex around format-and-write), so lines from
 //! different threads never interleave.
 
+#[cfg(any(feature = "smtp", feature = "http"))]
+mod b64;
 mod compress;
 mod datagram;
 mod file;
+#[cfg(feature = "http")]
+pub mod http;
 mod locked;
 mod memory;
 pub mod net;
@@ -27,9 +31,14 @@ pub(crate) mod rolling;
 mod rotating;
 mod rotation;
 mod schedule;
+#[cfg(feature = "smtp")]
+pub mod smtp;
 mod socket;
 mod stream;
+pub mod syslog;
 mod timed;
+#[cfg(feature = "tls")]
+mod tls;
 mod watched;
 
 use std::fmt;
@@ -42,6 +51,8 @@ use parking_lot::{Mutex, RwLock};
 
 pub use self::datagram::{Datagram, DatagramHandler};
 pub use self::file::{FileHandler, FileHandlerBuilder, FileMode};
+#[cfg(feature = "http")]
+pub use self::http::{HTTPHandler, HTTPHandlerBuilder, HttpError};
 pub use self::locked::{
     LockedFileHandler, LockedFileHandlerBuilder, LockedRotatingFileHandler,
     LockedRotatingFileHandlerBuilder, LockedTimedRotatingFileHandler,
@@ -53,9 +64,13 @@ pub use self::overflow::{Overflow, DEFAULT_BLOCK_TIMEOUT};
 pub use self::rolling::COMPRESSION_CLOSE_TIMEOUT;
 pub use self::rotating::{RotatingFileHandler, RotatingFileHandlerBuilder};
 pub use self::schedule::{Clock, ManualClock, SystemClock, When, WhenError};
+#[cfg(feature = "smtp")]
+pub use self::smtp::{SMTPHandler, SMTPHandlerBuilder, SmtpError};
 pub use self::socket::{Delivery, PickleHandler, SocketHandler, Stream};
 pub use self::stream::StreamHandler;
 pub use self::timed::{TimedRotatingFileHandler, TimedRotatingFileHandlerBuilder};
+#[cfg(feature = "tls")]
+pub use self::tls::{Identity, LoadedTls, TlsError, TlsOptions};
 pub use self::watched::{WatchedFileHandler, WatchedFileHandlerBuilder};
 use crate::filter::{Filter, Filters};
 use crate::format::{Format, RenderError};

@@ -29,16 +29,33 @@
 //! ([`RECONNECT_MIN`](super::link::RECONNECT_MIN) to [`RECONNECT_MAX`](super::link::RECONNECT_MAX)),
 //! keeping up to [`DEFAULT_MAX_PENDING`] encoded bytes plus the channel's records meanwhile.
 //!
+//! # A listener killed: at least once
+//! The listener acknowledges what its handlers wrote and flushed; the worker keeps every
+//! record until then, and sends what was not acknowledged again, first and in order, to the
+//! listener it reconnects to. So a listener SIGKILLed and restarted loses nothing, on either
+//! delivery; the records the killed listener wrote but had not yet acknowledged are written
+//! twice, at most the window's worth ([`DEFAULT_WINDOW`], [`QueueHandlerBuilder::window`]) per
+//! worker and kill. A kill in the middle of the listener's `write(2)` may also leave one torn
+//! line in its file: the start of a line whose record is written again, whole, later, and on
+//! the same line the first line the restarted listener writes. Only when the listener stays
+//! away long enough that more than [`DEFAULT_MAX_PENDING`] bytes wait are the oldest records
+//! given up; they are counted as dropped here (even those the killed listener may have
+//! written: nothing confirmed them), and the count reaches the next listener, which logs it
+//! naming the worker.
+//!
 //! # Delivery
 //! [`Delivery::Async`] (default) is described above. With [`Delivery::Sync`] there is no sender
 //! thread: the log call encodes its record and writes it to the socket itself, under a mutex,
 //! and returns only once `write(2)` accepted it, so a process killed by SIGKILL right after the
-//! call loses nothing it logged. It costs a system call per record.
+//! call loses nothing it logged. It costs a system call per record. A listener killed after
+//! the call returned loses nothing either: the record is kept until acknowledged, and written
+//! again to the restarted listener by the next call, `flush`, `sync` or `close`.
 //!
 //! # Shutdown
 //! [`close`](Handler::close) (reached by `mplog::shutdown()`, the worker guard, the panic hook
-//! and the `atexit` hook) drains the channel, writes everything and sends `Goodbye`, waiting at
-//! most the drain timeout ([`DEFAULT_DRAIN_TIMEOUT`]): a dead listener cannot hang an exit.
+//! and the `atexit` hook) drains the channel, writes everything, sends `Goodbye` and waits for
+//! the listener to acknowledge it all, at most the drain timeout ([`DEFAULT_DRAIN_TIMEOUT`]): a
+//! dead listener cannot hang an exit, and what it never acknowledged is counted as dropped.
 //! Records logged after `close` are dropped and counted.
 //!
 //! A handler made by [`ListenerHandle::local_handler`](super::ListenerHandle::local_handler)
@@ -79,6 +96,10 @@ pub const DEFAULT_BATCH_BYTES: usize = 64 * 1024;
 pub const DEFAULT_RING_BYTES: usize = 1 << 20;
 /// Encoded bytes kept while the listener is unreachable (beyond it, oldest frames are dropped).
 pub const DEFAULT_MAX_PENDING: usize = 4 * 1024 * 1024;
+/// Encoded bytes written to the listener and not yet acknowledged (1 MiB: ~7,000 records of
+/// ~100 bytes, as a shm ring). Beyond it the worker waits for acks; it is also the most a
+/// restarted listener receives twice from one worker.
+pub const DEFAULT_WINDOW: usize = 1024 * 1024;
 /// Longest wait of flush, close and the exit hooks for the listener.
 pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -99,7 +120,8 @@ pub enum Delivery {
     /// Once the record is in the in-memory queue (fast; a sender thread writes batches).
     #[default]
     Async,
-    /// Once the record was written to the socket (survives SIGKILL right after the call).
+    /// Once the record was written to the socket: it survives a SIGKILL of the worker right
+    /// after the call, and one of the listener (kept until the listener acknowledges it).
     Sync,
 }
 
@@ -115,9 +137,12 @@ pub enum Delivery {
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct HandlerStats {
-    /// Records written to the transport (or handed to the in-process listener).
+    /// Records written to the transport (or handed to the in-process listener); a record
+    /// written again after a reconnect counts once.
     pub sent: u64,
-    /// Records lost: queue full, listener unreachable, or logged after close.
+    /// Records lost: queue full, listener unreachable for too long (records written to a
+    /// listener that went away before acknowledging them count here too, whether or not it
+    /// wrote them), or logged after close.
     pub dropped: u64,
 }
 
@@ -197,6 +222,7 @@ pub struct QueueHandlerBuilder {
     flush_interval: Duration,
     batch_bytes: usize,
     max_pending: usize,
+    window: usize,
     drain_timeout: Duration,
     process_name: Option<String>,
     transport: TransportKind,
@@ -229,6 +255,7 @@ impl QueueHandler {
             flush_interval: DEFAULT_FLUSH_INTERVAL,
             batch_bytes: DEFAULT_BATCH_BYTES,
             max_pending: DEFAULT_MAX_PENDING,
+            window: DEFAULT_WINDOW,
             drain_timeout: DEFAULT_DRAIN_TIMEOUT,
             process_name: None,
             transport: TransportKind::default(),
@@ -309,7 +336,8 @@ impl QueueHandler {
     }
 
     /// Writes everything queued and waits until the listener has handled and flushed it (a
-    /// `Sync`/`Ack` round trip), at most `timeout`. Returns whether the listener confirmed.
+    /// `Sync`/`Ack` round trip; after a reconnect, what was not yet acknowledged is written
+    /// again first), at most `timeout`. Returns whether the listener confirmed it all.
     ///
     /// ```
     /// use mplog::handler::Handler;
@@ -434,6 +462,11 @@ impl Inner {
                     Overflow::Drop => None,
                 };
                 let mut link = link.lock();
+                // Bounded like the async queue: a listener that takes nothing (stuck, not
+                // gone) makes callers wait for room, then drop.
+                if !link.make_room(until) {
+                    return self.dropped(1, "listener not keeping up");
+                }
                 link.push(record, prepared_ref);
                 if link.flush(until) {
                     Ok(())
@@ -662,6 +695,23 @@ impl QueueHandlerBuilder {
         self
     }
 
+    /// Encoded bytes written to the listener and not yet acknowledged ([`DEFAULT_WINDOW`];
+    /// at most `max_pending`), socket transport only. Beyond it the worker waits for the
+    /// listener's acks before writing more; a listener killed and restarted receives this
+    /// much again at most (those records appear twice in its files).
+    ///
+    /// ```
+    /// // Fewer duplicates after a listener restart, at some cost in throughput.
+    /// let h = mplog::queue::QueueHandler::builder("/tmp/nowhere/mplog.sock")
+    ///     .window(256 * 1024)
+    ///     .drain_timeout(std::time::Duration::from_millis(50)).build().unwrap();
+    /// # mplog::handler::Handler::close(&h);
+    /// ```
+    pub fn window(mut self, bytes: usize) -> Self {
+        self.window = bytes;
+        self
+    }
+
     /// Longest wait of flush and close ([`DEFAULT_DRAIN_TIMEOUT`]).
     ///
     /// ```
@@ -778,7 +828,13 @@ impl QueueHandlerBuilder {
                 self.ring_bytes,
             )));
         }
-        let link = Link::new(transport, hello, counters.clone(), self.max_pending);
+        let link = Link::new(
+            transport,
+            hello,
+            counters.clone(),
+            self.window,
+            self.max_pending,
+        );
         Ok(match self.delivery {
             Delivery::Sync => Sink::Sync(Mutex::new(link)),
             Delivery::Async => {

@@ -23,7 +23,16 @@
 //!   the count reaches the listener, which logs a warning naming the worker ([`Overflow`]).
 //! - **A dead listener** never hangs nor panics a worker: it reconnects with backoff and keeps
 //!   records in its bounded queue meanwhile.
-//! - **Bad input** closes only the offending connection; the other workers are untouched.
+//! - **A listener killed and restarted** loses nothing on either transport: shm rings keep
+//!   what the listener had not committed; on the socket the listener acknowledges what it
+//!   wrote and flushed, and a worker sends what was not acknowledged again to the listener it
+//!   reconnects to. Both may write again what the killed listener had written but not yet
+//!   committed or acknowledged (a bounded window, see [`handler`]); what a worker gives up
+//!   beyond its bounds is counted and reported.
+//! - **Bad input** closes only the offending connection; the other workers are untouched. A
+//!   peer that does not read its acknowledgements is disconnected without delaying anyone;
+//!   memory per connection grows with the bytes it sent, and connections are capped
+//!   ([`QueueListenerBuilder::max_connections`]).
 //!
 //! # Map
 //! [`wire`] (frames), [`transport`] (sockets; the figures behind the choice), [`handler`]

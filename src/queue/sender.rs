@@ -54,6 +54,10 @@ const SPARE_BUFFERS: usize = 8;
 const CLOSE_GRACE: Duration = Duration::from_millis(100);
 /// How soon the sender tries again for the open chunk when a caller holds it.
 const RETRY: Duration = Duration::from_millis(1);
+/// How often an idle sender looks for the acks of what it wrote: a listener restarted while
+/// the worker is quiet gets the unacknowledged records again within this, not at the next
+/// record.
+const ACK_POLL: Duration = Duration::from_millis(100);
 
 /// Encoded records, in the order they were logged.
 #[derive(Debug, Default)]
@@ -97,6 +101,8 @@ pub(crate) struct AsyncSink {
     /// a free on the other thread and fresh pages per chunk.
     spare: Receiver<Vec<u8>>,
     thread: Mutex<Option<JoinHandle<()>>>,
+    /// Set when close gives up: the sender stops waiting and counts what it holds.
+    closing: Arc<AtomicBool>,
 }
 
 impl AsyncSink {
@@ -122,7 +128,7 @@ impl AsyncSink {
             flush_interval: config.flush_interval,
             batch_bytes: config.batch_bytes,
             drain_timeout: config.drain_timeout,
-            closing,
+            closing: closing.clone(),
         };
         let thread = std::thread::Builder::new()
             .name(SENDER_THREAD.into())
@@ -135,6 +141,7 @@ impl AsyncSink {
             queued,
             spare,
             thread: Mutex::new(Some(thread)),
+            closing,
         })
     }
 
@@ -210,8 +217,10 @@ impl AsyncSink {
         ack_rx.recv_timeout(timeout).ok()
     }
 
-    /// Drains, says goodbye and joins the sender, at most `timeout`. When the listener stays
-    /// unreachable, returns the records given up on (the sender is told to stop by `closing`).
+    /// Drains, says goodbye and joins the sender, at most `timeout` (and a grace). When the
+    /// sender is still held by an unreachable or silent listener then, it is told to give up
+    /// (`closing`) and given a moment to count what it holds; if it still runs, returns the
+    /// records that never reached it (the sender counts its own when it gets there).
     pub(crate) fn close(&self, timeout: Duration) -> Option<u64> {
         // The sender works to the same deadline and then counts what it could not deliver;
         // waiting a little past it lets that count land before `close` returns.
@@ -219,8 +228,18 @@ impl AsyncSink {
         let answered = self
             .control(|ack| Msg::Close(ack, until), timeout + CLOSE_GRACE)
             .is_some();
-        if answered {
-            if let Some(t) = self.thread.lock().take() {
+        let mut thread = self.thread.lock();
+        if !answered {
+            self.closing.store(true, Ordering::Release);
+            // It looks at `closing` between two waits for the listener (at most
+            // RECONNECT_MAX), then takes what is queued, counts it all and ends.
+            let give_up = Instant::now() + super::link::RECONNECT_MAX + CLOSE_GRACE;
+            while thread.as_ref().is_some_and(|t| !t.is_finished()) && Instant::now() < give_up {
+                std::thread::sleep(RETRY);
+            }
+        }
+        if thread.as_ref().is_some_and(JoinHandle::is_finished) {
+            if let Some(t) = thread.take() {
                 let _ = t.join();
             }
             return None;
@@ -278,7 +297,8 @@ impl SenderThread {
                 }
                 Ok(Msg::Close(ack, until)) => {
                     self.collect(until);
-                    let ok = self.link.goodbye(until);
+                    // Past the deadline (close gave up on us): count, do not wait again.
+                    let ok = !self.closing.load(Ordering::Acquire) && self.link.goodbye(until);
                     if !ok {
                         self.link.abandon();
                     }
@@ -307,7 +327,12 @@ impl SenderThread {
     fn next_deadline(&self) -> Option<Instant> {
         // The open chunk counts too: its `Opened` may have been lost to a full channel.
         let open = self.open.try_lock().is_none_or(|c| c.count > 0);
-        (open || self.link.has_pending()).then(|| Instant::now() + self.flush_interval)
+        if open || self.link.has_pending() {
+            return Some(Instant::now() + self.flush_interval);
+        }
+        self.link
+            .has_unconfirmed()
+            .then(|| Instant::now() + ACK_POLL)
     }
 
     fn absorb(&mut self, chunk: Chunk) {

@@ -1,12 +1,28 @@
-//! The wire protocol (v1) between workers and a listener: a [`Hello`], then length-prefixed
+//! The wire protocol (v2) between workers and a listener: a [`Hello`], then length-prefixed
 //! [`Frame`]s.
 //!
 //! Every message on the stream, the hello included, is a `u32` little-endian length followed by
 //! that many bytes of postcard. The reader ([`FrameReader`]) checks the length against its limit
-//! (default [`DEFAULT_MAX_FRAME`]) *before* it allocates anything, so a hostile 4 GiB prefix
-//! costs nothing; every error carries the byte offset of the frame that caused it. A stream
-//! that ends inside a frame yields [`WireError::Truncated`]: the partial frame is discarded and
-//! reported, never half-handled.
+//! (default [`DEFAULT_MAX_FRAME`]) *before* it allocates anything, and its buffer grows only
+//! with the bytes that actually arrive: a hostile 4 GiB prefix costs nothing, and a peer that
+//! announces 16 MiB and sends 10 bytes costs a few KiB. Every error carries the byte offset of
+//! the frame that caused it. A stream that ends inside a frame yields
+//! [`WireError::Truncated`]: the partial frame is discarded and reported, never half-handled.
+//!
+//! # Acknowledgements (v2)
+//! The listener answers on the same connection with [`Frame::Ack`]`{ frames: n }`: the first
+//! `n` frames this connection carried after its hello were handled, and their records written
+//! and flushed by the listener's handlers. Acks are cumulative and coalesced (at most one per
+//! connection every couple of milliseconds, except the answer to a `Sync`, which goes as soon
+//! as the batch holding it is flushed). A connection that sends no records and no `Sync` (a shm
+//! worker's control connection) gets none. A worker
+//! keeps every frame until an ack covers it and sends the uncovered ones again, first, on its
+//! next connection: a listener killed and restarted loses nothing, and what it receives twice
+//! is bounded by the worker's window (see [`QueueHandlerBuilder::window`]).
+//! v1 had no acks (only an answer to `Sync`); a listener refuses a v1 hello with
+//! [`WireError::Version`], which it logs.
+//!
+//! [`QueueHandlerBuilder::window`]: super::QueueHandlerBuilder::window
 //!
 //! Workers do not build a `Vec<Record>` to send a batch: [`RecordBatch`] appends each record's
 //! postcard bytes to a reused buffer and writes the frame header in front when it is sealed. The
@@ -28,8 +44,8 @@ use crate::record::Record;
 /// The four bytes every hello starts with.
 pub const MAGIC: [u8; 4] = *b"MPLG";
 
-/// The protocol version this crate speaks.
-pub const VERSION: u16 = 1;
+/// The protocol version this crate speaks (2: the listener acknowledges what it wrote).
+pub const VERSION: u16 = 2;
 
 /// The largest frame a listener accepts unless configured otherwise: 16 MiB.
 pub const DEFAULT_MAX_FRAME: usize = 16 * 1024 * 1024;
@@ -99,17 +115,20 @@ impl Hello {
 pub enum Frame {
     /// A batch of prepared records, in the order they were logged.
     Records(Vec<Record>),
-    /// Worker to listener: answer with `Ack { seq }` once everything before was handled.
+    /// Worker to listener: answer, once everything up to this frame was handled and flushed,
+    /// with an `Ack` covering it.
     Sync {
-        /// Chosen by the worker.
+        /// Chosen by the worker (the listener does not use it).
         seq: u64,
     },
-    /// Listener to worker: everything before the matching `Sync` was handled and flushed.
+    /// Listener to worker: the first `frames` frames after the hello on this connection were
+    /// handled, and their records written and flushed. Cumulative.
     Ack {
-        /// The `Sync`'s number.
-        seq: u64,
+        /// Frames of this connection covered, counted from the first after the hello.
+        frames: u64,
     },
-    /// The worker's last frame: how many records it sent and dropped in its life.
+    /// The worker's last frame: how many records it sent and dropped in its life (not
+    /// acknowledged: a worker syncs before it).
     Goodbye {
         /// Records written to the transport.
         sent: u64,
@@ -218,7 +237,7 @@ impl WireError {
 /// ```
 /// use mplog::queue::wire::{encode_frame, Frame, PREFIX_LEN};
 /// let mut out = vec![0xAA]; // appended to, not replaced
-/// encode_frame(&Frame::Ack { seq: 3 }, &mut out).unwrap();
+/// encode_frame(&Frame::Ack { frames: 3 }, &mut out).unwrap();
 /// let len = u32::from_le_bytes(out[1..1 + PREFIX_LEN].try_into().unwrap()) as usize;
 /// assert_eq!(out.len(), 1 + PREFIX_LEN + len);
 /// ```
@@ -342,6 +361,11 @@ impl RecordBatch {
 
 /// Reads length-prefixed frames from a byte stream into one reused buffer.
 ///
+/// The buffer starts at [`FIRST_BUFFER`] bytes and doubles only when the bytes received fill
+/// it, up to the frame being read (so at most twice what arrived); once it holds nothing and
+/// is larger than [`READ_BUFFER`], it shrinks back to that. A length prefix alone never
+/// allocates.
+///
 /// ```
 /// use mplog::queue::wire::{FrameReader, WireError};
 /// // A 4 GiB length prefix: refused before any allocation.
@@ -361,7 +385,11 @@ pub struct FrameReader<R> {
     max_frame: usize,
 }
 
-/// Size of the reader's first buffer; it grows to the largest frame seen.
+/// Size of the reader's first buffer: what an idle connection costs.
+pub const FIRST_BUFFER: usize = 4 * 1024;
+
+/// The buffer grows to this size for small frames (reads of many frames at once); beyond it
+/// only for a larger frame, and it shrinks back to it once that frame is consumed.
 pub const READ_BUFFER: usize = 128 * 1024;
 
 impl<R: Read> FrameReader<R> {
@@ -536,11 +564,20 @@ impl<R: Read> FrameReader<R> {
             self.end -= self.start;
             self.start = 0;
         }
-        if self.buf.len() < need.max(READ_BUFFER) {
-            // `need` is at most PREFIX_LEN + max_frame: checked by the caller.
-            self.buf.resize(need.max(READ_BUFFER), 0);
+        if self.end == 0 && self.buf.len() > READ_BUFFER {
+            // A large frame was consumed: give its memory back.
+            self.buf.truncate(READ_BUFFER);
+            self.buf.shrink_to_fit();
         }
         while self.end < need {
+            if self.end == self.buf.len() {
+                // Full of bytes that arrived: grow with them, never to what the prefix
+                // announced. `need` is at most PREFIX_LEN + max_frame: checked by the caller.
+                let grown = (self.buf.len() * 2)
+                    .max(FIRST_BUFFER)
+                    .min(need.max(READ_BUFFER));
+                self.buf.resize(grown, 0);
+            }
             match self.inner.read(&mut self.buf[self.end..]) {
                 Ok(0) => {
                     if need == PREFIX_LEN && self.end > 0 {
@@ -617,6 +654,57 @@ mod tests {
         assert_eq!(r.next_frame().unwrap(), Some(Frame::Sync { seq: 1 }));
         let err = r.next_frame().unwrap_err();
         assert!(matches!(err, WireError::Truncated { offset, .. } if offset == first as u64));
+    }
+
+    /// A stream that yields its bytes, then times out (a peer that stopped sending).
+    struct Stalled(Vec<u8>, usize);
+
+    impl Read for Stalled {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.1 == self.0.len() {
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
+            let n = buf.len().min(self.0.len() - self.1);
+            buf[..n].copy_from_slice(&self.0[self.1..self.1 + n]);
+            self.1 += n;
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn an_announced_length_allocates_nothing_until_the_bytes_arrive() {
+        // 16 MiB announced, 10 bytes sent, then silence: the buffer stays at its first size.
+        let mut bytes = ((DEFAULT_MAX_FRAME as u32).to_le_bytes()).to_vec();
+        bytes.extend_from_slice(&[0; 10]);
+        let mut reader = FrameReader::new(Stalled(bytes, 0));
+        assert!(reader.next_frame_bytes().unwrap_err().is_timeout());
+        assert!(
+            reader.buf.capacity() <= FIRST_BUFFER,
+            "{}",
+            reader.buf.capacity()
+        );
+    }
+
+    #[test]
+    fn the_buffer_grows_with_what_arrives_and_shrinks_after_a_large_frame() {
+        let big = Frame::Records(vec![Record::new("a", Level::INFO, "x".repeat(1 << 20))]);
+        let mut bytes = Vec::new();
+        encode_frame(&big, &mut bytes).unwrap();
+        let half = bytes.len() / 2;
+        encode_frame(&Frame::Sync { seq: 1 }, &mut bytes).unwrap();
+        let mut reader = FrameReader::new(Stalled(bytes[..half].to_vec(), 0));
+        assert!(reader.next_frame_bytes().unwrap_err().is_timeout());
+        // At most twice what arrived, not the 1 MiB announced.
+        assert!(reader.buf.len() <= 2 * half && reader.buf.len() >= half);
+        reader.inner.0.extend_from_slice(&bytes[half..]);
+        assert_eq!(reader.next_frame().unwrap(), Some(big));
+        assert_eq!(reader.next_frame().unwrap(), Some(Frame::Sync { seq: 1 }));
+        assert!(reader.next_frame_bytes().unwrap_err().is_timeout());
+        assert!(
+            reader.buf.capacity() <= READ_BUFFER,
+            "{}",
+            reader.buf.capacity()
+        );
     }
 
     #[test]

@@ -2,6 +2,11 @@
 //! worker (the `child` test of each file runs only when `MPLOG_TEST_ROLE` is set).
 #![allow(dead_code)]
 
+pub mod http;
+pub mod rsyslog;
+pub mod servers;
+pub mod smtp;
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, ChildStdout, Command, Stdio};
@@ -78,6 +83,79 @@ pub fn file_listener(path: &Path) -> ListenerHandle {
         .expect("listener")
 }
 
+/// A child process that is SIGKILLed if it still runs when this is dropped: a failing test
+/// leaves no listener or worker behind.
+pub struct Reap(Option<Child>);
+
+impl Reap {
+    /// Watches `child`.
+    pub fn new(child: Child) -> Reap {
+        Reap(Some(child))
+    }
+
+    /// The child, no longer watched.
+    pub fn take(mut self) -> Child {
+        self.0.take().expect("a child")
+    }
+}
+
+impl std::ops::Deref for Reap {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        self.0.as_ref().expect("a child")
+    }
+}
+
+impl std::ops::DerefMut for Reap {
+    fn deref_mut(&mut self) -> &mut Child {
+        self.0.as_mut().expect("a child")
+    }
+}
+
+impl Drop for Reap {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.0 {
+            if let Ok(None) = child.try_wait() {
+                // Already gone, or cannot be killed: nothing more to do in a drop.
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
+    }
+}
+
+/// Starts `mplog listen` at `endpoint` writing message-only lines to `file` (its own notices
+/// too), its standard error to `stderr`; returns once it printed its endpoint (it is serving).
+pub fn listen_process(endpoint: &Path, file: &Path, stderr: Stdio) -> Child {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mplog"))
+        .arg("listen")
+        .arg("--endpoint")
+        .arg(endpoint)
+        .arg("--file")
+        .arg(file)
+        .args(["--format", "%(message)s"])
+        .stdout(Stdio::piped())
+        .stderr(stderr)
+        .spawn()
+        .expect("mplog listen");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("piped stdout"))
+        .read_line(&mut line)
+        .expect("the endpoint line");
+    assert_eq!(line.trim_end(), endpoint.to_str().expect("utf-8 path"));
+    child
+}
+
+/// Waits until `done` holds, looking every few milliseconds; fails naming `what` after
+/// `bound` (a generous bound: it only keeps a broken run from hanging).
+pub fn wait_until(bound: std::time::Duration, what: &str, mut done: impl FnMut() -> bool) {
+    let started = std::time::Instant::now();
+    while !done() {
+        assert!(started.elapsed() < bound, "{what}: not within {bound:?}");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
 /// The lines of a file (empty if missing).
 pub fn lines(path: &Path) -> Vec<String> {
     std::fs::read_to_string(path)
@@ -149,4 +227,28 @@ pub fn gunzip(path: &Path) -> String {
         out
     );
     String::from_utf8(out.stdout).expect("utf-8")
+}
+
+/// A handler keeping every record it is given, for tests to read.
+#[derive(Default)]
+pub struct Keep {
+    base: mplog::handler::HandlerBase,
+    pub records: parking_lot::Mutex<Vec<mplog::Record>>,
+}
+
+impl Handler for Keep {
+    fn base(&self) -> &mplog::handler::HandlerBase {
+        &self.base
+    }
+    fn emit(&self, r: &mplog::Record) -> Result<(), mplog::handler::HandlerError> {
+        self.records.lock().push(r.clone());
+        Ok(())
+    }
+}
+
+impl Keep {
+    /// The records kept so far, taken out.
+    pub fn take(&self) -> Vec<mplog::Record> {
+        std::mem::take(&mut *self.records.lock())
+    }
 }

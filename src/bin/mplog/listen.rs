@@ -130,9 +130,16 @@ pub fn describe(stats: &ListenerStats) -> String {
         stats.bytes,
         stats.connections,
         stats.dropped,
-        stats.rejected,
+        stats.rejected + stats.over_capacity,
         stats.malformed
     );
+    if stats.over_capacity + stats.stalled > 0 {
+        text.push_str(&format!(
+            "mplog:   {} refused over max_connections, {} closed for leaving their \
+             acknowledgements unread\n",
+            stats.over_capacity, stats.stalled
+        ));
+    }
     for w in &stats.per_worker {
         text.push_str(&format!(
             "mplog:   {} (pid {}): {} records, {} dropped\n",

@@ -7,13 +7,11 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
 
-use super::peer::WorkerEntry;
+use super::peer::{Acknowledge, WorkerEntry};
 use super::{Shared, Target, LISTENER_LOGGER, NOTICES_PER_SECOND};
 use crate::handler::Handler;
 use crate::level::Level;
 use crate::logger::{Logger, Manager};
-use crate::queue::transport::Connection;
-use crate::queue::wire::{encode_frame, Frame};
 use crate::record::Record;
 
 /// Messages to the dispatch thread, in the order they must be handled.
@@ -26,13 +24,18 @@ pub(crate) enum DispatchMsg {
         bytes: Vec<u8>,
         /// Where the frame starts in the connection's stream, for the error message.
         offset: u64,
+        /// Acknowledge the connection's first `n` frames once the handlers flushed this one's
+        /// records (with the `AfterFlush` work; one per connection per drain).
+        confirm: Option<(Arc<dyn Acknowledge>, u64)>,
     },
     /// One record from an in-process handler.
     Local(Record),
-    /// Answer `Ack { seq }` on `reply` once everything before is handled and flushed.
+    /// A socket connection's `Sync`: acknowledge its first `frames` frames, at once, after the
+    /// flush that ends this drain (with the `AfterFlush` work). Not a flush of its own: a
+    /// flood of `Sync`s costs one flush per drain, as records do.
     Sync {
-        seq: u64,
-        reply: Box<dyn Connection>,
+        ack: Arc<dyn Acknowledge>,
+        frames: u64,
     },
     /// Flush, then answer (in-process handlers' flush and close).
     Barrier(Sender<()>),
@@ -95,6 +98,9 @@ pub(crate) struct Dispatcher {
     flushable_at: Option<u64>,
     notices: (Instant, u32, u64),
     after_flush: Vec<Box<dyn FnOnce() + Send>>,
+    /// The connections whose frames this drain handled, how far, and whether a `Sync` waits:
+    /// acknowledged as `AfterFlush` work at the flush (one each, however many frames).
+    confirms: Vec<(Arc<dyn Acknowledge>, u64, bool)>,
 }
 
 impl Dispatcher {
@@ -108,6 +114,7 @@ impl Dispatcher {
             flushable_at: None,
             notices: (Instant::now(), 0, 0),
             after_flush: Vec::new(),
+            confirms: Vec::new(),
         }
     }
 
@@ -141,17 +148,17 @@ impl Dispatcher {
                 worker,
                 bytes,
                 offset,
-            } => self.decode_frame(&worker, &bytes, offset),
+                confirm,
+            } => {
+                self.decode_frame(&worker, &bytes, offset);
+                if let Some((ack, frames)) = confirm {
+                    self.confirm_after_flush(ack, frames, false);
+                }
+            }
+            DispatchMsg::Sync { ack, frames } => self.confirm_after_flush(ack, frames, true),
             DispatchMsg::Local(r) => {
                 self.dispatch(&r);
                 self.shared.records.fetch_add(1, Ordering::Relaxed);
-            }
-            DispatchMsg::Sync { seq, mut reply } => {
-                self.flush();
-                let mut out = Vec::new();
-                if encode_frame(&Frame::Ack { seq }, &mut out).is_ok() {
-                    let _ = reply.send_all(&out);
-                }
             }
             DispatchMsg::Barrier(ack) => {
                 self.flush();
@@ -202,6 +209,21 @@ impl Dispatcher {
         self.shared.records.fetch_add(handled, Ordering::Relaxed);
     }
 
+    /// Acknowledges a connection's first `frames` frames with the next flush's `AfterFlush`
+    /// work; a later frame of the same connection in this drain replaces it.
+    fn confirm_after_flush(&mut self, ack: Arc<dyn Acknowledge>, frames: u64, urgent: bool) {
+        let same = |(a, ..): &&mut (Arc<dyn Acknowledge>, u64, bool)| {
+            std::ptr::addr_eq(Arc::as_ptr(a), Arc::as_ptr(&ack))
+        };
+        match self.confirms.iter_mut().find(same) {
+            Some(pending) => {
+                pending.1 = frames;
+                pending.2 |= urgent;
+            }
+            None => self.confirms.push((ack, frames, urgent)),
+        }
+    }
+
     fn dispatch(&mut self, record: &Record) {
         match &self.target {
             Target::Manager(m) => self.loggers.get(m, &record.name).handle(record),
@@ -222,6 +244,10 @@ impl Dispatcher {
     /// flush succeeded; after a failure that work waits for a later flush that succeeds, so a
     /// ring's head never claims records the files do not hold.
     fn flush(&mut self) {
+        for (ack, frames, urgent) in self.confirms.drain(..) {
+            self.after_flush
+                .push(Box::new(move || ack.confirm(frames, urgent)));
+        }
         let mut flushed = true;
         match &self.target {
             Target::Handlers { handlers, .. } => {

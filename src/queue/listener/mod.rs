@@ -22,14 +22,20 @@
 //! Python's `QueueListener`: every handler gets every record, or with
 //! `respect_handler_level(true)` only those at or above its level. After each drained batch it
 //! flushes the handlers, so a buffered [`FileHandler`](crate::handler::FileHandler) writes in
-//! bulk. A `Sync` frame is answered with `Ack` only after everything before it was handled and
-//! flushed.
+//! bulk. Only then are a connection's frames acknowledged (`Ack`, see [`wire`](super::wire)):
+//! a `Sync` or `Goodbye` at once, record frames with the batch. The acks are written by one
+//! more thread, without waiting on any peer: a peer that leaves them unread for
+//! [`reply_timeout`](QueueListenerBuilder::reply_timeout) is disconnected and the reason
+//! logged, and nothing it does delays the others.
 //!
 //! # Bad input
 //! A malformed, oversized ([`max_frame`](QueueListenerBuilder::max_frame)) or wrong-version
 //! frame closes that connection only; the reason is logged through the listener's own logger
 //! [`LISTENER_LOGGER`] (at most [`NOTICES_PER_SECOND`] a second, the rest counted) and counted in
-//! [`ListenerStats::malformed`]. Frame sizes are checked before anything is allocated.
+//! [`ListenerStats::malformed`]. Frame sizes are checked before anything is allocated, and a
+//! connection's buffer grows only with the bytes it sent. At most
+//! [`max_connections`](QueueListenerBuilder::max_connections) connections are served at once;
+//! one more is refused, logged and counted ([`ListenerStats::over_capacity`]).
 //!
 //! # Stopping
 //! [`ListenerHandle::stop`] stops accepting, lets every reader drain what its worker has
@@ -56,6 +62,8 @@ use crossbeam_channel::{bounded, Sender};
 use parking_lot::Mutex;
 
 pub(crate) use self::dispatch::DispatchMsg;
+pub use self::inputs::replies::DEFAULT_REPLY_TIMEOUT;
+pub use self::inputs::socket::DEFAULT_MAX_CONNECTIONS;
 pub(crate) use self::stats::Shared;
 pub use self::stats::{ListenerStats, WorkerStats};
 use super::handler::{Overflow, QueueHandler};
@@ -137,6 +145,8 @@ impl QueueListener {
             respect_handler_level: false,
             max_frame: DEFAULT_MAX_FRAME,
             allowed_uids: vec![nix::unistd::getuid().as_raw()],
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            reply_timeout: DEFAULT_REPLY_TIMEOUT,
         }
     }
 }
@@ -158,6 +168,8 @@ pub struct QueueListenerBuilder {
     respect_handler_level: bool,
     max_frame: usize,
     allowed_uids: Vec<u32>,
+    max_connections: usize,
+    reply_timeout: Duration,
 }
 
 impl std::fmt::Debug for QueueListenerBuilder {
@@ -166,6 +178,8 @@ impl std::fmt::Debug for QueueListenerBuilder {
             .field("endpoint", &self.endpoint)
             .field("max_frame", &self.max_frame)
             .field("allowed_uids", &self.allowed_uids)
+            .field("max_connections", &self.max_connections)
+            .field("reply_timeout", &self.reply_timeout)
             .finish_non_exhaustive()
     }
 }
@@ -286,6 +300,38 @@ impl QueueListenerBuilder {
         self
     }
 
+    /// Most connections served at once ([`DEFAULT_MAX_CONNECTIONS`]; at least 1). One more is
+    /// closed at once, logged on [`LISTENER_LOGGER`] with the peer's pid, and counted in
+    /// [`ListenerStats::over_capacity`]; its worker retries with backoff.
+    ///
+    /// ```
+    /// use mplog::queue::QueueListener;
+    /// // A small service: a few workers, and no more threads than that for strangers.
+    /// let listener = QueueListener::builder().max_connections(16).start().unwrap();
+    /// assert_eq!(listener.stop().over_capacity, 0);
+    /// ```
+    pub fn max_connections(mut self, connections: usize) -> Self {
+        self.max_connections = connections.max(1);
+        self
+    }
+
+    /// How long a peer may leave its acknowledgements unread, its socket full, before its
+    /// connection is closed ([`DEFAULT_REPLY_TIMEOUT`]). The reason is logged and counted in
+    /// [`ListenerStats::stalled`]; other peers are never held up meanwhile.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let listener = mplog::queue::QueueListener::builder()
+    ///     .reply_timeout(Duration::from_secs(2))
+    ///     .start()
+    ///     .unwrap();
+    /// assert_eq!(listener.stop().stalled, 0);
+    /// ```
+    pub fn reply_timeout(mut self, timeout: Duration) -> Self {
+        self.reply_timeout = timeout;
+        self
+    }
+
     /// Binds the endpoint and starts the threads.
     ///
     /// ```
@@ -337,14 +383,24 @@ impl QueueListenerBuilder {
             ),
             None => None,
         };
-        let acceptor_thread = match &acceptor {
-            Some(acceptor) => {
+        let replies = match &acceptor {
+            Some(_) => Some(Arc::new(
+                inputs::replies::Replies::start(self.reply_timeout).map_err(QueueError::Thread)?,
+            )),
+            None => None,
+        };
+        let acceptor_thread = match (&acceptor, &replies) {
+            (Some(acceptor), Some(replies)) => {
                 let acceptor = acceptor.clone();
                 let ctx = inputs::socket::Context {
                     shared: shared.clone(),
                     tx: tx.clone(),
                     max_frame: self.max_frame,
                     allowed_uids: self.allowed_uids,
+                    max_connections: self.max_connections,
+                    live: Arc::default(),
+                    replies: replies.clone(),
+                    reply_timeout: self.reply_timeout,
                     #[cfg(target_os = "linux")]
                     rings: rings.clone(),
                 };
@@ -355,7 +411,7 @@ impl QueueListenerBuilder {
                         .map_err(QueueError::Thread)?,
                 )
             }
-            None => None,
+            _ => None,
         };
         Ok(ListenerHandle {
             endpoint,
@@ -365,6 +421,7 @@ impl QueueListenerBuilder {
             acceptor: Mutex::new(acceptor),
             #[cfg(target_os = "linux")]
             rings,
+            replies,
             threads: Mutex::new(Some((acceptor_thread, dispatch))),
             stats: Mutex::new(None),
         })
@@ -393,6 +450,8 @@ pub struct ListenerHandle {
     /// The shm rings of this endpoint.
     #[cfg(target_os = "linux")]
     rings: Option<Arc<inputs::rings::RingSet>>,
+    /// Writes the socket connections' acks; stopped after the dispatch thread's last flush.
+    replies: Option<Arc<inputs::replies::Replies>>,
     #[allow(clippy::type_complexity)]
     threads: Mutex<Option<(Option<JoinHandle<Vec<JoinHandle<()>>>>, JoinHandle<()>)>>,
     stats: Mutex<Option<ListenerStats>>,
@@ -465,7 +524,12 @@ impl ListenerHandle {
         }
         let swapped = done.recv().is_ok();
         if swapped {
-            *current = target;
+            let old = std::mem::replace(&mut *current, target.clone());
+            drop(current);
+            // Whoever fed the old hierarchy (a `tracing` layer) follows to the new one.
+            if let (Target::Manager(old), Target::Manager(new)) = (&old, &target) {
+                crate::logger::notify(&crate::logger::Change::Replaced { old, new });
+            }
         }
         swapped
     }
@@ -524,6 +588,11 @@ impl ListenerHandle {
         drop(acceptor); // the last reference: closes the socket, removes its file
         let _ = self.tx.send(DispatchMsg::Stop);
         let _ = dispatch.join();
+        // The last flush confirmed what the connections sent: acknowledge it, so a worker
+        // that reconnects to the next listener does not send it again.
+        if let Some(replies) = &self.replies {
+            replies.stop();
+        }
         let stats = self.shared.snapshot();
         *self.stats.lock() = Some(stats.clone());
         stats

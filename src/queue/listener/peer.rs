@@ -10,6 +10,14 @@ use parking_lot::Mutex;
 use super::Shared;
 use crate::queue::decode::Decoder;
 
+/// Acknowledges a connection's frames once the handlers flushed their records (the socket
+/// input's replies; the dispatch thread calls it, and must never wait on the peer in it).
+pub(crate) trait Acknowledge: Send + Sync {
+    /// Covers the first `frames` frames of the connection; `urgent` when it answers a `Sync`
+    /// (written at once; other acks may be held a moment and merged).
+    fn confirm(self: Arc<Self>, frames: u64, urgent: bool);
+}
+
 /// One connection's worker and its counts (merged per pid and name in the stats).
 #[derive(Debug)]
 pub(crate) struct WorkerEntry {
@@ -50,15 +58,25 @@ impl Drop for ReleaseDecoder {
 }
 
 /// Adds a worker entry (a connection, or a shm ring) to the listener's statistics.
+///
+/// A worker that reconnects reports its running drop count again: the new entry starts from
+/// what the worker's earlier entries reported, so only growth is logged as new drops.
 pub(crate) fn register_worker(shared: &Shared, pid: u32, process_name: &str) -> Arc<WorkerEntry> {
+    let mut workers = shared.workers.lock();
+    let reported = workers
+        .iter()
+        .filter(|w| w.pid == pid && w.process_name == process_name)
+        .map(|w| w.dropped.load(Ordering::Relaxed))
+        .max()
+        .unwrap_or(0);
     let entry = Arc::new(WorkerEntry {
         pid,
         process_name: process_name.to_owned(),
         records: AtomicU64::new(0),
-        dropped: AtomicU64::new(0),
+        dropped: AtomicU64::new(reported),
         decoder: Mutex::new(Decoder::default()),
         bad: AtomicBool::new(false),
     });
-    shared.workers.lock().push(entry.clone());
+    workers.push(entry.clone());
     entry
 }

@@ -30,7 +30,7 @@ pub struct WorkerStats {
     pub dropped: u64,
 }
 
-/// What a listener did, returned by [`ListenerHandle::stop`].
+/// What a listener did, returned by [`ListenerHandle::stop`](super::ListenerHandle::stop).
 ///
 /// ```
 /// use mplog::handler::Handler;
@@ -58,6 +58,12 @@ pub struct ListenerStats {
     pub rejected: u64,
     /// Connections closed for a malformed, oversized, truncated or wrong-version frame.
     pub malformed: u64,
+    /// Connections refused because `max_connections` were open
+    /// ([`QueueListenerBuilder::max_connections`](super::QueueListenerBuilder::max_connections)).
+    pub over_capacity: u64,
+    /// Connections closed because the peer left its acknowledgements unread for the reply
+    /// timeout ([`QueueListenerBuilder::reply_timeout`](super::QueueListenerBuilder::reply_timeout)).
+    pub stalled: u64,
 }
 
 /// Counters shared by the listener's threads.
@@ -68,6 +74,8 @@ pub(crate) struct Shared {
     pub(crate) connections: AtomicU64,
     pub(crate) rejected: AtomicU64,
     pub(crate) malformed: AtomicU64,
+    pub(crate) over_capacity: AtomicU64,
+    pub(crate) stalled: AtomicU64,
     pub(crate) stopping: AtomicBool,
     pub(crate) workers: Mutex<Vec<Arc<WorkerEntry>>>,
 }
@@ -103,6 +111,8 @@ impl Shared {
             connections: s.connections.load(Ordering::Relaxed),
             rejected: s.rejected.load(Ordering::Relaxed),
             malformed: s.malformed.load(Ordering::Relaxed),
+            over_capacity: s.over_capacity.load(Ordering::Relaxed),
+            stalled: s.stalled.load(Ordering::Relaxed),
         }
     }
 }

@@ -148,6 +148,59 @@ pub trait Connection: Send {
     /// ```
     fn recv(&mut self, buf: &mut [u8], timeout: Duration) -> io::Result<usize>;
 
+    /// Writes what fits now without waiting (an error of kind `WouldBlock` when nothing
+    /// fits): the listener's replies never wait on a peer that does not read.
+    ///
+    /// ```
+    /// use mplog::queue::transport::{socket::{SocketAcceptor, SocketTransport}, Acceptor, Transport};
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let acceptor = SocketAcceptor::bind(dir.path().join("t.sock")).unwrap();
+    /// let _worker = SocketTransport::new(acceptor.path()).connect().unwrap(); // never reads
+    /// let (mut conn, _) = acceptor.accept().unwrap();
+    /// let full = loop {
+    ///     match conn.try_send(&[0u8; 4096]) {
+    ///         Ok(_) => continue,
+    ///         Err(e) => break e,
+    ///     }
+    /// };
+    /// assert_eq!(full.kind(), std::io::ErrorKind::WouldBlock); // returned at once
+    /// ```
+    fn try_send(&mut self, bytes: &[u8]) -> io::Result<usize>;
+
+    /// Reads what is available now without waiting (`Ok(0)`: end of stream; an error of kind
+    /// `WouldBlock` when nothing is there).
+    ///
+    /// ```
+    /// use mplog::queue::transport::{socket::{SocketAcceptor, SocketTransport}, Acceptor, Transport};
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let acceptor = SocketAcceptor::bind(dir.path().join("t.sock")).unwrap();
+    /// let mut worker = SocketTransport::new(acceptor.path()).connect().unwrap();
+    /// let (mut listener_side, _) = acceptor.accept().unwrap();
+    /// let mut buf = [0u8; 8];
+    /// let err = worker.try_recv(&mut buf).unwrap_err();
+    /// assert_eq!(err.kind(), std::io::ErrorKind::WouldBlock);
+    /// listener_side.send_all(b"ack").map_err(|(_, e)| e).unwrap();
+    /// assert_eq!(worker.try_recv(&mut buf).unwrap(), 3);
+    /// ```
+    fn try_recv(&mut self, buf: &mut [u8]) -> io::Result<usize>;
+
+    /// Waits, at most `timeout`, until a [`try_send`](Connection::try_send) could write or
+    /// there is something to read (the peer closing included): a writer that found the socket
+    /// full wakes as soon as either happens.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use mplog::queue::transport::{socket::{SocketAcceptor, SocketTransport}, Acceptor, Transport};
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let acceptor = SocketAcceptor::bind(dir.path().join("t.sock")).unwrap();
+    /// let worker = SocketTransport::new(acceptor.path()).connect().unwrap();
+    /// let _accepted = acceptor.accept().unwrap();
+    /// let started = Instant::now();
+    /// worker.wait(Duration::from_secs(5)).unwrap(); // an empty socket can be written at once
+    /// assert!(started.elapsed() < Duration::from_secs(5));
+    /// ```
+    fn wait(&self, timeout: Duration) -> io::Result<()>;
+
     /// A second handle on the same connection (the listener answers `Sync` from another thread).
     ///
     /// ```

@@ -8,13 +8,15 @@
 
 use std::fs;
 use std::io::{self, Read};
+use std::os::fd::AsFd;
 use std::os::unix::fs::{DirBuilderExt, FileTypeExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use nix::sys::socket::{getsockopt, send, sockopt::PeerCredentials, MsgFlags};
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::socket::{getsockopt, recv, send, sockopt::PeerCredentials, MsgFlags};
 
 use super::{Acceptor, Connection, Peer, Transport};
 
@@ -66,6 +68,31 @@ impl Connection for SocketConnection {
             self.read_timeout = timeout;
         }
         self.stream.read(buf)
+    }
+
+    fn try_send(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        // MSG_DONTWAIT: this call alone does not wait; the descriptor stays blocking for
+        // the other handles on the same socket (O_NONBLOCK would be shared with them).
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&self.stream);
+        send(fd, bytes, MsgFlags::MSG_NOSIGNAL | MsgFlags::MSG_DONTWAIT).map_err(io::Error::from)
+    }
+
+    fn try_recv(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&self.stream);
+        recv(fd, buf, MsgFlags::MSG_DONTWAIT).map_err(io::Error::from)
+    }
+
+    fn wait(&self, timeout: Duration) -> io::Result<()> {
+        let mut fds = [PollFd::new(
+            self.stream.as_fd(),
+            PollFlags::POLLIN | PollFlags::POLLOUT,
+        )];
+        // Rounded up to a millisecond: a zero timeout would not wait at all.
+        let ms = u16::try_from(timeout.as_millis().max(1)).unwrap_or(u16::MAX);
+        match poll(&mut fds, PollTimeout::from(ms)) {
+            Ok(_) | Err(nix::errno::Errno::EINTR) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
     }
 
     fn try_clone(&self) -> io::Result<Box<dyn Connection>> {

@@ -249,6 +249,7 @@ impl RingSet {
                 worker: worker.clone(),
                 bytes: frame,
                 offset: pos,
+                confirm: None,
             };
             if self.tx.send(msg).is_err() {
                 return false;
