@@ -1,13 +1,17 @@
 //! Python's wire: the cost of writing and reading one pickled record, of one `SocketHandler`
-//! call, and, where python3 is installed, records/s into the logging cookbook's receiver from
-//! mplog's `SocketHandler` and from Python's own, side by side in the same run.
+//! call, and, where python3 is installed, records/s into the logging cookbook's receiver (the
+//! one of `tests/python`) from mplog's `SocketHandler` and from Python's own, side by side in
+//! the same run.
 //!
 //! Run: `cargo bench --bench pynet`.
 
+#[path = "../tests/python/mod.rs"]
+mod python;
+
 use std::hint::black_box;
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::net::TcpListener;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, Criterion};
@@ -64,41 +68,6 @@ fn socket_handler_call(c: &mut Criterion) {
 
 criterion_group!(benches, pickle, socket_handler_call);
 
-/// A cookbook receiver that handles records with Python's logging (formatted into a
-/// NullHandler-like sink) and prints the seconds from its first to its `n`th record.
-const RECEIVER: &str = r#"
-import logging, pickle, socket, socketserver, struct, sys, threading, time
-n = int(sys.argv[1])
-class Sink(logging.Handler):
-    count, first = 0, None
-    def emit(self, record):
-        self.format(record)
-        if Sink.first is None:
-            Sink.first = time.perf_counter()
-        Sink.count += 1
-        if Sink.count == n:
-            print('DONE', time.perf_counter() - Sink.first, flush=True)
-sink = Sink()
-sink.setFormatter(logging.Formatter('%(asctime)s %(processName)-10s %(name)s %(levelname)-8s %(message)s'))
-logging.getLogger().addHandler(sink)
-logging.getLogger().setLevel(1)
-class H(socketserver.StreamRequestHandler):
-    def handle(self):
-        while True:
-            chunk = self.connection.recv(4)
-            if len(chunk) < 4:
-                break
-            slen = struct.unpack('>L', chunk)[0]
-            chunk = self.connection.recv(slen)
-            while len(chunk) < slen:
-                chunk = chunk + self.connection.recv(slen - len(chunk))
-            record = logging.makeLogRecord(pickle.loads(chunk))
-            logging.getLogger(record.name).handle(record)
-server = socketserver.ThreadingTCPServer(('127.0.0.1', 0), H)
-print('READY', server.server_address[1], flush=True)
-server.serve_forever()
-"#;
-
 const PY_SENDER: &str = r#"
 import logging, logging.handlers, sys, time
 port, n = int(sys.argv[1]), int(sys.argv[2])
@@ -106,28 +75,31 @@ log = logging.getLogger('app.db.pool')
 log.setLevel(logging.INFO)
 log.propagate = False
 log.addHandler(logging.handlers.SocketHandler('127.0.0.1', port))
-extra = {'client': '10.0.0.7', 'status': 200, 'ms': 0.25}
+extra = {'s': '10.0.0.7', 'i': 200, 'f': 0.25, 'b': True, 'n': None}
 t = time.perf_counter()
 for i in range(n):
     log.info('request 17 served in 250 us', extra=extra)
 print('SENT', time.perf_counter() - t, flush=True)
 "#;
 
-/// Runs one receiver; `send` logs `n` records to its port and returns the caller's seconds.
+/// Runs the tests' cookbook receiver (Python's logging handles and formats each record);
+/// `send` logs `n` records to its port and returns the caller's seconds. Returns those and the
+/// seconds until the receiver had all `n`.
 fn into_python_receiver(n: usize, send: impl FnOnce(u16) -> f64) -> Option<(f64, f64)> {
-    let mut receiver = Command::new("python3")
-        .args(["-c", RECEIVER, &n.to_string()])
-        .stdout(Stdio::piped())
-        .spawn()
-        .ok()?;
-    let mut lines = BufReader::new(receiver.stdout.take()?).lines();
-    let port: u16 = lines.next()?.ok()?.strip_prefix("READY ")?.parse().ok()?;
+    let py = python::python3("bench")?;
+    let dir = tempfile::tempdir().ok()?;
+    let out = dir.path().join("received.jsonl");
+    let mut receiver = python::spawn(
+        py,
+        python::RECEIVER,
+        &["tcp", "0", out.to_str()?, python::FORMAT, &n.to_string()],
+    );
+    let port = python::ready(&mut receiver);
+    let t = Instant::now();
     let caller = send(port);
-    let done = lines.next()?.ok()?;
-    let receiver_seconds: f64 = done.strip_prefix("DONE ")?.parse().ok()?;
-    let _ = receiver.kill();
-    let _ = receiver.wait();
-    Some((caller, receiver_seconds))
+    let done = receiver.wait().ok()?.success();
+    let seconds = t.elapsed().as_secs_f64();
+    done.then_some((caller, seconds))
 }
 
 fn python_comparison() {
