@@ -58,6 +58,14 @@ pub struct ListenerStats {
     pub rejected: u64,
     /// Connections closed for a malformed, oversized, truncated or wrong-version frame.
     pub malformed: u64,
+    /// Records the handlers gave up on: thrown away while writing failed (past a handler's
+    /// held bound), or still held when a handler was closed (a reload closes the old ones).
+    /// Never decreases.
+    pub not_written: u64,
+    /// Records the handlers hold, not yet written, because writing fails; after
+    /// [`stop`](super::ListenerHandle::stop), those the last flush could not write either
+    /// (closing the handlers gives up on them: they join `not_written`).
+    pub held: u64,
 }
 
 /// Counters shared by the listener's threads.
@@ -68,6 +76,9 @@ pub(crate) struct Shared {
     pub(crate) connections: AtomicU64,
     pub(crate) rejected: AtomicU64,
     pub(crate) malformed: AtomicU64,
+    /// The handlers' records given up on and held, as of the last flush.
+    pub(crate) not_written: AtomicU64,
+    pub(crate) held: AtomicU64,
     pub(crate) stopping: AtomicBool,
     pub(crate) workers: Mutex<Vec<Arc<WorkerEntry>>>,
 }
@@ -103,6 +114,8 @@ impl Shared {
             connections: s.connections.load(Ordering::Relaxed),
             rejected: s.rejected.load(Ordering::Relaxed),
             malformed: s.malformed.load(Ordering::Relaxed),
+            not_written: s.not_written.load(Ordering::Relaxed),
+            held: s.held.load(Ordering::Relaxed),
         }
     }
 }
