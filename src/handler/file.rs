@@ -8,9 +8,10 @@
 //! each flush, and written first once the problem (a full disk, a missing directory) clears;
 //! past the bound records are thrown away whole and counted. The error policy reports the
 //! first failure, a summary while it lasts, and the recovery. A file removed while open (or
-//! its directory) is noticed at the next flush after a write (one `fstat`, not one per record):
-//! what was written into it since the previous check is read back and written again to the
-//! path's new file, as soon as the path can be opened. See
+//! its directory) is noticed at the next flush after a write, or at a write a second after the
+//! previous check (one `fstat`, not one per record): what was written into it since that check
+//! is read back and written again to the path's new file, as soon as the path can be opened.
+//! See
 //! [the handler module docs](super#when-writing-fails).
 //!
 //! Each record is written with one `write` on a file opened with `O_APPEND`, so lines are whole
@@ -25,6 +26,7 @@ use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
@@ -66,9 +68,23 @@ pub(crate) struct FileStream {
     size: u64,
     /// Device and inode of the open file, to notice when the path moves on.
     ident: Option<(u64, u64)>,
-    /// The file's size and `out.written()` when its link count was last checked.
-    checked: (u64, u64),
+    /// When the file's link count was last checked, and its size and `out.written()` then.
+    checked: Checked,
 }
+
+/// A check that the open file is still linked (see `FileStream::check_linked`).
+#[derive(Debug, Clone, Copy)]
+struct Checked {
+    size: u64,
+    written: u64,
+    at: Instant,
+}
+
+/// A file is checked for removal at each flush after writes, and at the first write at least
+/// this long after the previous check: what the read-back after a removal may write again is
+/// what was written in that window (a few records a listener flushes, at most this long for a
+/// handler nobody flushes).
+const CHECK_EVERY: Duration = Duration::from_secs(1);
 
 impl FileStream {
     /// A stream holding at most `held` bytes while writing fails (at least `buffer`: what a
@@ -82,7 +98,11 @@ impl FileStream {
             buffer,
             size: 0,
             ident: None,
-            checked: (0, 0),
+            checked: Checked {
+                size: 0,
+                written: 0,
+                at: Instant::now(),
+            },
         }
     }
 
@@ -107,7 +127,11 @@ impl FileStream {
                 let meta = file.metadata().ok();
                 self.size = meta.as_ref().map_or(0, |m| m.len());
                 self.ident = meta.map(|m| (m.dev(), m.ino()));
-                self.checked = (self.size, self.out.written());
+                self.checked = Checked {
+                    size: self.size,
+                    written: self.out.written(),
+                    at: Instant::now(),
+                };
                 file
             }
         };
@@ -160,8 +184,12 @@ impl FileStream {
             Err(e) => e.kind() == io::ErrorKind::NotFound,
         };
         if moved {
+            // The path moved on (logrotate renamed or deleted the file) and is watched at
+            // every record: what was written went where the rotation put it, so no read-back.
             // What cannot be written now stays held, for the path's new file.
-            self.close(base);
+            self.write_out(base);
+            self.file = None;
+            self.ident = None;
         }
     }
 
@@ -198,6 +226,8 @@ impl FileStream {
             // filesystem that went away): reopen at the next attempt.
             self.file = None;
             self.ident = None;
+        } else if self.checked.at.elapsed() >= CHECK_EVERY {
+            self.check_linked(base);
         }
         ok
     }
@@ -211,26 +241,31 @@ impl FileStream {
     }
 
     /// Notices that the open file was removed (its link count is 0: the file or its directory
-    /// was deleted) since the last check, at most once per flush and only after writes: the
-    /// records written into it since that check are read back and written again, with what is
-    /// held, to the path's new file as soon as it can be opened (the directory may be gone
-    /// for a while). Without this, writes into a removed file "succeed" into nowhere.
+    /// was deleted) since the last check (at each flush after writes, and at a write
+    /// [`CHECK_EVERY`] after the last check): the records written into it since that check are
+    /// read back and written again, with what is held, to the path's new file as soon as it
+    /// can be opened (the directory may be gone for a while). Without this, writes into a
+    /// removed file "succeed" into nowhere.
     fn check_linked(&mut self, base: &HandlerBase) {
         let Some(file) = &self.file else {
             return;
         };
-        if self.out.written() == self.checked.1 {
+        if self.out.written() == self.checked.written {
             return; // nothing written since the last check
         }
         let Ok(meta) = file.metadata() else {
             return;
         };
         if meta.nlink() > 0 {
-            self.checked = (meta.len(), self.out.written());
+            self.checked = Checked {
+                size: meta.len(),
+                written: self.out.written(),
+                at: Instant::now(),
+            };
             return;
         }
-        let records = self.out.written() - self.checked.1;
-        let (from, to) = (self.checked.0, meta.len());
+        let records = self.out.written() - self.checked.written;
+        let (from, to) = (self.checked.size, meta.len());
         let room = self.out.room();
         let dest = self.path.display();
         match read_back(file, from, to, room) {
@@ -607,6 +642,20 @@ mod tests {
             );
             assert_eq!(h.base().records_not_written(), 0);
         }
+    }
+
+    #[test]
+    fn a_handler_nobody_flushes_notices_a_removed_file_within_a_second() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("app.log");
+        let h = FileHandler::new(&path).unwrap();
+        h.handle(&numbered(0));
+        h.flush().unwrap();
+        std::fs::remove_file(&path).unwrap();
+        h.handle(&numbered(1)); // into the removed file: not checked yet
+        std::thread::sleep(CHECK_EVERY + Duration::from_millis(100));
+        h.handle(&numbered(2)); // the write after CHECK_EVERY checks
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "line 1\nline 2\n");
     }
 
     #[test]

@@ -37,9 +37,11 @@
 //!   held, 200 thrown away)`, and a line when writing resumes.
 //!
 //! A file removed while open (or its whole directory) would swallow writes without an error.
-//! A file handler notices it at the next flush after a write (one `fstat`, not one per
-//! record): what it wrote into the removed file since its previous check is read back and
-//! written again, held first, to the path's new file as soon as the path can be opened.
+//! A file handler notices it at the next flush after a write, or at a write a second after its
+//! previous check (one `fstat`, not one per record): what it wrote into the removed file since
+//! that check is read back and written again, held first, to the path's new file as soon as the
+//! path can be opened. (The watched and locked handlers look at the path before every record,
+//! as Python's do, and simply open the new file.)
 
 mod compress;
 mod file;
