@@ -160,6 +160,9 @@ pub fn add_level_name(level: Level, name: &str) {
         names.by_name.insert(upper, level);
         names
     });
+    if BUILTIN.iter().any(|&(l, _)| l == level) {
+        BUILTIN_RENAMED.store(true, Ordering::Release);
+    }
     CUSTOM_NAMES.store(true, Ordering::Release);
 }
 
@@ -190,14 +193,18 @@ fn table() -> &'static ArcSwap<Names> {
 
 /// Set once any name is registered: until then built-in names need no table.
 static CUSTOM_NAMES: AtomicBool = AtomicBool::new(false);
+/// Set once a built-in level is given another name: until then a built-in level needs no
+/// table even when custom levels exist (the `log` and `tracing` bridges register TRACE).
+static BUILTIN_RENAMED: AtomicBool = AtomicBool::new(false);
 
-/// The name of `level`; a plain `match` (no lock, no hash) until a custom name is registered.
+/// The name of `level`; a plain `match` (no lock, no hash) for built-in levels until one is
+/// renamed, and for every level until a custom name is registered.
 fn registered_name(level: Level) -> Option<&'static str> {
-    if !CUSTOM_NAMES.load(Ordering::Acquire) {
-        return BUILTIN
-            .iter()
-            .find(|(l, _)| *l == level)
-            .map(|&(_, name)| name);
+    if !BUILTIN_RENAMED.load(Ordering::Acquire) {
+        let builtin = BUILTIN.iter().find(|(l, _)| *l == level);
+        if builtin.is_some() || !CUSTOM_NAMES.load(Ordering::Acquire) {
+            return builtin.map(|&(_, name)| name);
+        }
     }
     table().load().by_level.get(&level).copied()
 }

@@ -18,7 +18,7 @@
 //!
 //! Map of the crate: [`level`], [`record`], [`filter`], [`format`](mod@format), [`handler`], [`logger`],
 //! [`macros`], [`basic_config`], [`config`] (dictConfig files, listener reload), [`queue`],
-//! [`compat`] (the `log` facade).
+//! [`compat`] (the `log` facade and `tracing`).
 
 #![warn(missing_docs)]
 // Unsafe code is allowed, item by item, only where the standard library and nix leave no safe

@@ -1,27 +1,12 @@
 //! The `log` facade routed into mplog. Its own test binary: `log` allows one logger per process.
 
+mod common;
+
 use std::sync::Arc;
 
-use mplog::handler::{Handler, HandlerBase, HandlerError};
+use common::Keep;
 use mplog::record::Value;
-use mplog::{Level, Record};
-use parking_lot::Mutex;
-
-#[derive(Default)]
-struct Keep {
-    base: HandlerBase,
-    records: Mutex<Vec<Record>>,
-}
-
-impl Handler for Keep {
-    fn base(&self) -> &HandlerBase {
-        &self.base
-    }
-    fn emit(&self, r: &Record) -> Result<(), HandlerError> {
-        self.records.lock().push(r.clone());
-        Ok(())
-    }
-}
+use mplog::Level;
 
 #[test]
 fn log_records_reach_the_hierarchy_and_max_level_follows_it() {

@@ -10,17 +10,14 @@
 //! `log::debug!` that no logger wants is rejected by `log` itself before reaching mplog.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::sync::Arc;
-
-use parking_lot::RwLock;
 
 use crate::level::Level;
 use crate::logger::{Logger, Manager};
 use crate::record::{is_reserved_field, Location, Value};
 
-/// The level `log::Level::Trace` maps to.
-pub const TRACE: Level = Level::new(5);
+pub use super::TRACE;
+use super::{FacadeLevel, TargetLoggers};
 
 /// The mplog level of a `log` level.
 ///
@@ -40,19 +37,13 @@ pub fn level_from_log(level: log::Level) -> Level {
 
 /// The most verbose `log` filter that lets records at or above `lowest` through.
 fn filter_for(lowest: Level) -> log::LevelFilter {
-    let n = lowest.as_u32();
-    if n <= TRACE.as_u32() {
-        log::LevelFilter::Trace
-    } else if n <= Level::DEBUG.as_u32() {
-        log::LevelFilter::Debug
-    } else if n <= Level::INFO.as_u32() {
-        log::LevelFilter::Info
-    } else if n <= Level::WARNING.as_u32() {
-        log::LevelFilter::Warn
-    } else if n <= Level::ERROR.as_u32() {
-        log::LevelFilter::Error
-    } else {
-        log::LevelFilter::Off
+    match FacadeLevel::most_verbose(lowest) {
+        Some(FacadeLevel::Trace) => log::LevelFilter::Trace,
+        Some(FacadeLevel::Debug) => log::LevelFilter::Debug,
+        Some(FacadeLevel::Info) => log::LevelFilter::Info,
+        Some(FacadeLevel::Warn) => log::LevelFilter::Warn,
+        Some(FacadeLevel::Error) => log::LevelFilter::Error,
+        None => log::LevelFilter::Off,
     }
 }
 
@@ -70,9 +61,7 @@ fn filter_for(lowest: Level) -> log::LevelFilter {
 /// assert_eq!(memory.buffered(), 1);
 /// ```
 pub struct LogBridge {
-    manager: Manager,
-    /// Loggers by `log` target, so a call costs a read lock, not a name conversion.
-    loggers: RwLock<HashMap<Box<str>, Logger>>,
+    loggers: TargetLoggers,
 }
 
 impl std::fmt::Debug for LogBridge {
@@ -92,8 +81,7 @@ impl LogBridge {
     /// ```
     pub fn new(manager: Manager) -> LogBridge {
         LogBridge {
-            manager,
-            loggers: RwLock::new(HashMap::new()),
+            loggers: TargetLoggers::new(manager),
         }
     }
 
@@ -104,12 +92,7 @@ impl LogBridge {
     /// assert_eq!(bridge.logger_for("app::db::pool").name(), "app.db.pool");
     /// ```
     pub fn logger_for(&self, target: &str) -> Logger {
-        if let Some(l) = self.loggers.read().get(target) {
-            return l.clone();
-        }
-        let logger = self.manager.get_logger(&target.replace("::", "."));
-        self.loggers.write().insert(target.into(), logger.clone());
-        logger
+        self.loggers.logger_for(target)
     }
 }
 
@@ -120,8 +103,16 @@ impl log::Log for LogBridge {
     }
 
     fn log(&self, record: &log::Record<'_>) {
-        let logger = self.logger_for(record.target());
         let level = level_from_log(record.level());
+        // `tracing`'s copy of an event the `tracing` layer handled (its `log-always`
+        // feature): `log`'s own macros give a `'static` file, `tracing`'s copies do not.
+        #[cfg(feature = "tracing")]
+        if record.file_static().is_none()
+            && super::tracing::echo::is_copy(record.target(), level, record.file(), record.line())
+        {
+            return;
+        }
+        let logger = self.logger_for(record.target());
         if !logger.is_enabled_for(level) {
             return;
         }
@@ -138,10 +129,8 @@ impl log::Log for LogBridge {
     }
 
     fn flush(&self) {
-        for logger in std::iter::once(self.manager.root()).chain(self.manager.loggers()) {
-            for h in logger.handlers() {
-                let _ = h.flush();
-            }
+        for h in self.loggers.manager().handlers() {
+            let _ = h.flush();
         }
     }
 }
@@ -198,7 +187,7 @@ pub fn install() -> Result<(), log::SetLoggerError> {
 /// assert!(mplog::compat::log_bridge::install().is_err()); // one `log` logger per process
 /// ```
 pub fn install_for(manager: Manager) -> Result<(), log::SetLoggerError> {
-    crate::level::add_level_name(TRACE, "TRACE");
+    super::register_trace_name();
     log::set_boxed_logger(Box::new(LogBridge::new(manager.clone())))?;
     manager.set_level_hook(Some(Arc::new(|lowest| {
         log::set_max_level(filter_for(lowest))

@@ -76,6 +76,15 @@ impl std::fmt::Debug for Manager {
     }
 }
 
+/// Two handles are equal when they are handles to the same hierarchy.
+impl PartialEq for Manager {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.shared, &other.shared)
+    }
+}
+
+impl Eq for Manager {}
+
 impl Default for Manager {
     fn default() -> Self {
         Manager::new()
@@ -432,10 +441,13 @@ impl Manager {
 
     /// Recomputes every logger's threshold and handler chain (after a level, parent,
     /// handler, `propagate`, `disabled` or `disable` change).
+    /// Watchers (see [`watch`](super::watch)) are told afterwards, with no lock held.
     pub(crate) fn recompute(&self) {
         // The write lock serialises recomputes, so the last one sees every change.
         let registry = self.shared.registry.write();
         self.recompute_locked(&registry);
+        drop(registry);
+        super::notify(&super::Change::Levels(self));
     }
 
     fn recompute_locked(&self, registry: &HashMap<Arc<str>, Node>) {

@@ -13,6 +13,7 @@
 //! a queue listener needs to apply its own configuration to records made elsewhere.
 
 mod manager;
+mod watch;
 
 use std::borrow::Cow;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -21,6 +22,8 @@ use std::sync::{Arc, Weak};
 use arc_swap::{ArcSwap, ArcSwapOption};
 
 pub use self::manager::Manager;
+pub(crate) use self::watch::notify;
+pub use self::watch::{watch, Change, Watch};
 use crate::filter::{Filter, Filters};
 use crate::handler::Handler;
 use crate::level::Level;

@@ -150,3 +150,27 @@ pub fn gunzip(path: &Path) -> String {
     );
     String::from_utf8(out.stdout).expect("utf-8")
 }
+
+/// A handler keeping every record it is given, for tests to read.
+#[derive(Default)]
+pub struct Keep {
+    base: mplog::handler::HandlerBase,
+    pub records: parking_lot::Mutex<Vec<mplog::Record>>,
+}
+
+impl Handler for Keep {
+    fn base(&self) -> &mplog::handler::HandlerBase {
+        &self.base
+    }
+    fn emit(&self, r: &mplog::Record) -> Result<(), mplog::handler::HandlerError> {
+        self.records.lock().push(r.clone());
+        Ok(())
+    }
+}
+
+impl Keep {
+    /// The records kept so far, taken out.
+    pub fn take(&self) -> Vec<mplog::Record> {
+        std::mem::take(&mut *self.records.lock())
+    }
+}

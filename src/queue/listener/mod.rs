@@ -465,7 +465,12 @@ impl ListenerHandle {
         }
         let swapped = done.recv().is_ok();
         if swapped {
-            *current = target;
+            let old = std::mem::replace(&mut *current, target.clone());
+            drop(current);
+            // Whoever fed the old hierarchy (a `tracing` layer) follows to the new one.
+            if let (Target::Manager(old), Target::Manager(new)) = (&old, &target) {
+                crate::logger::notify(&crate::logger::Change::Replaced { old, new });
+            }
         }
         swapped
     }

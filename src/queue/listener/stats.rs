@@ -30,7 +30,7 @@ pub struct WorkerStats {
     pub dropped: u64,
 }
 
-/// What a listener did, returned by [`ListenerHandle::stop`].
+/// What a listener did, returned by [`ListenerHandle::stop`](super::ListenerHandle::stop).
 ///
 /// ```
 /// use mplog::handler::Handler;
