@@ -152,6 +152,17 @@ impl Listener {
     }
 }
 
+impl Drop for Listener {
+    /// A test that failed half-way leaves no listener behind.
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            if let Err(e) = self.child.kill().and_then(|()| self.child.wait().map(drop)) {
+                eprintln!("could not end the listener {}: {e}", self.child.id());
+            }
+        }
+    }
+}
+
 /// Starts worker `w` on `transport` running `role` (see [`child`]).
 fn worker(listener: &Listener, transport: &str, role: &str) -> Child {
     let w = role.split(':').nth(1).unwrap();
