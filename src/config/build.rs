@@ -31,10 +31,10 @@ struct Built {
     handlers: BTreeMap<String, Arc<dyn Handler>>,
 }
 
-/// Sets `delay` and the named groups of options on a file handler builder.
+/// Sets `delay`, `held_bytes` and the named groups of options on a file handler builder.
 macro_rules! file_options {
     ($builder:expr, $a:expr $(, $opt:ident)*) => {{
-        let b = $builder.delay($a.delay);
+        let b = $builder.delay($a.delay).held_bytes($a.held_bytes);
         $(let b = file_options!(@ $opt b, $a);)*
         b
     }};
@@ -64,10 +64,13 @@ fn create(spec: &HandlerSpec) -> Result<Arc<dyn Handler>, ErrorKind> {
     let a: &Args = &spec.args;
     let path = a.filename.clone().unwrap_or_default();
     Ok(match spec.kind {
-        Kind::Stream => Arc::new(match a.stream {
-            Stream::Stdout => StreamHandler::stdout(),
-            Stream::Stderr => StreamHandler::stderr(),
-        }),
+        Kind::Stream => Arc::new(
+            match a.stream {
+                Stream::Stdout => StreamHandler::stdout(),
+                Stream::Stderr => StreamHandler::stderr(),
+            }
+            .held_bytes(a.held_bytes),
+        ),
         Kind::File => Arc::new(
             file_options!(FileHandler::builder(&path), a, mode, buffer)
                 .build()

@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use super::error::{ConfigError, ErrorKind};
 use super::value::{self, describe, Entry};
-use crate::handler::{FileMode, When};
+use crate::handler::{FileMode, When, DEFAULT_HELD_BYTES};
 use crate::level::Level;
 
 /// Which handler a class builds.
@@ -81,6 +81,9 @@ impl Kind {
         args.extend_from_slice(self.extra_args());
         if self.buffers() {
             args.push("buffer");
+        }
+        if self.is_file() || self == Kind::Stream {
+            args.push("held_bytes");
         }
         args
     }
@@ -155,6 +158,8 @@ pub(crate) struct Args {
     pub(crate) mode: FileMode,
     pub(crate) delay: bool,
     pub(crate) buffer: usize,
+    /// mplog's `held_bytes`: what a file or stream handler holds while writing fails.
+    pub(crate) held_bytes: usize,
     pub(crate) max_bytes: u64,
     pub(crate) backup_count: usize,
     pub(crate) gzip: bool,
@@ -177,6 +182,7 @@ impl Default for Args {
             mode: FileMode::Append,
             delay: false,
             buffer: 0,
+            held_bytes: DEFAULT_HELD_BYTES,
             max_bytes: 0,
             backup_count: 0,
             gzip: false,
@@ -289,6 +295,7 @@ pub(crate) fn args(kind: Kind, class: &str, entry: &mut Entry<'_>) -> Result<Arg
     }
     opt!(delay, "delay", value::boolean);
     opt!(buffer, "buffer", sized);
+    opt!(held_bytes, "held_bytes", sized);
     opt!(max_bytes, "max_bytes", value::integer);
     opt!(backup_count, "backup_count", sized);
     opt!(gzip, "gzip", value::boolean);
@@ -383,5 +390,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!((m.capacity, m.flush_level), (10, Level::WARNING));
+        let f = read(Kind::File, json!({"filename": "a", "heldBytes": 1024})).unwrap();
+        assert_eq!(f.held_bytes, 1024);
+        let s = read(Kind::Stream, json!({"held_bytes": 0})).unwrap();
+        assert_eq!(s.held_bytes, 0);
+        assert!(read(Kind::Memory, json!({"capacity": 1, "heldBytes": 1})).is_err());
     }
 }

@@ -9,8 +9,9 @@
 //!   mplog's own (`mplog.LockedRotatingFileHandler`). Python's camelCase keys are read as
 //!   written, snake_case too (`maxBytes` or `max_bytes`), so a Python dictConfig saved as JSON
 //!   or YAML loads unchanged where its handlers exist. mplog adds a few options: `buffer` on
-//!   file handlers, `gzip` on rotating ones, `maxBytes` on timed ones, `lockPath` on locked
-//!   ones, and `utc` on formatters.
+//!   file handlers, `heldBytes` on file and stream handlers (what they hold while writing
+//!   fails, [`DEFAULT_HELD_BYTES`](crate::handler::DEFAULT_HELD_BYTES)), `gzip` on rotating
+//!   ones, `maxBytes` on timed ones, `lockPath` on locked ones, and `utc` on formatters.
 //! - **Formats** by extension ([`FileFormat`]): `.toml`, `.json`, `.yaml`/`.yml`, and
 //!   `.ini`/`.conf`/`.cfg` for Python's fileConfig format (see [`ini`] for its
 //!   subset).

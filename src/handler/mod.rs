@@ -8,12 +8,40 @@
 //! - the *logger* checks `record.level >= handler.level()` before calling a handler;
 //! - [`Handler::handle`] runs the handler's filters (a filter may replace the record), then
 //!   `emit`;
-//! - an error in `emit` (a full disk, a field missing from a record) goes to
-//!   [`HandlerBase::handle_error`] (Python's `handleError`): a report on stderr, rate-limited,
-//!   and logging goes on. A handler never panics the program.
+//! - an error in `emit` (a field missing from a record) goes to [`HandlerBase::handle_error`]
+//!   (Python's `handleError`): a report on stderr, rate-limited, and logging goes on. A handler
+//!   never panics the program.
+//! - a write that fails (a full disk, a removed directory) loses nothing silently: see below.
 //!
 //! Each handler serialises its own writes (a mutex around format-and-write), so lines from
 //! different threads never interleave.
+//!
+//! # When writing fails
+//! The stream and file handlers (and the rotating, timed, watched and locked ones, which share
+//! the file code) keep the bytes they could not write. While writes succeed nothing of this
+//! costs anything: lines are buffered and written as before. When a write, or the open before
+//! it, fails:
+//! - the bytes not written are *held*, in order, every later record behind them, and written
+//!   first by the next attempt: the next record, the next [`Handler::flush`], or a queue
+//!   listener's retry timer when no record comes. Once the fault clears (space freed, the
+//!   directory back) writing resumes with the held records;
+//! - holding is bounded per handler (`held_bytes` on the builders, `heldBytes` in a
+//!   configuration; [`DEFAULT_HELD_BYTES`]). Past it, new records are thrown away whole, never
+//!   part of a line, and counted in [`HandlerBase::records_not_written`]; so are records still
+//!   held when the handler is closed;
+//! - while anything is held, `flush` fails: a queue listener then holds back what would claim
+//!   the records are written (a shm ring's head, a `Sync`'s `Ack`) until they are;
+//! - the error policy reports it ([`HandlerBase::report`]): the first failure at once, then at
+//!   most every [`FAULT_SUMMARY_EVERY`] a summary such as `1200 records not written to
+//!   /var/log/app.log since 2024-05-01 12:00:00: No space left on device (os error 28) (1000
+//!   held, 200 thrown away)`, and a line when writing resumes.
+//!
+//! A file removed while open (or its whole directory) would swallow writes without an error.
+//! A file handler notices it at the next flush after a write, or at a write a second after its
+//! previous check (one `fstat`, not one per record): what it wrote into the removed file since
+//! that check is read back and written again, held first, to the path's new file as soon as the
+//! path can be opened. (The watched and locked handlers look at the path before every record,
+//! as Python's do, and simply open the new file.)
 
 #[cfg(any(feature = "smtp", feature = "http"))]
 mod b64;
@@ -26,6 +54,7 @@ mod locked;
 mod memory;
 pub mod net;
 mod null;
+pub(crate) mod outbox;
 pub(crate) mod overflow;
 pub(crate) mod rolling;
 mod rotating;
@@ -60,6 +89,7 @@ pub use self::locked::{
 };
 pub use self::memory::MemoryHandler;
 pub use self::null::NullHandler;
+pub use self::outbox::{DEFAULT_HELD_BYTES, FAULT_SUMMARY_EVERY};
 pub use self::overflow::{Overflow, DEFAULT_BLOCK_TIMEOUT};
 pub use self::rolling::COMPRESSION_CLOSE_TIMEOUT;
 pub use self::rotating::{RotatingFileHandler, RotatingFileHandlerBuilder};
@@ -256,6 +286,10 @@ pub struct HandlerBase {
     formatted: AtomicBool,
     name: RwLock<Option<String>>,
     errors: ErrorReporter,
+    /// Records given up on: thrown away past the held bound, or held when the handler closed.
+    not_written: AtomicU64,
+    /// Records held while writing fails (0 while writes succeed).
+    held: AtomicU64,
 }
 
 impl Default for HandlerBase {
@@ -290,6 +324,8 @@ impl HandlerBase {
             formatted: AtomicBool::new(false),
             name: RwLock::new(None),
             errors: ErrorReporter::default(),
+            not_written: AtomicU64::new(0),
+            held: AtomicU64::new(0),
         }
     }
 
@@ -442,6 +478,87 @@ impl HandlerBase {
         self.errors.count.load(Ordering::Relaxed)
     }
 
+    pub(crate) fn count_error(&self) {
+        self.errors.count.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Records this handler gave up on: thrown away while its writes failed (past its held
+    /// bound), or still held when it was closed. Never decreases.
+    ///
+    /// ```
+    /// use mplog::handler::{FileHandler, Handler};
+    /// // /dev/full: every write fails with ENOSPC.
+    /// let h = FileHandler::builder("/dev/full").held_bytes(10).build().unwrap();
+    /// h.handle(&mplog::Record::new("a", mplog::Level::INFO, "held")); // 5 bytes: held
+    /// h.handle(&mplog::Record::new("a", mplog::Level::INFO, "thrown away")); // past 10 bytes
+    /// assert_eq!((h.base().records_held(), h.base().records_not_written()), (1, 1));
+    /// h.close(); // gives up on what it holds
+    /// assert_eq!((h.base().records_held(), h.base().records_not_written()), (0, 2));
+    /// ```
+    pub fn records_not_written(&self) -> u64 {
+        self.not_written.load(Ordering::Relaxed)
+    }
+
+    /// Counts `n` records this handler gave up on (a handler of your own that drops records
+    /// it cannot deliver says so here; a queue listener adds them to its statistics).
+    ///
+    /// ```
+    /// let base = mplog::handler::HandlerBase::new();
+    /// base.count_not_written(3);
+    /// assert_eq!(base.records_not_written(), 3);
+    /// ```
+    pub fn count_not_written(&self, n: u64) {
+        self.not_written.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Records held, not yet written, while this handler's writes fail (0 while they succeed).
+    ///
+    /// ```
+    /// use mplog::handler::{FileHandler, Handler};
+    /// let h = FileHandler::new("/dev/full").unwrap();
+    /// h.handle(&mplog::Record::new("a", mplog::Level::INFO, "m"));
+    /// assert_eq!(h.base().records_held(), 1);
+    /// assert!(h.flush().is_err()); // flush fails while anything is held
+    /// ```
+    pub fn records_held(&self) -> u64 {
+        self.held.load(Ordering::Relaxed)
+    }
+
+    /// The reports made so far (unit tests).
+    #[cfg(test)]
+    pub(crate) fn reports(&self) -> Vec<String> {
+        self.errors.shown.lock().clone()
+    }
+
+    pub(crate) fn set_held(&self, n: u64) {
+        self.held.store(n, Ordering::Relaxed);
+    }
+
+    /// Reports a trouble of this handler that is not about one record (a write fault, its
+    /// summary, its end) through the error policy: one line on stderr, `mplog: handler 'NAME':
+    /// TEXT`, within the same rate limit as [`handle_error`](HandlerBase::handle_error).
+    ///
+    /// ```
+    /// let base = mplog::handler::HandlerBase::new();
+    /// base.set_name("file");
+    /// // stderr: "mplog: handler 'file': cannot write to app.log: ..."
+    /// base.report("cannot write to app.log: No space left on device (os error 28)");
+    /// ```
+    pub fn report(&self, text: &str) {
+        let name = self.name.read().clone();
+        self.errors.report(|suppressed| {
+            let mut line = match name {
+                Some(name) => format!("mplog: handler '{name}': {text}"),
+                None => format!("mplog: {text}"),
+            };
+            if suppressed > 0 {
+                line.push_str(&format!(" ({suppressed} similar errors not shown)"));
+            }
+            line.push('\n');
+            line
+        });
+    }
+
     /// Python's `handleError`: reports the failure on stderr (at most
     /// [`ERROR_REPORTS_PER_SECOND`] a second per handler, then a count of what was
     /// suppressed) and returns; logging goes on.
@@ -456,32 +573,6 @@ impl HandlerBase {
     /// assert_eq!(base.error_count(), 1);
     /// ```
     pub fn handle_error(&self, record: &Record, error: &HandlerError) {
-        self.report(
-            error,
-            Some(format!(
-                "Message: {:?}\nLogged from logger '{}' at {}:{}\n",
-                record.message, record.name, record.pathname, record.lineno
-            )),
-        );
-    }
-
-    /// Reports a failure that belongs to no one record (a connection lost, records dropped
-    /// from a buffer) through the same counted, rate-limited policy as
-    /// [`handle_error`](HandlerBase::handle_error).
-    ///
-    /// ```
-    /// use mplog::handler::{HandlerBase, HandlerError};
-    /// let base = HandlerBase::new();
-    /// base.set_name("socket");
-    /// // stderr: "--- Logging error ---\nhandler 'socket': connection refused\n"
-    /// base.report_error(&HandlerError::Other("connection refused".into()));
-    /// assert_eq!(base.error_count(), 1);
-    /// ```
-    pub fn report_error(&self, error: &HandlerError) {
-        self.report(error, None);
-    }
-
-    fn report(&self, error: &HandlerError, context: Option<String>) {
         self.errors.count.fetch_add(1, Ordering::Relaxed);
         let name = self.name.read().clone();
         self.errors.report(|suppressed| {
@@ -489,10 +580,10 @@ impl HandlerBase {
             if let Some(name) = name {
                 text.push_str(&format!("handler '{name}': "));
             }
-            text.push_str(&format!("{error}\n"));
-            if let Some(context) = context {
-                text.push_str(&context);
-            }
+            text.push_str(&format!(
+                "{error}\nMessage: {:?}\nLogged from logger '{}' at {}:{}\n",
+                record.message, record.name, record.pathname, record.lineno
+            ));
             if suppressed > 0 {
                 text.push_str(&format!("({suppressed} similar errors not shown)\n"));
             }
@@ -508,6 +599,9 @@ pub const ERROR_REPORTS_PER_SECOND: u32 = 5;
 struct ErrorReporter {
     count: AtomicU64,
     window: Mutex<Option<(Instant, u32, u64)>>,
+    /// What was reported, for the unit tests to read.
+    #[cfg(test)]
+    shown: Mutex<Vec<String>>,
 }
 
 impl ErrorReporter {
@@ -528,8 +622,12 @@ impl ErrorReporter {
                 return;
             }
         };
+        let text = text(suppressed);
+        #[cfg(test)]
+        self.shown.lock().push(text.clone());
         use std::io::Write as _;
-        let _ = io::stderr().write_all(text(suppressed).as_bytes());
+        // Nowhere else to tell: a failing stderr ends the report.
+        let _ = io::stderr().write_all(text.as_bytes());
     }
 }
 

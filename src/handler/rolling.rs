@@ -22,6 +22,7 @@ use parking_lot::Mutex;
 
 use super::compress::Compressor;
 use super::file::{FileMode, FileStream};
+use super::outbox::DEFAULT_HELD_BYTES;
 use super::rotation::{Archive, ArchiveLock, Namer, Rotator};
 use super::schedule::{Clock, Schedule, SystemClock, When};
 use super::{HandlerBase, HandlerError};
@@ -58,11 +59,26 @@ fn not_regular(path: &Path) -> bool {
     std::fs::metadata(path).is_ok_and(|m| !m.is_file())
 }
 
+/// Writes what is waiting and closes the file before a rollover; a failure (reported by the
+/// stream, which holds the records) postpones the rollover.
+fn close_for_rollover(stream: &mut FileStream, base: &HandlerBase) -> Result<(), HandlerError> {
+    if stream.close(base) {
+        Ok(())
+    } else {
+        Err(HandlerError::Other(format!(
+            "rollover of {} postponed: records are held until writing works again",
+            stream.path().display()
+        )))
+    }
+}
+
 impl Rolling {
     /// Rolls over if due. `Ok(true)` when the next rollover time changed.
-    fn maybe_roll(&mut self, len: u64) -> Result<bool, HandlerError> {
-        if self.stream.open().is_err() {
-            return Ok(false); // the write reports it
+    fn maybe_roll(&mut self, len: u64, base: &HandlerBase) -> Result<bool, HandlerError> {
+        // While writes fail (records held) or the file cannot be opened, the write reports
+        // it; rolling over waits until writing works again.
+        if self.stream.is_holding() || self.stream.open().is_err() {
+            return Ok(false);
         }
         if let Some(time) = &mut self.time {
             let now = time.clock.now();
@@ -70,7 +86,7 @@ impl Rolling {
                 if not_regular(self.stream.path()) {
                     time.rollover_at = time.schedule.compute_rollover(&*time.clock, now);
                 } else {
-                    self.roll_time(now)?;
+                    self.roll_time(now, base)?;
                 }
                 return Ok(true);
             }
@@ -79,7 +95,7 @@ impl Rolling {
             let pos = self.stream.size();
             // Never roll an empty file (gh-116263): one huge record would roll forever.
             if pos > 0 && pos + len >= self.max_bytes && !not_regular(self.stream.path()) {
-                self.roll_size()?;
+                self.roll_size(base)?;
             }
         }
         Ok(false)
@@ -87,13 +103,13 @@ impl Rolling {
 
     fn reopen(&mut self) -> Result<(), HandlerError> {
         if !self.delay {
-            self.stream.open()?;
+            self.stream.open_now()?;
         }
         Ok(())
     }
 
-    fn roll_size(&mut self) -> Result<(), HandlerError> {
-        self.stream.close()?;
+    fn roll_size(&mut self, base: &HandlerBase) -> Result<(), HandlerError> {
+        close_for_rollover(&mut self.stream, base)?;
         match &self.time {
             Some(time) => {
                 let now = time.clock.now();
@@ -110,7 +126,7 @@ impl Rolling {
     }
 
     /// Python 3.13's `TimedRotatingFileHandler.doRollover`.
-    fn roll_time(&mut self, now: i64) -> Result<(), HandlerError> {
+    fn roll_time(&mut self, now: i64, base: &HandlerBase) -> Result<(), HandlerError> {
         let Some(time) = &mut self.time else {
             return Ok(());
         };
@@ -129,9 +145,10 @@ impl Rolling {
             // returns here and keeps retrying at every record; we move on to the next interval
             // and follow the path to the new file.
             time.rollover_at = time.schedule.compute_rollover(&*time.clock, now);
-            return self.stream.reopen_if_moved();
+            self.stream.reopen_if_moved(base);
+            return Ok(());
         }
-        self.stream.close()?;
+        close_for_rollover(&mut self.stream, base)?;
         let schedule = time.schedule.clone();
         self.archive.roll_stamped(&name, &schedule, indexed)?;
         time.rollover_at = time.schedule.compute_rollover(&*time.clock, now);
@@ -187,9 +204,7 @@ impl FileCore {
             None => None,
         };
         if self.watch || guard.is_some() {
-            if let Err(e) = st.stream.reopen_if_moved() {
-                self.base.handle_error(record, &e);
-            }
+            st.stream.reopen_if_moved(&self.base);
         }
         if let Some(g) = &guard {
             if st.max_bytes > 0 {
@@ -200,7 +215,7 @@ impl FileCore {
                 time.rollover_at = time.rollover_at.max(shared);
             }
         }
-        match st.maybe_roll(st.line.len() as u64) {
+        match st.maybe_roll(st.line.len() as u64, &self.base) {
             Ok(changed) => {
                 if let (true, Some(g), Some(time)) = (changed, &guard, &st.time) {
                     if let Err(e) = write_shared(g.file(), time.rollover_at) {
@@ -212,25 +227,17 @@ impl FileCore {
             Err(e) => self.base.handle_error(record, &e),
         }
         let Rolling { stream, line, .. } = st;
-        stream.write_line(line.as_bytes())
+        // A write that fails holds the line (or counts it) and reports through the base.
+        stream.write_line(line.as_bytes(), &self.base);
+        Ok(())
     }
 
     pub(crate) fn flush(&self) -> io::Result<()> {
-        self.state
-            .lock()
-            .stream
-            .write_pending()
-            .map_err(|e| io::Error::other(e.to_string()))
+        self.state.lock().stream.flush(&self.base)
     }
 
     pub(crate) fn close(&self) {
-        let mut state = self.state.lock();
-        let result = state.stream.close();
-        drop(state);
-        if let Err(e) = result {
-            let record = Record::new("mplog", crate::Level::ERROR, "closing file handler");
-            self.base.handle_error(&record, &e);
-        }
+        self.state.lock().stream.finish(&self.base);
         self.wait_compressed(COMPRESSION_CLOSE_TIMEOUT);
     }
 
@@ -242,7 +249,7 @@ impl FileCore {
 
 impl Drop for FileCore {
     fn drop(&mut self) {
-        let _ = self.state.get_mut().stream.close();
+        self.state.get_mut().stream.finish(&self.base);
     }
 }
 
@@ -253,6 +260,7 @@ pub(crate) struct Options {
     pub(crate) mode: FileMode,
     pub(crate) delay: bool,
     pub(crate) buffer: usize,
+    pub(crate) held_bytes: usize,
     pub(crate) max_bytes: u64,
     pub(crate) backup_count: usize,
     pub(crate) namer: Option<Namer>,
@@ -303,6 +311,7 @@ impl Options {
             mode: FileMode::Append,
             delay: false,
             buffer: 0,
+            held_bytes: DEFAULT_HELD_BYTES,
             max_bytes: 0,
             backup_count: 0,
             namer: None,
@@ -339,7 +348,7 @@ impl Options {
             self.mode
         };
         let buffer = if self.locked { 0 } else { self.buffer };
-        let mut stream = FileStream::new(self.path.clone(), mode, buffer);
+        let mut stream = FileStream::new(self.path.clone(), mode, buffer, self.held_bytes);
         let archive_lock = ArchiveLock::new(lock.clone());
         let gzip = self
             .gzip
@@ -378,7 +387,7 @@ impl Options {
             None => None,
         };
         if !self.delay {
-            stream.open().map_err(to_io)?;
+            stream.open_now().map_err(to_io)?;
         }
         Ok(FileCore {
             base,
@@ -488,6 +497,24 @@ macro_rules! option_setters {
         /// ```
         pub fn buffer(mut self, bytes: usize) -> Self {
             self.opts.buffer = bytes;
+            self
+        }
+    };
+    (@one $h:ident, held_bytes) => {
+        /// Hold at most `bytes` of records while writing fails
+        /// ([`DEFAULT_HELD_BYTES`](crate::handler::DEFAULT_HELD_BYTES)); past that, records are
+        /// thrown away whole and counted (`base().records_not_written()`).
+        ///
+        /// ```
+        #[doc = concat!(" use mplog::handler::", stringify!($h), " as H;")]
+        /// use mplog::handler::Handler;
+        /// let dir = tempfile::tempdir().unwrap();
+        /// let h = H::builder(dir.path().join("app.log")).held_bytes(1 << 20).build().unwrap();
+        /// h.handle(&mplog::Record::new("a", mplog::Level::INFO, "written"));
+        /// assert_eq!((h.base().records_held(), h.base().records_not_written()), (0, 0));
+        /// ```
+        pub fn held_bytes(mut self, bytes: usize) -> Self {
+            self.opts.held_bytes = bytes;
             self
         }
     };

@@ -136,6 +136,7 @@ option_setters!(RotatingFileHandler => RotatingFileHandlerBuilder {
     mode,
     delay,
     buffer,
+    held_bytes,
     max_bytes,
     backup_count,
     namer,

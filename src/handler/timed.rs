@@ -135,6 +135,7 @@ option_setters!(TimedRotatingFileHandler => TimedRotatingFileHandlerBuilder {
     clock,
     delay,
     buffer,
+    held_bytes,
     max_bytes,
     backup_count,
     namer,

@@ -3,7 +3,8 @@
 //! Its handlers come from `--config FILE` (or `MPLOG_CONFIG`), or else from `--file`,
 //! `--format` and `--level`. SIGHUP reloads the configuration file: the new one replaces the
 //! old between two batches; one that fails is reported on stderr and on the `mplog.listener`
-//! logger, and the running one stays. SIGINT and SIGTERM drain and stop.
+//! logger, and the running one stays. SIGINT and SIGTERM drain and stop; the exit status is 1
+//! when records could not be written (the statistics say how many).
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -93,12 +94,27 @@ pub fn run(args: Args) -> CliResult {
         }
     };
     eprintln!("mplog: {signal}: draining");
-    let stats = listener.stop();
+    let mut stats = listener.stop();
     if let Some(manager) = listener.manager() {
+        // Closing the handlers tries what they hold once more, and gives up on the rest.
+        let handlers = manager.handlers();
+        let given_up = || -> u64 {
+            handlers
+                .iter()
+                .map(|h| h.base().records_not_written())
+                .sum()
+        };
+        let before = given_up();
         manager.shutdown();
+        stats.not_written += given_up().saturating_sub(before);
+        stats.held = 0;
     }
     eprint!("{}", describe(&stats));
-    Ok(ExitCode::SUCCESS)
+    Ok(if stats.not_written + stats.held > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// The hierarchy of `--file`, `--format` and `--level`.
@@ -138,6 +154,13 @@ pub fn describe(stats: &ListenerStats) -> String {
             "mplog:   {} refused over max_connections, {} closed for leaving their \
              acknowledgements unread\n",
             stats.over_capacity, stats.stalled
+        ));
+    }
+    let lost = stats.not_written + stats.held;
+    if lost > 0 {
+        text.push_str(&format!(
+            "mplog: {lost} records not written: the handlers could not write them (see the \
+             errors above)\n"
         ));
     }
     for w in &stats.per_worker {

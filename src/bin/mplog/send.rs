@@ -1,4 +1,5 @@
-//! `mplog send`: one record to a running listener, from a shell script.
+//! `mplog send`: one record to a running listener, from a shell script. The exit status is 0
+//! only when the listener confirmed that the record was written.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -53,8 +54,11 @@ pub fn run(args: Args) -> CliResult {
     if confirmed && handler.stats().dropped == 0 {
         Ok(ExitCode::SUCCESS)
     } else {
+        // A listener confirms only once the record is written: one whose handlers cannot
+        // write (a full disk) stays silent, and the record may be lost.
         Err(format!(
-            "the listener at {} did not confirm the record within {} s",
+            "the listener at {} did not confirm within {} s that the record was written \
+             (is its disk full, or its log directory gone? see the listener's errors)",
             args.endpoint.display(),
             SEND_TIMEOUT.as_secs()
         )

@@ -74,10 +74,10 @@ impl Shared {
         if n == 0 {
             return;
         }
-        self.base.report_error(&HandlerError::Other(format!(
+        self.base.report(&format!(
             "{n} record(s) dropped: {why} (pending buffer of {} bytes full while {} is unreachable)",
             self.options.max_pending, self.peer
-        )));
+        ));
     }
 }
 
@@ -314,10 +314,10 @@ fn run(s: &Shared, mut transport: Box<dyn Transport>) {
                         drop(st);
                         if left > 0 {
                             s.dropped.fetch_add(left, Ordering::Relaxed);
-                            s.base.report_error(&HandlerError::Other(format!(
+                            s.base.report(&format!(
                                 "{left} record(s) dropped at close: {} not reached within {:?}",
                                 s.peer, o.drain_timeout
-                            )));
+                            ));
                         }
                         transport.close();
                         return;
@@ -356,9 +356,9 @@ fn run(s: &Shared, mut transport: Box<dyn Transport>) {
             if let Err(e) = transport.open(timeout) {
                 backoff.failed(Instant::now());
                 if !outage && !o.close_on_error {
-                    s.base.report_error(&HandlerError::io(
-                        format!("connecting to {} (records are kept and retried)", s.peer),
-                        e,
+                    s.base.report(&format!(
+                        "connecting to {} (records are kept and retried): {e}",
+                        s.peer
                     ));
                 }
                 outage = true;
@@ -395,19 +395,18 @@ fn run(s: &Shared, mut transport: Box<dyn Transport>) {
                 Err(SendError::Message(e)) => {
                     batch.pop_front();
                     s.dropped.fetch_add(1, Ordering::Relaxed);
+                    // Said before it counts as settled: a flush that returns has seen it.
+                    s.base
+                        .report(&format!("sending a record to {} (dropped): {e}", s.peer));
                     s.state.lock().settled += 1;
-                    s.base.report_error(&HandlerError::io(
-                        format!("sending a record to {} (dropped)", s.peer),
-                        e,
-                    ));
                 }
                 Err(SendError::Connection(e)) => {
                     transport.close();
                     connected = false;
                     if !outage && !o.close_on_error {
-                        s.base.report_error(&HandlerError::io(
-                            format!("sending to {} (records are kept and retried)", s.peer),
-                            e,
+                        s.base.report(&format!(
+                            "sending to {} (records are kept and retried): {e}",
+                            s.peer
                         ));
                     }
                     outage = true;
@@ -540,7 +539,7 @@ mod tests {
             );
             // One report per outage; none with close_on_error.
             assert_eq!(
-                base.error_count(),
+                base.reports().len(),
                 reports,
                 "close_on_error={close_on_error}"
             );
@@ -563,7 +562,7 @@ mod tests {
                 pending: 0
             }
         );
-        assert_eq!(base.error_count(), 1);
+        assert_eq!(base.reports().len(), 1);
     }
 
     #[test]

@@ -64,6 +64,14 @@ pub struct ListenerStats {
     /// Connections closed because the peer left its acknowledgements unread for the reply
     /// timeout ([`QueueListenerBuilder::reply_timeout`](super::QueueListenerBuilder::reply_timeout)).
     pub stalled: u64,
+    /// Records the handlers gave up on: thrown away while writing failed (past a handler's
+    /// held bound), or still held when a handler was closed (a reload closes the old ones).
+    /// Never decreases.
+    pub not_written: u64,
+    /// Records the handlers hold, not yet written, because writing fails; after
+    /// [`stop`](super::ListenerHandle::stop), those the last flush could not write either
+    /// (closing the handlers gives up on them: they join `not_written`).
+    pub held: u64,
 }
 
 /// Counters shared by the listener's threads.
@@ -76,6 +84,9 @@ pub(crate) struct Shared {
     pub(crate) malformed: AtomicU64,
     pub(crate) over_capacity: AtomicU64,
     pub(crate) stalled: AtomicU64,
+    /// The handlers' records given up on and held, as of the last flush.
+    pub(crate) not_written: AtomicU64,
+    pub(crate) held: AtomicU64,
     pub(crate) stopping: AtomicBool,
     pub(crate) workers: Mutex<Vec<Arc<WorkerEntry>>>,
 }
@@ -113,6 +124,8 @@ impl Shared {
             malformed: s.malformed.load(Ordering::Relaxed),
             over_capacity: s.over_capacity.load(Ordering::Relaxed),
             stalled: s.stalled.load(Ordering::Relaxed),
+            not_written: s.not_written.load(Ordering::Relaxed),
+            held: s.held.load(Ordering::Relaxed),
         }
     }
 }

@@ -257,7 +257,10 @@ impl RingSet {
         }
         let ring = ring.clone();
         self.tx
-            .send(DispatchMsg::AfterFlush(Box::new(move || ring.commit(pos))))
+            .send(DispatchMsg::AfterFlush {
+                key: Arc::as_ptr(&ring) as usize,
+                work: Box::new(move || ring.commit(pos)),
+            })
             .is_ok()
     }
 
@@ -265,7 +268,10 @@ impl RingSet {
     fn free(&self, name: &str, ring: &Ring, pos: u64) {
         let started = Instant::now();
         while ring.head() < pos {
-            if started.elapsed() >= COMMIT_WAIT {
+            // While the handlers cannot write, commits wait: a stopping listener leaves the
+            // ring (and what it holds) to the next one rather than wait for the disk.
+            let stopping = self.shared.stopping.load(Ordering::Acquire);
+            if started.elapsed() >= COMMIT_WAIT || (stopping && started.elapsed() >= STOP_GRACE) {
                 return;
             }
             std::thread::sleep(Duration::from_millis(1));
