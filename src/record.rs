@@ -8,6 +8,10 @@
 //!
 //! Python derives `filename` and `module` from `pathname`; so do [`Record::filename`] and
 //! [`Record::module`]. Rust's module path is kept as well, as [`Record::module_path`].
+//!
+//! A record that came from a Python process (see [`compat::pickle`](crate::compat::pickle))
+//! also keeps the values Python computed where mplog would compute its own
+//! ([`PythonAttrs`]: the float times, `filename`, `module`), so it prints as Python prints it.
 
 use std::backtrace::Backtrace;
 use std::borrow::Cow;
@@ -184,6 +188,35 @@ pub struct Location {
     pub module_path: &'static str,
 }
 
+/// The attributes of a record made by a Python process that mplog would otherwise derive from
+/// its own fields: kept as Python sent them, so formatting prints what Python prints
+/// (`relativeCreated` is a float of Python's making that no nanosecond count reproduces;
+/// `filename` and `module` are Python's `os.path` results).
+///
+/// ```
+/// use mplog::record::PythonAttrs;
+/// let mut r = mplog::Record::new("py", mplog::Level::INFO, "from Python");
+/// r.python = Some(Box::new(PythonAttrs {
+///     created: 1700000000.25, msecs: 250.0, relative_created: 12.345678,
+///     filename: "app.py".into(), module: "app".into(),
+/// }));
+/// assert_eq!((r.created(), r.msecs(), r.relative_created()), (1700000000.25, 250.0, 12.345678));
+/// assert_eq!((r.filename(), r.module()), ("app.py", "app"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PythonAttrs {
+    /// `created`, seconds since the epoch.
+    pub created: f64,
+    /// `msecs`.
+    pub msecs: f64,
+    /// `relativeCreated`, milliseconds.
+    pub relative_created: f64,
+    /// `filename`.
+    pub filename: String,
+    /// `module`.
+    pub module: String,
+}
+
 /// One logging event (Python's `LogRecord`).
 ///
 /// ```
@@ -231,6 +264,11 @@ pub struct Record {
     pub stack_info: Option<String>,
     /// User fields (`extra`), in the order given.
     pub extra: Vec<(Cow<'static, str>, Value)>,
+    /// For a record made by a Python process: the values Python computed (see
+    /// [`PythonAttrs`]); `None` for records made here. Not carried by mplog's own wire (a
+    /// forwarded Python record prints its times from `created_ns`, to the nanosecond).
+    #[serde(skip)]
+    pub python: Option<Box<PythonAttrs>>,
 }
 
 impl Record {
@@ -276,6 +314,7 @@ impl Record {
             exc_text: None,
             stack_info: None,
             extra: Vec::new(),
+            python: None,
         }
     }
 
@@ -349,6 +388,9 @@ impl Record {
     /// assert_eq!(r.module(), "pool");
     /// ```
     pub fn filename(&self) -> &str {
+        if let Some(py) = &self.python {
+            return &py.filename;
+        }
         self.pathname
             .rsplit(['/', '\\'])
             .next()
@@ -363,6 +405,9 @@ impl Record {
     /// assert_eq!(r.module(), "listener");
     /// ```
     pub fn module(&self) -> &str {
+        if let Some(py) = &self.python {
+            return &py.module;
+        }
         let f = self.filename();
         f.rsplit_once('.').map_or(f, |(stem, _)| stem)
     }
@@ -375,6 +420,9 @@ impl Record {
     /// assert_eq!(r.created(), 2.5);
     /// ```
     pub fn created(&self) -> f64 {
+        if let Some(py) = &self.python {
+            return py.created;
+        }
         self.created_ns as f64 / 1e9
     }
 
@@ -387,6 +435,9 @@ impl Record {
     /// assert!(r.msecs() < 1000.0 && r.msecs() >= 999.0);
     /// ```
     pub fn msecs(&self) -> f64 {
+        if let Some(py) = &self.python {
+            return py.msecs;
+        }
         (self.created_ns.rem_euclid(1_000_000_000) / 1_000_000) as f64
     }
 
@@ -398,6 +449,9 @@ impl Record {
     /// assert_eq!(r.relative_created(), 1.5);
     /// ```
     pub fn relative_created(&self) -> f64 {
+        if let Some(py) = &self.python {
+            return py.relative_created;
+        }
         self.relative_created_ns as f64 / 1e6
     }
 }

@@ -1,5 +1,6 @@
-//! Bridges from other logging APIs into mplog: the `log` crate facade ([`log_bridge`]) and
-//! `tracing` ([`tracing`](mod@tracing), cargo feature `tracing`).
+//! Bridges from other logging APIs into mplog: the `log` crate facade ([`log_bridge`]),
+//! `tracing` ([`tracing`](mod@tracing), cargo feature `tracing`), and Python's pickled log
+//! records ([`pickle`]: what `SocketHandler` and `DatagramHandler` send).
 //!
 //! Both map a target `a::b` to the logger `a.b` and the five facade levels onto mplog's
 //! (`TRACE` is the custom level [`TRACE`], 5, below DEBUG), and both keep their facade's
@@ -15,6 +16,7 @@ use crate::level::Level;
 use crate::logger::{Logger, Manager};
 
 pub mod log_bridge;
+pub mod pickle;
 #[cfg(feature = "tracing")]
 pub mod tracing;
 

@@ -1003,7 +1003,14 @@ fn push_float_repr_parts(x: f64, out: &mut String) {
     }
     let mut sci = String::new();
     let _ = write!(sci, "{x:e}");
-    let (digits, exp) = split_sci(&sci);
+    let (mut digits, mut exp) = split_sci(&sci);
+    // Rust's shortest digits break an exact tie upwards; Python's (David Gay's) take the
+    // correctly rounded ones, half to even: 100.116729736328125 is `...12`, not `...13`.
+    let mut rounded = String::new();
+    let _ = write!(rounded, "{x:.*e}", digits.len().saturating_sub(1));
+    if rounded != sci && rounded.parse::<f64>() == Ok(x) {
+        (digits, exp) = split_sci(&rounded);
+    }
     if (-4..16).contains(&exp) {
         let start = out.len();
         push_fixed(&digits, exp, false, out);
@@ -1361,6 +1368,8 @@ mod tests {
             (f64::NAN, "nan"),
             (-2.5, "-2.5"),
             (5e-324, "5e-324"),
+            // An exact tie at 17 digits: half to even, as Python.
+            (100.116_729_736_328_12, "100.11672973632812"),
         ];
         for (f, want) in cases {
             let mut out = String::new();

@@ -46,19 +46,23 @@
 #[cfg(any(feature = "smtp", feature = "http"))]
 mod b64;
 mod compress;
+mod datagram;
 mod file;
 #[cfg(feature = "http")]
 pub mod http;
 mod locked;
 mod memory;
+pub mod net;
 mod null;
 pub(crate) mod outbox;
+pub(crate) mod overflow;
 pub(crate) mod rolling;
 mod rotating;
 mod rotation;
 mod schedule;
 #[cfg(feature = "smtp")]
 pub mod smtp;
+mod socket;
 mod stream;
 pub mod syslog;
 mod timed;
@@ -74,6 +78,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::{Mutex, RwLock};
 
+pub use self::datagram::{Datagram, DatagramHandler};
 pub use self::file::{FileHandler, FileHandlerBuilder, FileMode};
 #[cfg(feature = "http")]
 pub use self::http::{HTTPHandler, HTTPHandlerBuilder, HttpError};
@@ -85,11 +90,13 @@ pub use self::locked::{
 pub use self::memory::MemoryHandler;
 pub use self::null::NullHandler;
 pub use self::outbox::{DEFAULT_HELD_BYTES, FAULT_SUMMARY_EVERY};
+pub use self::overflow::{Overflow, DEFAULT_BLOCK_TIMEOUT};
 pub use self::rolling::COMPRESSION_CLOSE_TIMEOUT;
 pub use self::rotating::{RotatingFileHandler, RotatingFileHandlerBuilder};
 pub use self::schedule::{Clock, ManualClock, SystemClock, When, WhenError};
 #[cfg(feature = "smtp")]
 pub use self::smtp::{SMTPHandler, SMTPHandlerBuilder, SmtpError};
+pub use self::socket::{Delivery, PickleHandler, SocketHandler, Stream};
 pub use self::stream::StreamHandler;
 pub use self::timed::{TimedRotatingFileHandler, TimedRotatingFileHandlerBuilder};
 #[cfg(feature = "tls")]

@@ -87,8 +87,6 @@ use crate::record::Record;
 
 /// Records the channel holds by default.
 pub const DEFAULT_CAPACITY: usize = 16 * 1024;
-/// How long a caller waits for room by default under [`Overflow::Block`].
-pub const DEFAULT_BLOCK_TIMEOUT: Duration = Duration::from_secs(1);
 /// A partly filled batch is written after at most this long.
 pub const DEFAULT_FLUSH_INTERVAL: Duration = Duration::from_millis(20);
 /// A batch is written once its encoded records reach this many bytes.
@@ -105,35 +103,7 @@ pub const DEFAULT_WINDOW: usize = 1024 * 1024;
 /// Longest wait of flush, close and the exit hooks for the listener.
 pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// What `emit` does when the channel is full.
-///
-/// ```
-/// use std::time::Duration;
-/// use mplog::queue::{Overflow, QueueHandler};
-/// // A hot path that must never wait: drop (and count) when the queue is full.
-/// let h = QueueHandler::builder("/tmp/nowhere/mplog.sock").overflow(Overflow::Drop)
-///     .drain_timeout(Duration::from_millis(50)).build().unwrap();
-/// assert_eq!(Overflow::default(), Overflow::Block { timeout: mplog::queue::handler::DEFAULT_BLOCK_TIMEOUT });
-/// # mplog::handler::Handler::close(&h);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Overflow {
-    /// Wait for room, at most `timeout`; then drop, count and report.
-    Block {
-        /// Longest wait per record.
-        timeout: Duration,
-    },
-    /// Drop the record at once and count it.
-    Drop,
-}
-
-impl Default for Overflow {
-    fn default() -> Self {
-        Overflow::Block {
-            timeout: DEFAULT_BLOCK_TIMEOUT,
-        }
-    }
-}
+pub use crate::handler::overflow::{Overflow, DEFAULT_BLOCK_TIMEOUT};
 
 /// When a log call returns.
 ///

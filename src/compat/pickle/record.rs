@@ -1,0 +1,302 @@
+//! A Python log record's attribute dict, decoded, into an mplog [`Record`].
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use super::{PickleError, PyValue};
+use crate::level::Level;
+use crate::record::{is_reserved_field, now_ns, PythonAttrs, Record, Value};
+
+/// Whether `key` is a `LogRecord` attribute (or `message`, `asctime`, which a formatter may
+/// have cached on the sender's record), not an extra field: mplog's reserved names less its
+/// own (`module_path`, `level`), which are extra fields when Python sends them.
+fn is_standard(key: &str) -> bool {
+    is_reserved_field(key) && !matches!(key, "module_path" | "level")
+}
+
+/// Builds a [`Record`] from the attribute dict Python's `SocketHandler` pickles, as the
+/// cookbook's receiver does with `logging.makeLogRecord`: each attribute as sent, every other
+/// key an extra field, in the dict's order (a key given twice keeps its first place and its
+/// last value, as in a Python dict).
+///
+/// - `msg` is the message (Python merged the arguments before sending; `args` is ignored);
+///   `message` and `asctime` are ignored (the listener's formatter computes them again);
+/// - `levelno` must be a non-negative integer; the rest takes `makeLogRecord`'s defaults
+///   when missing (the time of arrival for `created`), and Python's `str()` of the value
+///   when it has another type (`None` prints `None`, as in Python);
+/// - `created`, `msecs`, `relativeCreated`, `filename` and `module` are kept exactly
+///   ([`PythonAttrs`]); `created_ns` is set so that its second is `int(created)` and its
+///   millisecond is `msecs`, which is how Python's `formatTime` reads them.
+///
+/// ```
+/// use mplog::compat::pickle::{record_from_dict, PyValue};
+/// let s = |t: &str| PyValue::Str(t.into());
+/// let record = record_from_dict(vec![
+///     (s("name"), s("py.worker")),
+///     (s("msg"), s("job 7 done")),
+///     (s("levelno"), PyValue::Int(20)),
+///     (s("levelname"), s("INFO")),
+///     (s("process"), PyValue::Int(4242)),
+///     (s("created"), PyValue::Float(1700000000.5)),
+///     (s("msecs"), PyValue::Float(500.0)),
+///     (s("job"), PyValue::Int(7)),
+/// ]).unwrap();
+/// assert_eq!((&*record.name, &*record.message, record.process), ("py.worker", "job 7 done", 4242));
+/// assert_eq!(record.created_ns, 1_700_000_000_500_000_000);
+/// assert_eq!(record.get_extra("job"), Some(&mplog::record::Value::Int(7)));
+/// ```
+pub fn record_from_dict(pairs: Vec<(PyValue, PyValue)>) -> Result<Record, PickleError> {
+    // Python dict semantics for repeated keys, then attributes apart from extras.
+    let mut fields: Vec<(String, PyValue)> = Vec::with_capacity(pairs.len());
+    for (key, value) in pairs {
+        let PyValue::Str(key) = key else {
+            return Err(PickleError::NotARecord(format!(
+                "a key of the record dict is a {}, not a str",
+                key.type_name()
+            )));
+        };
+        match fields.iter_mut().find(|(k, _)| *k == key) {
+            Some(slot) => slot.1 = value,
+            None => fields.push((key, value)),
+        }
+    }
+    // Each attribute is taken once (moved out: its text is not copied again); what is left
+    // of a standard key is skipped below.
+    let mut get = |name: &str| {
+        fields
+            .iter_mut()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| std::mem::replace(v, PyValue::None))
+    };
+
+    let level = match get("levelno") {
+        Some(PyValue::Int(n)) => u32::try_from(n).ok(),
+        _ => None,
+    }
+    .map(Level::new)
+    .ok_or_else(|| {
+        PickleError::NotARecord("'levelno' is missing or not an integer in 0..2**32".into())
+    })?;
+    let now = now_ns();
+    let created = get("created")
+        .and_then(|v| number(&v))
+        .unwrap_or(now as f64 / 1e9);
+    let msecs = get("msecs").and_then(|v| number(&v));
+    let relative_created = get("relativeCreated")
+        .and_then(|v| number(&v))
+        .unwrap_or(0.0);
+    let pathname = get("pathname").map_or_else(String::new, text);
+    let filename = get("filename").map_or_else(|| basename(&pathname).to_owned(), text);
+    let module = get("module").map_or_else(|| stem(&filename).to_owned(), text);
+
+    let mut record = Record::new("", level, Cow::Borrowed(""));
+    record.name = Arc::from(get("name").map_or_else(|| "root".to_owned(), text));
+    record.level_name = match get("levelname") {
+        Some(v) => Cow::Owned(text(v)),
+        None => level.name(),
+    };
+    record.message = Cow::Owned(get("msg").map_or_else(String::new, text));
+    record.pathname = Cow::Owned(pathname);
+    record.lineno = get("lineno").and_then(|v| integer(&v)).unwrap_or(0);
+    record.module_path = Cow::Borrowed("");
+    record.func_name = Cow::Owned(get("funcName").map_or_else(String::new, text));
+    record.created_ns = created_ns(created, msecs);
+    record.relative_created_ns = finite_ns(relative_created * 1e6);
+    record.thread = get("thread").and_then(|v| integer(&v)).unwrap_or(0);
+    record.thread_name = Arc::from(get("threadName").map_or_else(String::new, text));
+    record.process = get("process").and_then(|v| integer(&v)).unwrap_or(0);
+    record.process_name = Arc::from(get("processName").map_or_else(String::new, text));
+    record.task_name = optional(get("taskName")).map(Arc::from);
+    record.exc_text = optional(get("exc_text"));
+    record.stack_info = optional(get("stack_info"));
+    record.python = Some(Box::new(PythonAttrs {
+        created,
+        msecs: msecs
+            .unwrap_or_else(|| (record.created_ns.rem_euclid(1_000_000_000) / 1_000_000) as f64),
+        relative_created,
+        filename,
+        module,
+    }));
+    for (key, value) in fields {
+        if is_standard(&key) {
+            continue;
+        }
+        record.extra.push((Cow::Owned(key), extra_value(value)));
+    }
+    Ok(record)
+}
+
+/// An extra field's value: scalars as themselves, anything else as Python's `str()` of it.
+fn extra_value(v: PyValue) -> Value {
+    match v {
+        PyValue::None => Value::None,
+        PyValue::Bool(b) => Value::Bool(b),
+        PyValue::Int(i) => Value::Int(i),
+        PyValue::Float(f) => Value::Float(f),
+        PyValue::Str(s) => Value::Str(s),
+        other => Value::Str(text(other)),
+    }
+}
+
+/// Python's `str(value)`; a `str` is moved, not copied.
+fn text(v: PyValue) -> String {
+    match v {
+        PyValue::Str(s) => s,
+        other => {
+            let mut out = String::new();
+            other.write_str(&mut out);
+            out
+        }
+    }
+}
+
+/// `None` for Python's `None`, else `str(value)`.
+fn optional(v: Option<PyValue>) -> Option<String> {
+    match v {
+        None | Some(PyValue::None) => None,
+        Some(v) => Some(text(v)),
+    }
+}
+
+fn number(v: &PyValue) -> Option<f64> {
+    match v {
+        PyValue::Float(f) => Some(*f),
+        PyValue::Int(i) => Some(*i as f64),
+        PyValue::Bool(b) => Some(f64::from(u8::from(*b))),
+        _ => None,
+    }
+}
+
+fn integer<T: TryFrom<i64>>(v: &PyValue) -> Option<T> {
+    match v {
+        PyValue::Int(i) => T::try_from(*i).ok(),
+        PyValue::Bool(b) => T::try_from(i64::from(*b)).ok(),
+        _ => None,
+    }
+}
+
+/// Nanoseconds from a float, saturating (NaN becomes 0).
+fn finite_ns(ns: f64) -> i64 {
+    if ns.is_nan() {
+        0
+    } else {
+        ns.round().clamp(i64::MIN as f64, i64::MAX as f64) as i64
+    }
+}
+
+/// The creation time in nanoseconds that Python's `formatTime` would print for these
+/// `created` and `msecs`: the second of `int(created)` (floored, as `time.localtime` does),
+/// the millisecond of `msecs`, the rest of `created`'s fraction below that.
+fn created_ns(created: f64, msecs: Option<f64>) -> i64 {
+    if !created.is_finite() {
+        return 0;
+    }
+    let second = created.floor();
+    let frac_ns = ((created - second) * 1e9).round().clamp(0.0, 999_999_999.0) as i64;
+    let ms = match msecs {
+        Some(m) if (0.0..1000.0).contains(&m) => m.floor() as i64,
+        _ => frac_ns / 1_000_000,
+    };
+    let below_ms = (frac_ns - ms * 1_000_000).clamp(0, 999_999);
+    let base = finite_ns(second * 1e9);
+    base.saturating_add(ms * 1_000_000 + below_ms)
+}
+
+fn basename(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+/// `os.path.splitext(name)[0]`: a leading dot does not start an extension.
+fn stem(name: &str) -> &str {
+    match name.rfind('.') {
+        Some(i) if name[..i].bytes().any(|b| b != b'.') => &name[..i],
+        _ => name,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(t: &str) -> PyValue {
+        PyValue::Str(t.into())
+    }
+
+    #[test]
+    fn created_ns_prints_as_python_format_time() {
+        // 3.13 sets msecs to 0 when created rounded up to the next second.
+        assert_eq!(
+            created_ns(1_677_903_921.0, Some(0.0)),
+            1_677_903_921_000_000_000
+        );
+        // A time just below a millisecond boundary keeps Python's millisecond.
+        let ns = created_ns(1_700_000_000.123_999_9, Some(123.0));
+        assert_eq!(ns / 1_000_000 % 1000, 123);
+        assert_eq!(ns / 1_000_000_000, 1_700_000_000);
+        // 3.11's msecs, computed from the float.
+        let created: f64 = 1_700_000_000.987_654_3;
+        let ms = ((created - created.trunc()) * 1000.0).trunc();
+        assert_eq!(created_ns(created, Some(ms)) / 1_000_000 % 1000, 987);
+        assert_eq!(created_ns(f64::NAN, None), 0);
+    }
+
+    #[test]
+    fn stems_follow_splitext() {
+        assert_eq!(stem("a.py"), "a");
+        assert_eq!(stem("a.tar.gz"), "a.tar");
+        assert_eq!(stem(".bashrc"), ".bashrc");
+        assert_eq!(stem("noext"), "noext");
+    }
+
+    #[test]
+    fn missing_fields_take_make_log_record_defaults() {
+        let r = record_from_dict(vec![(s("levelno"), PyValue::Int(30))]).unwrap();
+        assert_eq!(
+            (&*r.name, &*r.message, &*r.level_name),
+            ("root", "", "WARNING")
+        );
+        assert!(r.created_ns > 0);
+        assert!(r.python.is_some());
+    }
+
+    #[test]
+    fn repeated_keys_keep_first_place_and_last_value() {
+        let r = record_from_dict(vec![
+            (s("levelno"), PyValue::Int(20)),
+            (s("a"), PyValue::Int(1)),
+            (s("b"), PyValue::Int(2)),
+            (s("a"), PyValue::Int(3)),
+        ])
+        .unwrap();
+        let keys: Vec<_> = r
+            .extra
+            .iter()
+            .map(|(k, v)| (k.as_ref(), v.clone()))
+            .collect();
+        assert_eq!(keys, [("a", Value::Int(3)), ("b", Value::Int(2))]);
+    }
+
+    #[test]
+    fn records_need_a_level_and_string_keys() {
+        assert!(matches!(
+            record_from_dict(vec![(s("msg"), s("x"))]),
+            Err(PickleError::NotARecord(_))
+        ));
+        assert!(matches!(
+            record_from_dict(vec![(PyValue::Int(1), s("x"))]),
+            Err(PickleError::NotARecord(_))
+        ));
+    }
+
+    #[test]
+    fn containers_become_their_python_text() {
+        let r = record_from_dict(vec![
+            (s("levelno"), PyValue::Int(20)),
+            (s("ids"), PyValue::List(vec![PyValue::Int(1), s("x")])),
+            (s("threadName"), PyValue::None),
+        ])
+        .unwrap();
+        assert_eq!(r.get_extra("ids"), Some(&Value::Str("[1, 'x']".into())));
+        assert_eq!(&*r.thread_name, "None");
+    }
+}
