@@ -9,12 +9,85 @@
 //! The new configuration's files are opened before the swap: a file handler with `mode: w`
 //! truncates its file then, as a Python `dictConfig` would; reloaded listeners usually want
 //! `mode: a` (the default).
+//!
+//! # The `listener` section
+//! A configuration may also say where the listener takes Python's records (read when the
+//! listener starts; a reload keeps the inputs it has):
+//!
+//! ```yaml
+//! version: 1
+//! listener:
+//!   tcp: 9020                  # [HOST:]PORT, or a list; a port alone binds 127.0.0.1
+//!   udp: "0.0.0.0:9021"        # named address: other hosts may send...
+//!   allow_peers: [10.0.0.0/8]  # ...but only these (addresses or networks)
+//!   unix_stream: /run/app/py-log.sock
+//!   unix_dgram: /run/app/py-log.dgram
+//! ```
+//!
+//! Python's default ports are [`DEFAULT_TCP_PORT`](crate::queue::listener::DEFAULT_TCP_PORT)
+//! and [`DEFAULT_UDP_PORT`](crate::queue::listener::DEFAULT_UDP_PORT) (give them explicitly). `mplog listen --tcp`, `--udp`, `--unix-stream`, `--unix-dgram` and
+//! `--allow-peer` add to what the file says.
+
+use serde_json::Value;
 
 use super::error::{ConfigError, ErrorKind};
+use super::value::Entry;
 use super::ConfigSource;
 use crate::level::Level;
-use crate::queue::listener::Target;
+use crate::queue::listener::{AllowedPeer, PythonInput, Target};
 use crate::queue::{ListenerHandle, QueueListener, QueueListenerBuilder};
+
+/// The keys of the `listener` section.
+const LISTENER_KEYS: &[&str] = &["tcp", "udp", "unix_stream", "unix_dgram", "allow_peers"];
+
+/// A configuration's `listener` section: where Python's records come in.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct ListenerSection {
+    pub(crate) inputs: Vec<PythonInput>,
+    pub(crate) allow: Vec<AllowedPeer>,
+}
+
+/// Reads the `listener` section (at `written`, as the key was written).
+pub(crate) fn listener_section(written: &str, v: &Value) -> Result<ListenerSection, ConfigError> {
+    let mut entry = Entry::new(written.to_owned(), v)?;
+    let mut section = ListenerSection::default();
+    for kind in ["tcp", "udp", "unix_stream", "unix_dgram"] {
+        let Some((key, value)) = entry.take(kind) else {
+            continue;
+        };
+        for text in one_or_many(value).map_err(|k| entry.error(key, k))? {
+            let input = PythonInput::parse(kind, &text)
+                .map_err(|e| entry.error(key, ErrorKind::Invalid(e)))?;
+            section.inputs.push(input);
+        }
+    }
+    if let Some((key, value)) = entry.take("allow_peers") {
+        for text in one_or_many(value).map_err(|k| entry.error(key, k))? {
+            let peer = text
+                .parse()
+                .map_err(|e| entry.error(key, ErrorKind::Invalid(e)))?;
+            section.allow.push(peer);
+        }
+    }
+    entry.finish(LISTENER_KEYS)?;
+    Ok(section)
+}
+
+/// A string or number, or a list of them, as texts.
+fn one_or_many(v: &Value) -> Result<Vec<String>, ErrorKind> {
+    let one = |v: &Value| match v {
+        Value::String(s) => Ok(s.clone()),
+        Value::Number(n) => Ok(n.to_string()),
+        other => Err(ErrorKind::Type {
+            expected: "a string or a port number",
+            got: super::value::describe(other),
+        }),
+    };
+    match v {
+        Value::Array(items) => items.iter().map(one).collect(),
+        other => Ok(vec![one(other)?]),
+    }
+}
 
 impl QueueListener {
     /// A builder whose dispatch hierarchy is built from `source` (a file path or a
@@ -33,8 +106,16 @@ impl QueueListener {
     pub fn from_config(
         source: impl Into<ConfigSource>,
     ) -> Result<QueueListenerBuilder, ConfigError> {
-        let manager = source.into().load()?.build()?;
-        Ok(QueueListener::builder().manager(manager))
+        let config = source.into().load()?;
+        let manager = config.build()?;
+        let mut builder = QueueListener::builder().manager(manager);
+        if let Some(section) = &config.listener {
+            for input in &section.inputs {
+                builder = builder.python_input(input.clone());
+            }
+            builder = builder.python_allow(section.allow.iter().copied());
+        }
+        Ok(builder)
     }
 }
 

@@ -42,6 +42,8 @@ pub struct DictConfig {
     pub(crate) handler_levels: BTreeMap<String, Option<Level>>,
     pub(crate) loggers: BTreeMap<String, LoggerSpec>,
     pub(crate) root: Option<LoggerSpec>,
+    /// Where a listener takes Python's records (see [`super::listener`]).
+    pub(crate) listener: Option<super::listener::ListenerSection>,
 }
 
 /// A formatter entry.
@@ -83,6 +85,7 @@ const TOP: &[&str] = &[
     "handlers",
     "loggers",
     "root",
+    "listener",
 ];
 const FORMATTER_KEYS: &[&str] = &[
     "format", "datefmt", "style", "validate", "defaults", "class", "utc",
@@ -136,6 +139,9 @@ impl DictConfig {
             .filter_map(|s| top.take(s).map(|(written, v)| (s, written, v)))
             .collect();
         let root = top.take("root");
+        if let Some((written, v)) = top.take("listener").filter(|(_, v)| !v.is_null()) {
+            cfg.listener = Some(super::listener::listener_section(written, v)?);
+        }
         top.finish(TOP)?;
         for (section, written, v) in sections {
             if v.is_null() {

@@ -5,6 +5,12 @@
 //! old between two batches; one that fails is reported on stderr and on the `mplog.listener`
 //! logger, and the running one stays. SIGINT and SIGTERM drain and stop; the exit status is 1
 //! when records could not be written (the statistics say how many).
+//!
+//! Python processes log into it with `logging.handlers.SocketHandler` (`--tcp [HOST:]PORT`,
+//! `--unix-stream PATH`) and `DatagramHandler` (`--udp [HOST:]PORT`, `--unix-dgram PATH`);
+//! a port alone binds 127.0.0.1, and `--allow-peer` limits who may send. The configuration
+//! file's `listener` section says the same (the flags add to it). Each bound input is printed
+//! on stdout after the endpoint (`tcp 127.0.0.1:9020`).
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -13,7 +19,8 @@ use std::sync::Arc;
 
 use mplog::config::ENV_CONFIG;
 use mplog::handler::{FileHandler, Handler, StreamHandler};
-use mplog::queue::{ListenerStats, QueueListener};
+use mplog::queue::listener::{AllowedPeer, PythonInput};
+use mplog::queue::{ListenerStats, QueueListener, QueueListenerBuilder};
 use mplog::{Formatter, Level, Manager};
 use nix::sys::signal::{SigSet, Signal};
 
@@ -41,6 +48,44 @@ pub struct Args {
     /// Lowest level written.
     #[arg(long, default_value = "NOTSET")]
     level: Level,
+    /// Take Python's `SocketHandler(host, port)` records on TCP (repeatable). A port alone
+    /// binds 127.0.0.1; Python's default port is 9020.
+    #[arg(long, value_name = "[HOST:]PORT")]
+    tcp: Vec<String>,
+    /// Take Python's `DatagramHandler(host, port)` records on UDP (repeatable). A port alone
+    /// binds 127.0.0.1; Python's default port is 9021.
+    #[arg(long, value_name = "[HOST:]PORT")]
+    udp: Vec<String>,
+    /// Take Python's `SocketHandler(path, None)` records on this Unix stream socket (0600).
+    #[arg(long, value_name = "PATH")]
+    unix_stream: Vec<String>,
+    /// Take Python's `DatagramHandler(path, None)` records on this Unix datagram socket (0600).
+    #[arg(long, value_name = "PATH")]
+    unix_dgram: Vec<String>,
+    /// Only this address or network (`ADDRESS[/BITS]`) may send Python records over TCP or
+    /// UDP (repeatable; default: any peer that reaches the bound address).
+    #[arg(long, value_name = "ADDRESS[/BITS]")]
+    allow_peer: Vec<AllowedPeer>,
+}
+
+/// Adds the Python inputs of the flags to `builder`.
+fn python_inputs(
+    args: &Args,
+    mut builder: QueueListenerBuilder,
+) -> Result<QueueListenerBuilder, String> {
+    let flags = [
+        ("tcp", &args.tcp),
+        ("udp", &args.udp),
+        ("unix-stream", &args.unix_stream),
+        ("unix-dgram", &args.unix_dgram),
+    ];
+    for (kind, values) in flags {
+        for text in values {
+            let input = PythonInput::parse(kind, text).map_err(|e| format!("--{kind}: {e}"))?;
+            builder = builder.python_input(input);
+        }
+    }
+    Ok(builder.python_allow(args.allow_peer.iter().copied()))
 }
 
 pub fn run(args: Args) -> CliResult {
@@ -60,10 +105,15 @@ pub fn run(args: Args) -> CliResult {
     if let Some(path) = &args.endpoint {
         builder = builder.endpoint(path);
     }
+    builder = python_inputs(&args, builder)?;
     let listener = builder.start()?;
-    // The endpoint alone on stdout, for scripts: `EP=$(mplog listen | head -1)`.
+    // The endpoint alone on the first line of stdout, for scripts:
+    // `EP=$(mplog listen | head -1)`; then each Python input as bound.
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "{}", listener.endpoint().display())?;
+    for input in listener.python_inputs() {
+        writeln!(stdout, "{input}")?;
+    }
     stdout.flush()?;
     drop(stdout);
     eprintln!(
@@ -141,13 +191,14 @@ fn flag_manager(args: &Args) -> Result<Manager, Box<dyn std::error::Error + Send
 pub fn describe(stats: &ListenerStats) -> String {
     let mut text = format!(
         "mplog: {} records ({} bytes) from {} connections; {} dropped by workers, \
-         {} connections refused, {} closed for bad frames\n",
+         {} connections refused, {} closed for bad frames, {} bad datagrams dropped\n",
         stats.records,
         stats.bytes,
         stats.connections,
         stats.dropped,
         stats.rejected + stats.over_capacity,
-        stats.malformed
+        stats.malformed,
+        stats.bad_datagrams
     );
     if stats.over_capacity + stats.stalled > 0 {
         text.push_str(&format!(
@@ -164,8 +215,12 @@ pub fn describe(stats: &ListenerStats) -> String {
         ));
     }
     for w in &stats.per_worker {
+        let from = w
+            .address
+            .as_ref()
+            .map_or_else(String::new, |a| format!(" from {a}"));
         text.push_str(&format!(
-            "mplog:   {} (pid {}): {} records, {} dropped\n",
+            "mplog:   {} (pid {}){from}: {} records, {} dropped\n",
             w.process_name, w.pid, w.records, w.dropped
         ));
     }

@@ -49,6 +49,11 @@ pub(crate) enum DispatchMsg {
     },
     /// One record from an in-process handler.
     Local(Record),
+    /// Records of one Python peer, decoded by its reader, in its order.
+    Records {
+        peer: Arc<WorkerEntry>,
+        records: Vec<Record>,
+    },
     /// A socket connection's `Sync`: acknowledge its first `frames` frames, at once, after the
     /// flush that ends this drain. Not a flush of its own: a flood of `Sync`s costs one flush
     /// per drain, as records do.
@@ -223,6 +228,12 @@ impl Dispatcher {
             DispatchMsg::Local(r) => {
                 self.dispatch(&r);
                 self.shared.records.fetch_add(1, Ordering::Relaxed);
+            }
+            DispatchMsg::Records { peer, records } => {
+                records.iter().for_each(|r| self.dispatch(r));
+                let n = records.len() as u64;
+                peer.records.fetch_add(n, Ordering::Relaxed);
+                self.shared.records.fetch_add(n, Ordering::Relaxed);
             }
             DispatchMsg::Barrier(ack) => {
                 // Dropped unanswered, the asker's wait ends in an error: not confirmed.

@@ -62,6 +62,7 @@ use crossbeam_channel::{bounded, Sender};
 use parking_lot::Mutex;
 
 pub(crate) use self::dispatch::DispatchMsg;
+pub use self::inputs::python::{AllowedPeer, PythonInput, DEFAULT_TCP_PORT, DEFAULT_UDP_PORT};
 pub use self::inputs::replies::DEFAULT_REPLY_TIMEOUT;
 pub use self::inputs::socket::DEFAULT_MAX_CONNECTIONS;
 pub(crate) use self::stats::Shared;
@@ -147,6 +148,7 @@ impl QueueListener {
             allowed_uids: vec![nix::unistd::getuid().as_raw()],
             max_connections: DEFAULT_MAX_CONNECTIONS,
             reply_timeout: DEFAULT_REPLY_TIMEOUT,
+            python: Default::default(),
         }
     }
 }
@@ -170,6 +172,8 @@ pub struct QueueListenerBuilder {
     allowed_uids: Vec<u32>,
     max_connections: usize,
     reply_timeout: Duration,
+    /// Python's inputs (see [`PythonInput`]).
+    python: inputs::python::PythonConfig,
 }
 
 impl std::fmt::Debug for QueueListenerBuilder {
@@ -180,6 +184,7 @@ impl std::fmt::Debug for QueueListenerBuilder {
             .field("allowed_uids", &self.allowed_uids)
             .field("max_connections", &self.max_connections)
             .field("reply_timeout", &self.reply_timeout)
+            .field("python", &self.python.inputs)
             .finish_non_exhaustive()
     }
 }
@@ -368,6 +373,13 @@ impl QueueListenerBuilder {
             .name("mplog-dispatch".into())
             .spawn(move || dispatch.run())
             .map_err(QueueError::Thread)?;
+        let python = inputs::python::PythonInputs::start(
+            self.python,
+            &self.allowed_uids,
+            self.max_connections,
+            shared.clone(),
+            tx.clone(),
+        )?;
         // The shm rings live beside the endpoint; a restarted listener resumes those left.
         #[cfg(target_os = "linux")]
         let rings = match &acceptor {
@@ -422,6 +434,7 @@ impl QueueListenerBuilder {
             #[cfg(target_os = "linux")]
             rings,
             replies,
+            python,
             threads: Mutex::new(Some((acceptor_thread, dispatch))),
             stats: Mutex::new(None),
         })
@@ -452,6 +465,8 @@ pub struct ListenerHandle {
     rings: Option<Arc<inputs::rings::RingSet>>,
     /// Writes the socket connections' acks; stopped after the dispatch thread's last flush.
     replies: Option<Arc<inputs::replies::Replies>>,
+    /// Python's inputs, if any.
+    python: Option<inputs::python::PythonInputs>,
     #[allow(clippy::type_complexity)]
     threads: Mutex<Option<(Option<JoinHandle<Vec<JoinHandle<()>>>>, JoinHandle<()>)>>,
     stats: Mutex<Option<ListenerStats>>,
@@ -584,6 +599,9 @@ impl ListenerHandle {
         #[cfg(target_os = "linux")]
         if let Some(rings) = &self.rings {
             rings.stop();
+        }
+        if let Some(python) = &self.python {
+            python.stop();
         }
         drop(acceptor); // the last reference: closes the socket, removes its file
         let _ = self.tx.send(DispatchMsg::Stop);

@@ -31,12 +31,18 @@ pub(crate) struct WorkerEntry {
     pub(crate) decoder: Mutex<Decoder>,
     /// Set by the dispatch thread when a record frame was malformed: the reader closes.
     pub(crate) bad: AtomicBool,
+    /// A Python peer's address (`host:port`, or the Unix socket's path); `None` for mplog's
+    /// own workers.
+    pub(crate) address: Option<String>,
 }
 
 impl WorkerEntry {
     /// How the listener's notices name this worker.
     pub(crate) fn who(&self) -> String {
-        format!("worker '{}' (pid {})", self.process_name, self.pid)
+        match &self.address {
+            Some(a) => format!("Python peer {a} '{}' (pid {})", self.process_name, self.pid),
+            None => format!("worker '{}' (pid {})", self.process_name, self.pid),
+        }
     }
 
     pub(crate) fn counts(&self) -> (u64, u64) {
@@ -76,7 +82,29 @@ pub(crate) fn register_worker(shared: &Shared, pid: u32, process_name: &str) -> 
         dropped: AtomicU64::new(reported),
         decoder: Mutex::new(Decoder::default()),
         bad: AtomicBool::new(false),
+        address: None,
     });
     workers.push(entry.clone());
+    entry
+}
+
+/// Adds a Python peer (a `SocketHandler` connection, or a `DatagramHandler`'s address, pid
+/// and `processName`) to the listener's statistics.
+pub(crate) fn register_python_peer(
+    shared: &Shared,
+    pid: u32,
+    process_name: &str,
+    address: String,
+) -> Arc<WorkerEntry> {
+    let entry = Arc::new(WorkerEntry {
+        pid,
+        process_name: process_name.to_owned(),
+        records: AtomicU64::new(0),
+        dropped: AtomicU64::new(0),
+        decoder: Mutex::new(Decoder::default()),
+        bad: AtomicBool::new(false),
+        address: Some(address),
+    });
+    shared.workers.lock().push(entry.clone());
     entry
 }

@@ -28,6 +28,9 @@ pub struct WorkerStats {
     pub records: u64,
     /// Records it reported as dropped on its side.
     pub dropped: u64,
+    /// A Python peer's address (`host:port`, or the Unix socket's path; see
+    /// [`PythonInput`](super::PythonInput)); `None` for an mplog worker.
+    pub address: Option<String>,
 }
 
 /// What a listener did, returned by [`ListenerHandle::stop`](super::ListenerHandle::stop).
@@ -54,10 +57,15 @@ pub struct ListenerStats {
     pub dropped: u64,
     /// Worker connections (those that sent a valid hello).
     pub connections: u64,
-    /// Connections refused (peer uid not allowed).
+    /// Connections refused (peer uid not allowed; for Python's inputs, also a peer address
+    /// not allowed, per connection or datagram).
     pub rejected: u64,
-    /// Connections closed for a malformed, oversized, truncated or wrong-version frame.
+    /// Connections closed for a malformed, oversized, truncated or wrong-version frame
+    /// (mplog's, or a Python peer's pickle).
     pub malformed: u64,
+    /// Python datagrams dropped because they were not a record's pickle (see
+    /// [`PythonInput`](super::PythonInput)).
+    pub bad_datagrams: u64,
     /// Connections refused because `max_connections` were open
     /// ([`QueueListenerBuilder::max_connections`](super::QueueListenerBuilder::max_connections)).
     pub over_capacity: u64,
@@ -82,6 +90,7 @@ pub(crate) struct Shared {
     pub(crate) connections: AtomicU64,
     pub(crate) rejected: AtomicU64,
     pub(crate) malformed: AtomicU64,
+    pub(crate) bad_datagrams: AtomicU64,
     pub(crate) over_capacity: AtomicU64,
     pub(crate) stalled: AtomicU64,
     /// The handlers' records given up on and held, as of the last flush.
@@ -98,10 +107,9 @@ impl Shared {
         let mut per_worker: Vec<WorkerStats> = Vec::new();
         for w in s.workers.lock().iter() {
             let (records, dropped) = w.counts();
-            match per_worker
-                .iter_mut()
-                .find(|p| p.pid == w.pid && p.process_name == w.process_name)
-            {
+            match per_worker.iter_mut().find(|p| {
+                p.pid == w.pid && p.process_name == w.process_name && p.address == w.address
+            }) {
                 Some(p) => {
                     p.records += records;
                     p.dropped = p.dropped.max(dropped);
@@ -111,6 +119,7 @@ impl Shared {
                     process_name: w.process_name.clone(),
                     records,
                     dropped,
+                    address: w.address.clone(),
                 }),
             }
         }
@@ -122,6 +131,7 @@ impl Shared {
             connections: s.connections.load(Ordering::Relaxed),
             rejected: s.rejected.load(Ordering::Relaxed),
             malformed: s.malformed.load(Ordering::Relaxed),
+            bad_datagrams: s.bad_datagrams.load(Ordering::Relaxed),
             over_capacity: s.over_capacity.load(Ordering::Relaxed),
             stalled: s.stalled.load(Ordering::Relaxed),
             not_written: s.not_written.load(Ordering::Relaxed),
