@@ -249,14 +249,24 @@ fn python_and_mplog_workers_into_one_listener() {
         theirs.keys().collect::<Vec<_>>()
     );
     let all: Vec<&String> = ours.values().flatten().collect();
-    assert!(all.iter().any(|r| r.contains("\nTraceback (most recent call last):")));
-    assert!(all.iter().any(|r| r.contains("\nStack (most recent call last):")));
-    assert!(all.iter().any(|r| r.contains("|[1, 'x']|")), "a list extra as Python prints it");
+    assert!(all
+        .iter()
+        .any(|r| r.contains("\nTraceback (most recent call last):")));
+    assert!(all
+        .iter()
+        .any(|r| r.contains("\nStack (most recent call last):")));
+    assert!(
+        all.iter().any(|r| r.contains("|[1, 'x']|")),
+        "a list extra as Python prints it"
+    );
     for (key, want) in &theirs {
         let got = &ours[key];
         assert_eq!(got.len(), PY_RECORDS, "{key:?}");
         for (i, (g, w)) in got.iter().zip(want).enumerate() {
-            assert_eq!(g, w, "{key:?} record {i}: mplog listen vs CPython's receiver");
+            assert_eq!(
+                g, w,
+                "{key:?} record {i}: mplog listen vs CPython's receiver"
+            );
         }
     }
     // Each Python process has its own pid, and the statistics name its peers.
@@ -274,5 +284,8 @@ fn python_and_mplog_workers_into_one_listener() {
         assert!(line.ends_with(": 600 records, 0 dropped"), "{line}");
     }
     assert!(stderr.contains("0 closed for bad frames, 0 bad datagrams dropped"));
-    assert!(!Path::new(&unix_stream).exists(), "socket files removed at stop");
+    assert!(
+        !Path::new(&unix_stream).exists(),
+        "socket files removed at stop"
+    );
 }
