@@ -169,6 +169,8 @@ impl DictConfig {
             for f in spec.filters.iter().filter_map(|f| filters.get(f)) {
                 base.add_filter(f.clone());
             }
+            let h = super::listener::behind_queue(h, &spec.output, self.for_listener)
+                .map_err(|e| ConfigError::new(format!("handlers.{name}"), io_error(e)))?;
             handlers.insert(name.clone(), h);
         }
         for (mem, target) in targets {

@@ -28,13 +28,18 @@
 //! and [`DEFAULT_UDP_PORT`](crate::queue::listener::DEFAULT_UDP_PORT) (give them explicitly). `mplog listen --tcp`, `--udp`, `--unix-stream`, `--unix-dgram` and
 //! `--allow-peer` add to what the file says.
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use serde_json::Value;
 
 use super::error::{ConfigError, ErrorKind};
-use super::value::Entry;
+use super::value::{self, Entry};
 use super::ConfigSource;
+use crate::handler::{Handler, Overflow};
 use crate::level::Level;
 use crate::queue::listener::{AllowedPeer, PythonInput, Target};
+use crate::queue::listener::{Confirm, ThreadedHandler};
 use crate::queue::{ListenerHandle, QueueListener, QueueListenerBuilder};
 
 /// The keys of the `listener` section.
@@ -89,6 +94,159 @@ fn one_or_many(v: &Value) -> Result<Vec<String>, ErrorKind> {
     }
 }
 
+/// The keys of a handler's `queue` table.
+const QUEUE_KEYS: &[&str] = &["capacity", "overflow", "timeout", "confirm"];
+/// The classes whose handlers a listener puts behind a queue of their own by default.
+const NETWORK_CLASSES: &[&str] = &[
+    "SocketHandler",
+    "DatagramHandler",
+    "SysLogHandler",
+    "SMTPHandler",
+    "HTTPHandler",
+];
+
+/// A handler's own queue and thread (see [`crate::queue::listener::outputs`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct OutputSpec {
+    /// The `queue` key: `None` when absent or `false`.
+    queue: Option<QueueOptions>,
+    /// `queue: false` given: not even a network handler's default queue.
+    refused: bool,
+    /// A network class (a listener queues it by default).
+    network: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct QueueOptions {
+    capacity: Option<usize>,
+    overflow: Option<Overflow>,
+    confirm: Option<Confirm>,
+}
+
+/// Reads a handler's `queue` key: `true`, `false`, or a table of `capacity`, `overflow`
+/// (`block` or `drop`), `timeout` (seconds, with `block`) and `confirm` (`written` or
+/// `queued`).
+pub(crate) fn output_spec(class: &str, entry: &mut Entry<'_>) -> Result<OutputSpec, ConfigError> {
+    let short = class.rsplit('.').next().unwrap_or(class);
+    let mut spec = OutputSpec {
+        network: NETWORK_CLASSES.contains(&short),
+        ..OutputSpec::default()
+    };
+    let Some((key, v)) = entry.take("queue") else {
+        return Ok(spec);
+    };
+    let path = format!("{}.{key}", entry.path);
+    let options = match v {
+        Value::Null => return Ok(spec),
+        Value::Bool(false) => {
+            spec.refused = true;
+            return Ok(spec);
+        }
+        Value::Bool(true) => QueueOptions {
+            capacity: None,
+            overflow: None,
+            confirm: None,
+        },
+        table => queue_table(Entry::new(path, table)?)?,
+    };
+    spec.queue = Some(options);
+    Ok(spec)
+}
+
+fn queue_table(mut q: Entry<'_>) -> Result<QueueOptions, ConfigError> {
+    let capacity = q.get("capacity", value::integer)?;
+    let capacity = match capacity {
+        Some(0) => {
+            return Err(q.error(
+                "capacity",
+                ErrorKind::Invalid("the capacity must be at least 1".into()),
+            ))
+        }
+        Some(n) => Some(usize::try_from(n).unwrap_or(usize::MAX)),
+        None => None,
+    };
+    let timeout = match q.take("timeout") {
+        None | Some((_, Value::Null)) => None,
+        Some((key, v)) => match v.as_f64() {
+            Some(s) if s.is_finite() && s >= 0.0 => Some(Duration::from_secs_f64(s)),
+            _ => {
+                return Err(q.error(
+                    key,
+                    ErrorKind::Type {
+                        expected: "a number of seconds",
+                        got: value::describe(v),
+                    },
+                ))
+            }
+        },
+    };
+    let overflow = match q.get("overflow", value::string)?.as_deref() {
+        None if timeout.is_none() => None,
+        None | Some("block") => Some(Overflow::Block {
+            timeout: timeout.unwrap_or(crate::handler::DEFAULT_BLOCK_TIMEOUT),
+        }),
+        Some("drop") => Some(Overflow::Drop),
+        Some(other) => {
+            return Err(q.error(
+                "overflow",
+                ErrorKind::Invalid(format!("'{other}' is not 'block' or 'drop'")),
+            ))
+        }
+    };
+    let confirm = match q.get("confirm", value::string)?.as_deref() {
+        None => None,
+        Some("written") => Some(Confirm::Written),
+        Some("queued") => Some(Confirm::Queued),
+        Some(other) => {
+            return Err(q.error(
+                "confirm",
+                ErrorKind::Invalid(format!("'{other}' is not 'written' or 'queued'")),
+            ))
+        }
+    };
+    q.finish(QUEUE_KEYS)?;
+    Ok(QueueOptions {
+        capacity,
+        overflow,
+        confirm,
+    })
+}
+
+/// `h`, or `h` behind its own queue and thread: when its `queue` key asks for one, or, in a
+/// listener, for a network handler (confirmed once queued, dropping when full: its own buffer
+/// already counts as received, and it must never stall the files).
+pub(crate) fn behind_queue(
+    h: Arc<dyn Handler>,
+    spec: &OutputSpec,
+    for_listener: bool,
+) -> std::io::Result<Arc<dyn Handler>> {
+    let network_default = spec.network && for_listener && !spec.refused;
+    let options = match (spec.queue, network_default) {
+        (Some(o), _) => o,
+        (None, true) => QueueOptions {
+            capacity: None,
+            overflow: None,
+            confirm: None,
+        },
+        (None, false) => return Ok(h),
+    };
+    let mut b = ThreadedHandler::builder(h);
+    if let Some(c) = options.capacity {
+        b = b.capacity(c);
+    }
+    match (options.overflow, spec.network) {
+        (Some(o), _) => b = b.overflow(o),
+        (None, true) => b = b.overflow(Overflow::Drop),
+        (None, false) => {}
+    }
+    match (options.confirm, spec.network) {
+        (Some(c), _) => b = b.confirm(c),
+        (None, true) => b = b.confirm(Confirm::Queued),
+        (None, false) => {}
+    }
+    Ok(Arc::new(b.build()?))
+}
+
 impl QueueListener {
     /// A builder whose dispatch hierarchy is built from `source` (a file path or a
     /// [`DictConfig`](super::DictConfig)); set the endpoint and start it as usual.
@@ -106,7 +264,8 @@ impl QueueListener {
     pub fn from_config(
         source: impl Into<ConfigSource>,
     ) -> Result<QueueListenerBuilder, ConfigError> {
-        let config = source.into().load()?;
+        let mut config = source.into().load()?;
+        config.for_listener = true;
         let manager = config.build()?;
         let mut builder = QueueListener::builder().manager(manager);
         if let Some(section) = &config.listener {
@@ -150,7 +309,8 @@ impl ListenerHandle {
     }
 
     fn try_reload(&self, source: ConfigSource) -> Result<(), ConfigError> {
-        let config = source.load()?;
+        let mut config = source.load()?;
+        config.for_listener = true;
         if config.is_incremental() {
             let manager = self.manager().ok_or_else(|| {
                 ConfigError::new(

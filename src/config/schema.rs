@@ -44,6 +44,8 @@ pub struct DictConfig {
     pub(crate) root: Option<LoggerSpec>,
     /// Where a listener takes Python's records (see [`super::listener`]).
     pub(crate) listener: Option<super::listener::ListenerSection>,
+    /// Built for a listener: the network handlers get their own queue and thread.
+    pub(crate) for_listener: bool,
 }
 
 /// A formatter entry.
@@ -65,6 +67,8 @@ pub(crate) struct HandlerSpec {
     pub(crate) formatter: Option<String>,
     pub(crate) filters: Vec<String>,
     pub(crate) args: Args,
+    /// Its own queue and thread, if any (the `queue` key; see [`super::listener`]).
+    pub(crate) output: super::listener::OutputSpec,
 }
 
 /// A logger entry (or `root`).
@@ -407,6 +411,7 @@ fn handler(mut entry: Entry<'_>) -> Result<HandlerSpec, ConfigError> {
         .map_err(ConfigError::quiet_key)?;
     let formatter = entry.get("formatter", value::string)?;
     let filters = entry.get("filters", value::names)?.unwrap_or_default();
+    let output = super::listener::output_spec(&class, &mut entry)?;
     let args = classes::args(kind, &class, &mut entry)?;
     Ok(HandlerSpec {
         kind,
@@ -414,6 +419,7 @@ fn handler(mut entry: Entry<'_>) -> Result<HandlerSpec, ConfigError> {
         formatter,
         filters,
         args,
+        output,
     })
 }
 

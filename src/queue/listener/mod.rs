@@ -64,9 +64,9 @@ use parking_lot::Mutex;
 
 pub(crate) use self::dispatch::DispatchMsg;
 pub use self::inputs::python::{AllowedPeer, PythonInput, DEFAULT_TCP_PORT, DEFAULT_UDP_PORT};
-pub use self::outputs::{Confirm, OutputStats, ThreadedHandler, ThreadedHandlerBuilder};
 pub use self::inputs::replies::DEFAULT_REPLY_TIMEOUT;
 pub use self::inputs::socket::DEFAULT_MAX_CONNECTIONS;
+pub use self::outputs::{Confirm, OutputStats, ThreadedHandler, ThreadedHandlerBuilder};
 pub(crate) use self::stats::Shared;
 pub use self::stats::{ListenerStats, WorkerStats};
 use super::handler::{Overflow, QueueHandler};

@@ -160,7 +160,7 @@ impl ThreadedHandlerBuilder {
         let (inner, thread_state) = (self.inner.clone(), state.clone());
         let thread = std::thread::Builder::new()
             .name(format!("mplog-out-{name}"))
-            .spawn(move || run(&*inner, &rx, &thread_state))?;
+            .spawn(move || run(&*inner, &rx, &thread_state, self.confirm))?;
         Ok(ThreadedHandler {
             inner: self.inner,
             tx: Mutex::new(Some(tx)),
@@ -311,13 +311,16 @@ impl Handler for ThreadedHandler {
         true
     }
 
-    /// Never waits. [`Confirm::Queued`]: asks the thread to flush, and succeeds.
+    /// Never waits. [`Confirm::Queued`]: succeeds (the handler is flushed when closed).
     /// [`Confirm::Written`]: succeeds once every queued record is written and flushed;
     /// until then asks the thread to flush and fails with `WouldBlock`.
     fn flush(&self) -> io::Result<()> {
         let queued = self.state.queued.load(Ordering::Acquire);
         let written = self.state.written.load(Ordering::Acquire);
         if self.confirm == Confirm::Written && written >= queued {
+            return Ok(());
+        }
+        if self.confirm == Confirm::Queued {
             return Ok(());
         }
         if let Some(tx) = &*self.tx.lock() {
@@ -360,11 +363,19 @@ impl Drop for ThreadedHandler {
     }
 }
 
-/// The handler's thread: records in order; a flush when the queue runs dry or is asked for,
-/// retried while it fails; at the end, the handler closed.
-fn run(inner: &dyn Handler, rx: &Receiver<Msg>, state: &State) {
+/// The handler's thread: records in order; with [`Confirm::Written`], a flush when the queue
+/// runs dry or is asked for, retried while it fails; at the end, the handler closed.
+///
+/// With [`Confirm::Queued`] the handler is not flushed before it is closed: a network handler
+/// sends on its own, and its flush would only wait on the peer (a stalled one for its whole
+/// flush timeout), keeping the thread from taking the next records into the handler's own
+/// buffer.
+fn run(inner: &dyn Handler, rx: &Receiver<Msg>, state: &State, confirm: Confirm) {
     let mut failing = false;
     let flush = |failing: &mut bool| {
+        if confirm == Confirm::Queued {
+            return;
+        }
         let handled = state.handled.load(Ordering::Relaxed);
         *failing = inner.flush().is_err();
         if !*failing {
