@@ -334,3 +334,107 @@ impl ListenerHandle {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::DictConfig;
+
+    fn handler_output(yaml: &str) -> Result<OutputSpec, ConfigError> {
+        let cfg = DictConfig::from_yaml(yaml)?;
+        Ok(cfg.handlers["h"].output.clone())
+    }
+
+    #[test]
+    fn the_queue_key_reads_true_false_and_a_table() {
+        let head = "version: 1\nhandlers:\n  h:\n    class: logging.NullHandler\n";
+        assert_eq!(handler_output(head).unwrap(), OutputSpec::default());
+        let on = handler_output(&format!("{head}    queue: true\n")).unwrap();
+        assert!(on.queue.is_some());
+        let off = handler_output(&format!("{head}    queue: false\n")).unwrap();
+        assert!(off.refused && off.queue.is_none());
+        let table = handler_output(&format!(
+            "{head}    queue: {{capacity: 5, overflow: drop, confirm: queued}}\n"
+        ))
+        .unwrap();
+        assert_eq!(
+            table.queue,
+            Some(QueueOptions {
+                capacity: Some(5),
+                overflow: Some(Overflow::Drop),
+                confirm: Some(Confirm::Queued),
+            })
+        );
+        let timeout = handler_output(&format!("{head}    queue: {{timeout: 2.5}}\n")).unwrap();
+        assert_eq!(
+            timeout.queue.unwrap().overflow,
+            Some(Overflow::Block {
+                timeout: Duration::from_millis(2500)
+            })
+        );
+    }
+
+    #[test]
+    fn bad_queue_options_name_their_place() {
+        let head = "version: 1\nhandlers:\n  h:\n    class: logging.NullHandler\n";
+        for (bad, says) in [
+            ("{capacity: 0}", "at least 1"),
+            ("{overflow: wait}", "'wait' is not 'block' or 'drop'"),
+            ("{confirm: maybe}", "'maybe' is not 'written' or 'queued'"),
+            ("{timeout: -1}", "a number of seconds"),
+            ("{size: 3}", "unknown key 'size'"),
+        ] {
+            let err = handler_output(&format!("{head}    queue: {bad}\n")).unwrap_err();
+            let text = err.to_string();
+            assert!(text.contains(says), "{bad}: {text}");
+            assert!(text.contains("handlers.h.queue"), "{bad}: {text}");
+        }
+    }
+
+    #[test]
+    fn a_listener_queues_network_handlers_unless_told_not_to() {
+        let mut entry_value = serde_json::json!({"queue": false});
+        let mut entry = Entry::new("handlers.s".into(), &entry_value).unwrap();
+        let refused = output_spec("logging.handlers.SocketHandler", &mut entry).unwrap();
+        assert!(refused.network && refused.refused);
+        entry_value = serde_json::json!({});
+        let mut entry = Entry::new("handlers.s".into(), &entry_value).unwrap();
+        let network = output_spec("logging.handlers.DatagramHandler", &mut entry).unwrap();
+        assert!(network.network && !network.refused);
+        let null: Arc<dyn Handler> = Arc::new(crate::handler::NullHandler::new());
+        // Outside a listener, nothing changes; inside, a queue that never waits on flush.
+        let same = behind_queue(null.clone(), &network, false).unwrap();
+        assert!(Arc::ptr_eq(&same, &null));
+        let queued = behind_queue(null.clone(), &network, true).unwrap();
+        assert!(!Arc::ptr_eq(&queued, &null));
+        assert!(queued.flush().is_ok());
+        queued.close();
+        let kept = behind_queue(null.clone(), &refused, true).unwrap();
+        assert!(Arc::ptr_eq(&kept, &null));
+    }
+
+    #[test]
+    fn a_listener_section_reads_its_inputs() {
+        let cfg = DictConfig::from_yaml(
+            "version: 1\nlistener:\n  tcp: [9020, '0.0.0.0:9030']\n  udp: 9021\n  \
+             unix_stream: /tmp/x.sock\n  allow_peers: 10.0.0.0/8\n",
+        )
+        .unwrap();
+        let section = cfg.listener.unwrap();
+        let shown: Vec<String> = section.inputs.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            shown,
+            [
+                "tcp 127.0.0.1:9020",
+                "tcp 0.0.0.0:9030",
+                "udp 127.0.0.1:9021",
+                "unix-stream /tmp/x.sock"
+            ]
+        );
+        assert_eq!(section.allow[0].to_string(), "10.0.0.0/8");
+        let err = DictConfig::from_yaml("version: 1\nlistener: {tcp: 'host:x'}\n").unwrap_err();
+        assert!(err.to_string().contains("listener"), "{err}");
+        let err = DictConfig::from_yaml("version: 1\nlistener: {http: 80}\n").unwrap_err();
+        assert!(err.to_string().contains("unknown key 'http'"), "{err}");
+    }
+}
