@@ -183,3 +183,44 @@ fn a_socket_peer_that_stops_reading_never_stalls_the_file() {
     // Drops of an output confirmed once queued never withhold the files' confirmations.
     assert_eq!(file.base().records_not_written(), 0);
 }
+
+/// A file handler put behind its own queue by the configuration (`queue: {confirm: written}`)
+/// still confirms a worker's records only once they are in the file: a file that cannot be
+/// written withholds the confirmation, one that can gives it.
+#[test]
+fn a_queued_file_confirms_only_what_it_wrote() {
+    use mplog::config::DictConfig;
+    let dir = tempfile::tempdir().unwrap();
+    for (file, confirmed) in [
+        (dir.path().join("ok.log"), true),
+        (std::path::PathBuf::from("/dev/full"), false),
+    ] {
+        let config = DictConfig::from_json(&format!(
+            r#"{{"version": 1,
+                "handlers": {{"f": {{"class": "logging.FileHandler", "filename": "{}",
+                                     "queue": {{"capacity": 100, "confirm": "written"}}}}}},
+                "root": {{"level": "NOTSET", "handlers": ["f"]}}}}"#,
+            file.display()
+        ))
+        .unwrap();
+        let listener = QueueListener::from_config(config).unwrap().start().unwrap();
+        let worker = QueueHandler::builder(listener.endpoint()).build().unwrap();
+        for i in 0..50 {
+            worker.handle(&Record::new("app", Level::INFO, i.to_string()));
+        }
+        let wait = if confirmed { 120 } else { 2 };
+        assert_eq!(
+            worker.sync(Duration::from_secs(wait)),
+            confirmed,
+            "{}",
+            file.display()
+        );
+        worker.close();
+        listener.stop();
+        if confirmed {
+            let text = std::fs::read_to_string(&file).unwrap();
+            assert_eq!(text.lines().count(), 50);
+        }
+        listener.manager().unwrap().shutdown();
+    }
+}
