@@ -91,6 +91,36 @@ impl Arena {
     /// the limit (a reference cycle is infinitely deep) is refused.
     pub(super) fn expand(&mut self, root: Id) -> Result<PyValue, PickleError> {
         self.held(root);
+        self.expand_in(root, 0, false)
+    }
+
+    /// The items of the dict `root` (the result of the pickle), each to be copied out with
+    /// [`Arena::expand_item`]; `None` if `root` is not a dict.
+    pub(super) fn dict_items(&mut self, root: Id) -> Result<Option<Vec<(Id, Id)>>, PickleError> {
+        let Node::Dict(pairs) = &self.nodes[root as usize] else {
+            return Ok(None);
+        };
+        let pairs = pairs.clone();
+        self.charge(VALUE_COST + 2 * pairs.len() * VALUE_COST)?;
+        Ok(Some(pairs))
+    }
+
+    /// Copies out an item of the result dict `root` (see [`Arena::dict_items`]), as
+    /// [`Arena::expand`] would have as part of the whole.
+    pub(super) fn expand_item(&mut self, root: Id, item: Id) -> Result<PyValue, PickleError> {
+        // The root is held once (by the caller); more means a container also holds it.
+        let shared = self.holders[root as usize] > 0;
+        self.expand_in(item, 1, shared)
+    }
+
+    /// Copies `root` out, as the child of containers `depth` deep (`outer_shared`: one of them
+    /// is copied more than once).
+    fn expand_in(
+        &mut self,
+        root: Id,
+        depth: usize,
+        outer_shared: bool,
+    ) -> Result<PyValue, PickleError> {
         let mut open: Vec<Open> = Vec::new();
         let mut current = root;
         loop {
@@ -105,7 +135,7 @@ impl Arena {
                     self.charge(VALUE_COST + bytes)?;
                     // Moved only when nothing on the way down is copied more than once.
                     let only_holder = self.holders[current as usize] <= 1
-                        && !open.last().is_some_and(|o| o.shared);
+                        && !open.last().map_or(outer_shared, |o| o.shared);
                     match &mut self.nodes[current as usize] {
                         Node::Leaf(v) if only_holder => std::mem::replace(v, PyValue::None),
                         Node::Leaf(v) => v.clone(),
@@ -113,15 +143,15 @@ impl Arena {
                     }
                 }
                 None => {
-                    if open.len() >= self.limits.max_depth {
+                    if depth + open.len() >= self.limits.max_depth {
                         return Err(PickleError::TooDeep {
                             max: self.limits.max_depth,
                         });
                     }
                     let n = children(&self.nodes[current as usize]);
                     self.charge(VALUE_COST + n * VALUE_COST)?;
-                    let shared =
-                        self.holders[current as usize] > 1 || open.last().is_some_and(|o| o.shared);
+                    let shared = self.holders[current as usize] > 1
+                        || open.last().map_or(outer_shared, |o| o.shared);
                     open.push(Open {
                         id: current,
                         next: 0,

@@ -14,28 +14,33 @@ use super::scalars::{
     int_from_le_bytes, int_from_text, parse_float, raw_unicode_escape, utf8, MAX_INT_DIGITS,
     MAX_LONG_BYTES,
 };
+use super::record::record_from_pairs;
 use super::{Limits, PickleError, PyValue};
+use crate::record::Record;
 
 /// Decodes one pickle into a value.
 pub(super) fn decode(input: &[u8], limits: &Limits) -> Result<PyValue, PickleError> {
-    if input.len() > limits.max_frame {
-        return Err(PickleError::FrameTooLarge {
-            len: input.len() as u64,
-            max: limits.max_frame,
-        });
-    }
-    let mut m = Machine {
-        input,
-        pos: 0,
-        op_at: 0,
-        arena: Arena::new(limits),
-        stack: Vec::new(),
-        marks: Vec::new(),
-        memo: Memo::default(),
-        limits,
-    };
+    let mut m = Machine::new(input, limits)?;
     let root = m.run()?;
     m.arena.expand(root)
+}
+
+/// Decodes one pickle of a record's attribute dict straight into a [`Record`]: the dict's
+/// items are copied out of the arena one by one and handed to the record, without building
+/// the dict as a value first.
+pub(super) fn decode_record(input: &[u8], limits: &Limits) -> Result<Record, PickleError> {
+    let mut m = Machine::new(input, limits)?;
+    let root = m.run()?;
+    let arena = &mut m.arena;
+    match arena.dict_items(root)? {
+        Some(items) => record_from_pairs(items.into_iter().map(|(k, v)| {
+            Ok((arena.expand_item(root, k)?, arena.expand_item(root, v)?))
+        })),
+        None => Err(PickleError::NotARecord(format!(
+            "the pickle holds a {}, not a dict",
+            arena.expand(root)?.type_name()
+        ))),
+    }
 }
 
 /// The memo. Python writes keys 0, 1, 2... in order, so they index a vector; any other key (a
@@ -68,6 +73,28 @@ impl Memo {
         } else {
             self.sparse.insert(key, id);
         }
+    }
+}
+
+impl<'a> Machine<'a> {
+    /// A machine for `input`, refused at once past [`Limits::max_frame`].
+    fn new(input: &'a [u8], limits: &'a Limits) -> Result<Machine<'a>, PickleError> {
+        if input.len() > limits.max_frame {
+            return Err(PickleError::FrameTooLarge {
+                len: input.len() as u64,
+                max: limits.max_frame,
+            });
+        }
+        Ok(Machine {
+            input,
+            pos: 0,
+            op_at: 0,
+            arena: Arena::new(limits),
+            stack: Vec::new(),
+            marks: Vec::new(),
+            memo: Memo::default(),
+            limits,
+        })
     }
 }
 

@@ -207,13 +207,7 @@ pub fn decode_value(pickle: &[u8], limits: &Limits) -> Result<PyValue, PickleErr
 /// assert_eq!(back.get_extra("ms"), Some(&mplog::record::Value::Int(950)));
 /// ```
 pub fn decode_record(pickle: &[u8], limits: &Limits) -> Result<Record, PickleError> {
-    match decode_value(pickle, limits)? {
-        PyValue::Dict(pairs) => record_from_dict(pairs),
-        other => Err(PickleError::NotARecord(format!(
-            "the pickle holds a {}, not a dict",
-            other.type_name()
-        ))),
-    }
+    decode::decode_record(pickle, limits)
 }
 
 /// Decodes one datagram as Python's `DatagramHandler` sends it: the length prefix (which must

@@ -46,30 +46,89 @@ fn is_standard(key: &str) -> bool {
 /// assert_eq!(record.get_extra("job"), Some(&mplog::record::Value::Int(7)));
 /// ```
 pub fn record_from_dict(pairs: Vec<(PyValue, PyValue)>) -> Result<Record, PickleError> {
-    // Python dict semantics for repeated keys, then attributes apart from extras.
-    let mut fields: Vec<(String, PyValue)> = Vec::with_capacity(pairs.len());
-    for (key, value) in pairs {
+    record_from_pairs(pairs.into_iter().map(Ok))
+}
+
+/// The attributes [`record_from_pairs`] reads, as they come (a key given again replaces).
+#[derive(Default)]
+struct Attrs {
+    name: Option<PyValue>,
+    msg: Option<PyValue>,
+    levelno: Option<PyValue>,
+    levelname: Option<PyValue>,
+    pathname: Option<PyValue>,
+    filename: Option<PyValue>,
+    module: Option<PyValue>,
+    lineno: Option<PyValue>,
+    func_name: Option<PyValue>,
+    created: Option<PyValue>,
+    msecs: Option<PyValue>,
+    relative_created: Option<PyValue>,
+    thread: Option<PyValue>,
+    thread_name: Option<PyValue>,
+    process: Option<PyValue>,
+    process_name: Option<PyValue>,
+    task_name: Option<PyValue>,
+    exc_text: Option<PyValue>,
+    stack_info: Option<PyValue>,
+}
+
+impl Attrs {
+    /// The slot of a `LogRecord` attribute this module reads.
+    fn slot(&mut self, key: &str) -> Option<&mut Option<PyValue>> {
+        Some(match key {
+            "name" => &mut self.name,
+            "msg" => &mut self.msg,
+            "levelno" => &mut self.levelno,
+            "levelname" => &mut self.levelname,
+            "pathname" => &mut self.pathname,
+            "filename" => &mut self.filename,
+            "module" => &mut self.module,
+            "lineno" => &mut self.lineno,
+            "funcName" => &mut self.func_name,
+            "created" => &mut self.created,
+            "msecs" => &mut self.msecs,
+            "relativeCreated" => &mut self.relative_created,
+            "thread" => &mut self.thread,
+            "threadName" => &mut self.thread_name,
+            "process" => &mut self.process,
+            "processName" => &mut self.process_name,
+            "taskName" => &mut self.task_name,
+            "exc_text" => &mut self.exc_text,
+            "stack_info" => &mut self.stack_info,
+            _ => return None,
+        })
+    }
+}
+
+/// [`record_from_dict`] over the dict's items as they are decoded, in one pass: each key is
+/// looked at once, each value moved, never copied.
+pub(super) fn record_from_pairs(
+    pairs: impl Iterator<Item = Result<(PyValue, PyValue), PickleError>>,
+) -> Result<Record, PickleError> {
+    let mut a = Attrs::default();
+    let mut extra: Vec<(Cow<'static, str>, Value)> = Vec::new();
+    for pair in pairs {
+        let (key, value) = pair?;
         let PyValue::Str(key) = key else {
             return Err(PickleError::NotARecord(format!(
                 "a key of the record dict is a {}, not a str",
                 key.type_name()
             )));
         };
-        match fields.iter_mut().find(|(k, _)| *k == key) {
-            Some(slot) => slot.1 = value,
-            None => fields.push((key, value)),
+        if let Some(slot) = a.slot(&key) {
+            *slot = Some(value);
+        } else if !is_standard(&key) {
+            let value = extra_value(value);
+            // Python dict semantics: a key given again keeps its place, takes the new value.
+            match extra.iter_mut().find(|(k, _)| *k == key) {
+                Some(slot) => slot.1 = value,
+                None => extra.push((Cow::Owned(key), value)),
+            }
         }
     }
-    // Each attribute is taken once (moved out: its text is not copied again); what is left
-    // of a standard key is skipped below.
-    let mut get = |name: &str| {
-        fields
-            .iter_mut()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| std::mem::replace(v, PyValue::None))
-    };
 
-    let level = match get("levelno") {
+    let level = match a.levelno {
         Some(PyValue::Int(n)) => u32::try_from(n).ok(),
         _ => None,
     }
@@ -77,38 +136,41 @@ pub fn record_from_dict(pairs: Vec<(PyValue, PyValue)>) -> Result<Record, Pickle
     .ok_or_else(|| {
         PickleError::NotARecord("'levelno' is missing or not an integer in 0..2**32".into())
     })?;
-    let now = now_ns();
-    let created = get("created")
+    let created = a
+        .created
         .and_then(|v| number(&v))
-        .unwrap_or(now as f64 / 1e9);
-    let msecs = get("msecs").and_then(|v| number(&v));
-    let relative_created = get("relativeCreated")
-        .and_then(|v| number(&v))
-        .unwrap_or(0.0);
-    let pathname = get("pathname").map_or_else(String::new, text);
-    let filename = get("filename").map_or_else(|| basename(&pathname).to_owned(), text);
-    let module = get("module").map_or_else(|| stem(&filename).to_owned(), text);
+        .unwrap_or_else(|| now_ns() as f64 / 1e9);
+    let msecs = a.msecs.and_then(|v| number(&v));
+    let relative_created = a.relative_created.and_then(|v| number(&v)).unwrap_or(0.0);
+    let pathname = a.pathname.map_or_else(String::new, text);
+    let filename = a
+        .filename
+        .map_or_else(|| basename(&pathname).to_owned(), text);
+    let module = a.module.map_or_else(|| stem(&filename).to_owned(), text);
 
     let mut record = Record::new("", level, Cow::Borrowed(""));
-    record.name = Arc::from(get("name").map_or_else(|| "root".to_owned(), text));
-    record.level_name = match get("levelname") {
+    record.name = match a.name {
+        Some(v) => Arc::from(text(v)),
+        None => Arc::from("root"),
+    };
+    record.level_name = match a.levelname {
         Some(v) => Cow::Owned(text(v)),
         None => level.name(),
     };
-    record.message = Cow::Owned(get("msg").map_or_else(String::new, text));
+    record.message = Cow::Owned(a.msg.map_or_else(String::new, text));
     record.pathname = Cow::Owned(pathname);
-    record.lineno = get("lineno").and_then(|v| integer(&v)).unwrap_or(0);
+    record.lineno = a.lineno.and_then(|v| integer(&v)).unwrap_or(0);
     record.module_path = Cow::Borrowed("");
-    record.func_name = Cow::Owned(get("funcName").map_or_else(String::new, text));
+    record.func_name = Cow::Owned(a.func_name.map_or_else(String::new, text));
     record.created_ns = created_ns(created, msecs);
     record.relative_created_ns = finite_ns(relative_created * 1e6);
-    record.thread = get("thread").and_then(|v| integer(&v)).unwrap_or(0);
-    record.thread_name = Arc::from(get("threadName").map_or_else(String::new, text));
-    record.process = get("process").and_then(|v| integer(&v)).unwrap_or(0);
-    record.process_name = Arc::from(get("processName").map_or_else(String::new, text));
-    record.task_name = optional(get("taskName")).map(Arc::from);
-    record.exc_text = optional(get("exc_text"));
-    record.stack_info = optional(get("stack_info"));
+    record.thread = a.thread.and_then(|v| integer(&v)).unwrap_or(0);
+    record.thread_name = Arc::from(a.thread_name.map_or_else(String::new, text));
+    record.process = a.process.and_then(|v| integer(&v)).unwrap_or(0);
+    record.process_name = Arc::from(a.process_name.map_or_else(String::new, text));
+    record.task_name = optional(a.task_name).map(Arc::from);
+    record.exc_text = optional(a.exc_text);
+    record.stack_info = optional(a.stack_info);
     record.python = Some(Box::new(PythonAttrs {
         created,
         msecs: msecs
@@ -117,12 +179,7 @@ pub fn record_from_dict(pairs: Vec<(PyValue, PyValue)>) -> Result<Record, Pickle
         filename,
         module,
     }));
-    for (key, value) in fields {
-        if is_standard(&key) {
-            continue;
-        }
-        record.extra.push((Cow::Owned(key), extra_value(value)));
-    }
+    record.extra = extra;
     Ok(record)
 }
 
