@@ -1,9 +1,14 @@
 //! Python's wire: the cost of writing and reading one pickled record, of one `SocketHandler`
-//! call, and, where python3 is installed, records/s into the logging cookbook's receiver (the
-//! one of `tests/python`) from mplog's `SocketHandler` and from Python's own, side by side in
-//! the same run.
+//! call, and, where python3 is installed, side by side in the same run:
+//! - records/s into the logging cookbook's receiver (the one of `tests/python`) from mplog's
+//!   `SocketHandler` and from Python's own;
+//! - decoding one record: mplog's data-only decoder against Python's `pickle.loads` (and
+//!   `logging.makeLogRecord(pickle.loads(...))`), on the same bytes, best of several batches;
+//! - Python workers (`SocketHandler`) into `mplog listen --tcp` against into the cookbook's
+//!   receiver, the same records formatted alike into a file (the README's figure).
 //!
-//! Run: `cargo bench --bench pynet`.
+//! Run: `cargo bench --bench pynet` (`cargo bench --bench pynet -- --warm-up-time 1
+//! --measurement-time 3` for a short run).
 
 #[path = "../tests/python/mod.rs"]
 mod python;
@@ -152,8 +157,173 @@ fn python_comparison() {
     std::thread::sleep(Duration::from_millis(10));
 }
 
+/// Times `pickle.loads` of the bytes in hex `argv[1]`, best of 7 batches of `argv[2]`.
+const PY_LOADS: &str = r#"
+import logging, pickle, sys, timeit
+data, n = bytes.fromhex(sys.argv[1]), int(sys.argv[2])
+loads = min(timeit.repeat(lambda: pickle.loads(data), number=n, repeat=7)) / n
+record = min(timeit.repeat(lambda: logging.makeLogRecord(pickle.loads(data)), number=n, repeat=7)) / n
+print(loads * 1e9, record * 1e9)
+"#;
+
+fn decode_comparison() {
+    let n = 20_000;
+    let mut frame = Vec::new();
+    encode_record(&record(), &mut frame);
+    let pickle = &frame[PREFIX_LEN..];
+    let limits = Limits::default();
+    let ours = (0..7)
+        .map(|_| {
+            let t = Instant::now();
+            for _ in 0..n {
+                black_box(decode_record(black_box(pickle), &limits).unwrap());
+            }
+            t.elapsed().as_secs_f64() / n as f64 * 1e9
+        })
+        .fold(f64::INFINITY, f64::min);
+    let hex: String = pickle.iter().map(|b| format!("{b:02x}")).collect();
+    let Some(out) = python::python3("bench").and_then(|mut py| {
+        py.args(["-c", PY_LOADS, &hex, &n.to_string()]).output().ok()
+    }) else {
+        return;
+    };
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut it = text.split_whitespace().filter_map(|s| s.parse::<f64>().ok());
+    let (loads, with_record) = (it.next().unwrap_or(f64::NAN), it.next().unwrap_or(f64::NAN));
+    println!(
+        "\ndecoding one record of {} bytes, best of 7 batches of {n} (same run):",
+        pickle.len()
+    );
+    println!("{:<52} {:>8.0} ns", "mplog decode_record (data opcodes only, to a Record)", ours);
+    println!("{:<52} {:>8.0} ns", "Python pickle.loads (to a dict)", loads);
+    println!("{:<52} {:>8.0} ns", "Python makeLogRecord(pickle.loads(...))", with_record);
+}
+
+/// The logging cookbook's receiver ("Sending and receiving logging events across a
+/// network"), its records formatted with `argv[3]` into the file `argv[2]`; prints `READY
+/// <port>`.
+const COOKBOOK_RECEIVER: &str = r#"
+import logging, logging.handlers, pickle, socketserver, struct, sys, threading
+port, out, fmt = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+handler = logging.FileHandler(out)
+handler.setFormatter(logging.Formatter(fmt))
+logging.getLogger().addHandler(handler)
+logging.getLogger().setLevel(1)
+class LogRecordStreamHandler(socketserver.StreamRequestHandler):
+    def handle(self):
+        while True:
+            chunk = self.connection.recv(4)
+            if len(chunk) < 4:
+                break
+            slen = struct.unpack('>L', chunk)[0]
+            chunk = self.connection.recv(slen)
+            while len(chunk) < slen:
+                chunk = chunk + self.connection.recv(slen - len(chunk))
+            record = logging.makeLogRecord(pickle.loads(chunk))
+            logging.getLogger(record.name).handle(record)
+socketserver.ThreadingTCPServer.allow_reuse_address = True
+server = socketserver.ThreadingTCPServer(('127.0.0.1', port), LogRecordStreamHandler)
+server.daemon_threads = True
+print('READY', server.server_address[1], flush=True)
+server.serve_forever()
+"#;
+
+/// Waits until `path` holds `lines` lines (reading only what was added); the time it took
+/// from `started`, or `None` after a minute.
+fn until_lines(path: &std::path::Path, lines: usize, started: Instant) -> Option<f64> {
+    use std::io::{Seek, SeekFrom};
+    let (mut seen, mut offset, mut buf) = (0usize, 0u64, vec![0u8; 1 << 16]);
+    while started.elapsed() < Duration::from_secs(60) {
+        if let Ok(mut f) = std::fs::File::open(path) {
+            if f.seek(SeekFrom::Start(offset)).is_ok() {
+                while let Ok(n) = f.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    offset += n as u64;
+                    seen += buf[..n].iter().filter(|&&b| b == b'\n').count();
+                }
+            }
+        }
+        if seen >= lines {
+            return Some(started.elapsed().as_secs_f64());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    None
+}
+
+/// `workers` Python processes log `n` records each through `SocketHandler` to `port`;
+/// records/s until `out` holds them all.
+fn python_workers_into(port: u16, out: &std::path::Path, workers: usize, n: usize) -> Option<f64> {
+    let started = Instant::now();
+    let mut senders = Vec::new();
+    for _ in 0..workers {
+        let mut py = python::python3("bench")?;
+        py.args(["-c", PY_SENDER, &port.to_string(), &n.to_string()])
+            .stdout(std::process::Stdio::null());
+        senders.push(py.spawn().ok()?);
+    }
+    let seconds = until_lines(out, workers * n, started);
+    for mut s in senders {
+        s.wait().ok()?;
+    }
+    seconds.map(|s| (workers * n) as f64 / s)
+}
+
+fn listener_comparison() {
+    use std::io::BufRead;
+    let (workers, n) = (4, 20_000);
+    let Some(dir) = tempfile::tempdir().ok() else {
+        return;
+    };
+    // Python's own receiver.
+    let theirs_out = dir.path().join("cookbook.log");
+    let Some(mut py) = python::python3("bench") else {
+        return;
+    };
+    py.args(["-u", "-c", COOKBOOK_RECEIVER, "0"])
+        .arg(&theirs_out)
+        .arg(python::FORMAT)
+        .stdout(std::process::Stdio::piped());
+    let Ok(mut cookbook) = py.spawn() else { return };
+    let port = python::ready(&mut cookbook);
+    let theirs = python_workers_into(port, &theirs_out, workers, n);
+    let _ = cookbook.kill();
+    let _ = cookbook.wait();
+    // mplog listen, the same format into a file.
+    let ours_out = dir.path().join("mplog.log");
+    let listen = Command::new(env!("CARGO_BIN_EXE_mplog"))
+        .args(["listen", "--tcp", "0", "--format", python::FORMAT, "--file"])
+        .arg(&ours_out)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn();
+    let Ok(mut listen) = listen else { return };
+    let mut lines = std::io::BufReader::new(listen.stdout.take().expect("piped")).lines();
+    let port = lines
+        .nth(1)
+        .and_then(|l| l.ok())
+        .and_then(|l| l.rsplit(':').next().and_then(|p| p.parse().ok()));
+    let ours = port.and_then(|port| python_workers_into(port, &ours_out, workers, n));
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(listen.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    );
+    let _ = listen.wait();
+    println!(
+        "\n{workers} Python workers x {n} records (SocketHandler over TCP), formatted alike into a \
+         file, records/s until the last is written (same run):"
+    );
+    let show = |v: Option<f64>| v.map_or_else(|| "failed".to_owned(), |r| format!("{r:.0}"));
+    println!("{:<44} {:>10}", "into mplog listen --tcp", show(ours));
+    println!("{:<44} {:>10}", "into the logging cookbook's receiver", show(theirs));
+}
+
 fn main() {
     benches();
     Criterion::default().configure_from_args().final_summary();
     python_comparison();
+    decode_comparison();
+    listener_comparison();
 }

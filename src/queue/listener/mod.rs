@@ -1,9 +1,11 @@
 //! [`QueueListener`]: the one place that writes, fed by every worker.
 //!
 //! # Layout: the flow reads from the folder
-//! `inputs/` (the Unix socket's readers, the shm rings' drainers) -> `dispatch.rs` (the one
-//! thread that owns the hierarchy) -> the handlers. `peer.rs` is what inputs and dispatch
-//! share about one peer; `stats.rs` what the listener counts.
+//! `inputs/` (the Unix socket's readers, the shm rings' drainers, Python's `SocketHandler`
+//! and `DatagramHandler` on TCP, UDP and Unix sockets: [`PythonInput`]) -> `dispatch.rs` (the
+//! one thread that owns the hierarchy) -> `outputs/` (the handlers; a slow one behind its own
+//! queue and thread: [`ThreadedHandler`]). `peer.rs` is what inputs and dispatch share about
+//! one peer; `stats.rs` what the listener counts.
 //!
 //! # Threads, and why
 //! One acceptor thread takes connections and checks each peer's uid against the allow-list
