@@ -183,20 +183,33 @@ fn decode_comparison() {
         .fold(f64::INFINITY, f64::min);
     let hex: String = pickle.iter().map(|b| format!("{b:02x}")).collect();
     let Some(out) = python::python3("bench").and_then(|mut py| {
-        py.args(["-c", PY_LOADS, &hex, &n.to_string()]).output().ok()
+        py.args(["-c", PY_LOADS, &hex, &n.to_string()])
+            .output()
+            .ok()
     }) else {
         return;
     };
     let text = String::from_utf8_lossy(&out.stdout);
-    let mut it = text.split_whitespace().filter_map(|s| s.parse::<f64>().ok());
+    let mut it = text
+        .split_whitespace()
+        .filter_map(|s| s.parse::<f64>().ok());
     let (loads, with_record) = (it.next().unwrap_or(f64::NAN), it.next().unwrap_or(f64::NAN));
     println!(
         "\ndecoding one record of {} bytes, best of 7 batches of {n} (same run):",
         pickle.len()
     );
-    println!("{:<52} {:>8.0} ns", "mplog decode_record (data opcodes only, to a Record)", ours);
-    println!("{:<52} {:>8.0} ns", "Python pickle.loads (to a dict)", loads);
-    println!("{:<52} {:>8.0} ns", "Python makeLogRecord(pickle.loads(...))", with_record);
+    println!(
+        "{:<52} {:>8.0} ns",
+        "mplog decode_record (data opcodes only, to a Record)", ours
+    );
+    println!(
+        "{:<52} {:>8.0} ns",
+        "Python pickle.loads (to a dict)", loads
+    );
+    println!(
+        "{:<52} {:>8.0} ns",
+        "Python makeLogRecord(pickle.loads(...))", with_record
+    );
 }
 
 /// The logging cookbook's receiver ("Sending and receiving logging events across a
@@ -317,7 +330,11 @@ fn listener_comparison() {
     );
     let show = |v: Option<f64>| v.map_or_else(|| "failed".to_owned(), |r| format!("{r:.0}"));
     println!("{:<44} {:>10}", "into mplog listen --tcp", show(ours));
-    println!("{:<44} {:>10}", "into the logging cookbook's receiver", show(theirs));
+    println!(
+        "{:<44} {:>10}",
+        "into the logging cookbook's receiver",
+        show(theirs)
+    );
 }
 
 fn main() {

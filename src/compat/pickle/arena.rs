@@ -7,8 +7,10 @@
 //! bytes of `BINGET`s cannot expand into gigabytes; a reference cycle never ends, so it meets
 //! the depth limit and is refused.
 
+use std::borrow::Cow;
 use std::mem::size_of;
 
+use super::scalars::utf8;
 use super::{Limits, PickleError, PyValue};
 
 pub(super) type Id = u32;
@@ -18,6 +20,12 @@ pub(super) type Id = u32;
 pub(super) enum Node {
     /// Anything that holds no other value.
     Leaf(PyValue),
+    /// A `str` still in the input (`input[start..end]`): made a `String` only when the result
+    /// needs it, so a record's keys are compared where they lie and never copied.
+    Text {
+        start: usize,
+        end: usize,
+    },
     List(Vec<Id>),
     Tuple(Vec<Id>),
     Dict(Vec<(Id, Id)>),
@@ -29,6 +37,8 @@ pub(super) enum Node {
 pub(super) const NODE_COST: usize = size_of::<Node>() + size_of::<Id>();
 /// What one value of the result costs before its own bytes.
 const VALUE_COST: usize = size_of::<PyValue>();
+/// Most values an arena makes room for before the pickle runs.
+const PRESIZE_MAX: usize = 256;
 /// What a memo entry costs.
 pub(super) const MEMO_COST: usize = 2 * size_of::<Id>() + 16;
 
@@ -44,10 +54,14 @@ pub(super) struct Arena {
 }
 
 impl Arena {
-    pub(super) fn new(limits: &Limits) -> Arena {
+    /// An arena for a pickle of `input_len` bytes: room for the values a log record's pickle
+    /// of that size holds (one per 8 bytes, at most [`PRESIZE_MAX`]), so that the common case
+    /// grows nothing; beyond, it grows with what the pickle makes, charged as it goes.
+    pub(super) fn new(limits: &Limits, input_len: usize) -> Arena {
+        let n = (input_len / 8).min(PRESIZE_MAX);
         Arena {
-            nodes: Vec::new(),
-            holders: Vec::new(),
+            nodes: Vec::with_capacity(n),
+            holders: Vec::with_capacity(n),
             spent: 0,
             limits: *limits,
         }
@@ -89,9 +103,9 @@ impl Arena {
 
     /// Copies the value `root` out of the arena, iteratively, charging each copy; deeper than
     /// the limit (a reference cycle is infinitely deep) is refused.
-    pub(super) fn expand(&mut self, root: Id) -> Result<PyValue, PickleError> {
+    pub(super) fn expand(&mut self, root: Id, input: &[u8]) -> Result<PyValue, PickleError> {
         self.held(root);
-        self.expand_in(root, 0, false)
+        self.expand_in(root, 0, false, input)
     }
 
     /// The items of the dict `root` (the result of the pickle), each to be copied out with
@@ -107,10 +121,43 @@ impl Arena {
 
     /// Copies out an item of the result dict `root` (see [`Arena::dict_items`]), as
     /// [`Arena::expand`] would have as part of the whole.
-    pub(super) fn expand_item(&mut self, root: Id, item: Id) -> Result<PyValue, PickleError> {
+    pub(super) fn expand_item(
+        &mut self,
+        root: Id,
+        item: Id,
+        input: &[u8],
+    ) -> Result<PyValue, PickleError> {
         // The root is held once (by the caller); more means a container also holds it.
         let shared = self.holders[root as usize] > 0;
-        self.expand_in(item, 1, shared)
+        self.expand_in(item, 1, shared, input)
+    }
+
+    /// A key of the result dict as text: borrowed from the input when it lies there as UTF-8;
+    /// a key that is not a `str` is refused, named by its type.
+    pub(super) fn key_text<'i>(
+        &self,
+        id: Id,
+        input: &'i [u8],
+    ) -> Result<Cow<'i, str>, PickleError> {
+        let what = match &self.nodes[id as usize] {
+            Node::Text { start, end } => {
+                let bytes = &input[*start..*end];
+                return match std::str::from_utf8(bytes) {
+                    Ok(s) => Ok(Cow::Borrowed(s)),
+                    Err(_) => text(input, *start, *end).map(Cow::Owned),
+                };
+            }
+            Node::Leaf(PyValue::Str(s)) => return Ok(Cow::Owned(s.clone())),
+            Node::Leaf(v) => v.type_name(),
+            Node::List(_) => "list",
+            Node::Tuple(_) => "tuple",
+            Node::Dict(_) => "dict",
+            Node::Set(_) => "set",
+            Node::FrozenSet(_) => "frozenset",
+        };
+        Err(PickleError::NotARecord(format!(
+            "a key of the record dict is a {what}, not a str"
+        )))
     }
 
     /// Copies `root` out, as the child of containers `depth` deep (`outer_shared`: one of them
@@ -120,6 +167,7 @@ impl Arena {
         root: Id,
         depth: usize,
         outer_shared: bool,
+        input: &[u8],
     ) -> Result<PyValue, PickleError> {
         let mut open: Vec<Open> = Vec::new();
         let mut current = root;
@@ -127,6 +175,7 @@ impl Arena {
             // Descend into `current`: a leaf is finished at once, a container is opened.
             let leaf_bytes = match &self.nodes[current as usize] {
                 Node::Leaf(v) => Some(payload(v)),
+                Node::Text { start, end } => Some(end - start),
                 _ => None,
             };
             let mut finished = match leaf_bytes {
@@ -139,6 +188,7 @@ impl Arena {
                     match &mut self.nodes[current as usize] {
                         Node::Leaf(v) if only_holder => std::mem::replace(v, PyValue::None),
                         Node::Leaf(v) => v.clone(),
+                        Node::Text { start, end } => PyValue::Str(text(input, *start, *end)?),
                         _ => PyValue::None,
                     }
                 }
@@ -212,6 +262,14 @@ struct Open {
     /// This container, or one above it, is held more than once: it is copied each time, so
     /// its values are copied, never moved out.
     shared: bool,
+}
+
+/// The `str` at `input[start..end]`: UTF-8, or Python's surrogates (see `scalars::utf8`).
+fn text(input: &[u8], start: usize, end: usize) -> Result<String, PickleError> {
+    utf8(&input[start..end]).ok_or(PickleError::Malformed {
+        offset: start,
+        reason: "string is neither UTF-8 nor surrogates".into(),
+    })
 }
 
 /// The bytes a leaf holds outside its own size.

@@ -10,11 +10,11 @@ use std::mem::size_of;
 
 use super::arena::{Arena, Id, Node, MEMO_COST};
 use super::opcodes::*;
+use super::record::record_from_pairs;
 use super::scalars::{
-    int_from_le_bytes, int_from_text, parse_float, raw_unicode_escape, utf8, MAX_INT_DIGITS,
+    int_from_le_bytes, int_from_text, parse_float, raw_unicode_escape, MAX_INT_DIGITS,
     MAX_LONG_BYTES,
 };
-use super::record::record_from_pairs;
 use super::{Limits, PickleError, PyValue};
 use crate::record::Record;
 
@@ -22,7 +22,7 @@ use crate::record::Record;
 pub(super) fn decode(input: &[u8], limits: &Limits) -> Result<PyValue, PickleError> {
     let mut m = Machine::new(input, limits)?;
     let root = m.run()?;
-    m.arena.expand(root)
+    m.arena.expand(root, input)
 }
 
 /// Decodes one pickle of a record's attribute dict straight into a [`Record`]: the dict's
@@ -34,14 +34,19 @@ pub(super) fn decode_record(input: &[u8], limits: &Limits) -> Result<Record, Pic
     let arena = &mut m.arena;
     match arena.dict_items(root)? {
         Some(items) => record_from_pairs(items.into_iter().map(|(k, v)| {
-            Ok((arena.expand_item(root, k)?, arena.expand_item(root, v)?))
+            let key = arena.key_text(k, input)?;
+            Ok((key, arena.expand_item(root, v, input)?))
         })),
         None => Err(PickleError::NotARecord(format!(
             "the pickle holds a {}, not a dict",
-            arena.expand(root)?.type_name()
+            arena.expand(root, input)?.type_name()
         ))),
     }
 }
+
+/// Most memo entries made room for before the pickle runs (a record's pickle memoizes each of
+/// its strings: about one per 16 bytes).
+const PRESIZE_MEMO: usize = 128;
 
 /// The memo. Python writes keys 0, 1, 2... in order, so they index a vector; any other key (a
 /// forger's) goes to a map. Entries are charged by the caller.
@@ -89,10 +94,13 @@ impl<'a> Machine<'a> {
             input,
             pos: 0,
             op_at: 0,
-            arena: Arena::new(limits),
-            stack: Vec::new(),
+            arena: Arena::new(limits, input.len()),
+            stack: Vec::with_capacity(16),
             marks: Vec::new(),
-            memo: Memo::default(),
+            memo: Memo {
+                dense: Vec::with_capacity((input.len() / 16).min(PRESIZE_MEMO)),
+                ..Memo::default()
+            },
             limits,
         })
     }
@@ -415,15 +423,15 @@ impl Machine<'_> {
                     })?;
                     self.push_leaf(PyValue::Str(text))?;
                 }
+                // Left in the input (charged now), decoded if the result needs it.
                 BINUNICODE | SHORT_BINUNICODE | BINUNICODE8 => {
                     let len = self.length(op)?;
-                    let at = self.pos;
-                    let bytes = self.len_prefixed(len)?;
-                    let text = utf8(bytes).ok_or(PickleError::Malformed {
-                        offset: at,
-                        reason: "string is neither UTF-8 nor surrogates".into(),
+                    let start = self.pos;
+                    self.len_prefixed(len)?;
+                    self.push(Node::Text {
+                        start,
+                        end: self.pos,
                     })?;
-                    self.push_leaf(PyValue::Str(text))?;
                 }
                 BINBYTES | SHORT_BINBYTES | BINBYTES8 | BYTEARRAY8 => {
                     let len = self.length(op)?;

@@ -46,7 +46,13 @@ fn is_standard(key: &str) -> bool {
 /// assert_eq!(record.get_extra("job"), Some(&mplog::record::Value::Int(7)));
 /// ```
 pub fn record_from_dict(pairs: Vec<(PyValue, PyValue)>) -> Result<Record, PickleError> {
-    record_from_pairs(pairs.into_iter().map(Ok))
+    record_from_pairs(pairs.into_iter().map(|(key, value)| match key {
+        PyValue::Str(key) => Ok((Cow::Owned(key), value)),
+        other => Err(PickleError::NotARecord(format!(
+            "a key of the record dict is a {}, not a str",
+            other.type_name()
+        ))),
+    }))
 }
 
 /// The attributes [`record_from_pairs`] reads, as they come (a key given again replaces).
@@ -103,19 +109,13 @@ impl Attrs {
 
 /// [`record_from_dict`] over the dict's items as they are decoded, in one pass: each key is
 /// looked at once, each value moved, never copied.
-pub(super) fn record_from_pairs(
-    pairs: impl Iterator<Item = Result<(PyValue, PyValue), PickleError>>,
+pub(super) fn record_from_pairs<'k>(
+    pairs: impl Iterator<Item = Result<(Cow<'k, str>, PyValue), PickleError>>,
 ) -> Result<Record, PickleError> {
     let mut a = Attrs::default();
     let mut extra: Vec<(Cow<'static, str>, Value)> = Vec::new();
     for pair in pairs {
         let (key, value) = pair?;
-        let PyValue::Str(key) = key else {
-            return Err(PickleError::NotARecord(format!(
-                "a key of the record dict is a {}, not a str",
-                key.type_name()
-            )));
-        };
         if let Some(slot) = a.slot(&key) {
             *slot = Some(value);
         } else if !is_standard(&key) {
@@ -123,7 +123,7 @@ pub(super) fn record_from_pairs(
             // Python dict semantics: a key given again keeps its place, takes the new value.
             match extra.iter_mut().find(|(k, _)| *k == key) {
                 Some(slot) => slot.1 = value,
-                None => extra.push((Cow::Owned(key), value)),
+                None => extra.push((Cow::Owned(key.into_owned()), value)),
             }
         }
     }

@@ -350,6 +350,30 @@ impl Ctx {
     }
 }
 
+/// The last record's logger, thread and process names: the next record's, when equal, share
+/// them. The dispatch thread then finds its logger by pointer (see its logger cache), and the
+/// names' text is freed once.
+#[derive(Default)]
+pub(super) struct Names {
+    name: Option<Arc<str>>,
+    thread: Option<Arc<str>>,
+    process: Option<Arc<str>>,
+}
+
+impl Names {
+    pub(super) fn share(&mut self, record: &mut Record) {
+        fn one(last: &mut Option<Arc<str>>, current: &mut Arc<str>) {
+            match last {
+                Some(l) if **l == **current => *current = l.clone(),
+                _ => *last = Some(current.clone()),
+            }
+        }
+        one(&mut self.name, &mut record.name);
+        one(&mut self.thread, &mut record.thread_name);
+        one(&mut self.process, &mut record.process_name);
+    }
+}
+
 /// The running Python inputs of a listener.
 pub(crate) struct PythonInputs {
     bound: Vec<PythonInput>,

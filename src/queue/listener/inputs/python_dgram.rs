@@ -13,7 +13,7 @@ use std::thread::JoinHandle;
 
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
-use super::python::{private, remove_stale, Ctx, PythonInput, Start};
+use super::python::{private, remove_stale, Ctx, Names, PythonInput, Start};
 use crate::compat::pickle::decode_datagram;
 use crate::level::Level;
 use crate::queue::listener::peer::WorkerEntry;
@@ -71,6 +71,7 @@ fn read_loop(socket: Socket, ctx: &Ctx) -> Vec<JoinHandle<()>> {
     let mut batch: Vec<Record> = Vec::new();
     let mut batch_peer: Option<Arc<WorkerEntry>> = None;
     let mut batch_bytes = 0;
+    let mut names = Names::default();
     loop {
         let received = match &socket {
             Socket::Udp(s) => s.recv_from(&mut buf).map(|(n, a)| (n, Some(a))),
@@ -109,7 +110,7 @@ fn read_loop(socket: Socket, ctx: &Ctx) -> Vec<JoinHandle<()>> {
             (None, Socket::Udp(_)) => String::new(),
         };
         ctx.shared.bytes.fetch_add(n as u64, Ordering::Relaxed);
-        let record = match decode_datagram(&buf[..n], &ctx.limits) {
+        let mut record = match decode_datagram(&buf[..n], &ctx.limits) {
             Ok(r) => r,
             Err(e) => {
                 ctx.shared.bad_datagrams.fetch_add(1, Ordering::Relaxed);
@@ -120,6 +121,7 @@ fn read_loop(socket: Socket, ctx: &Ctx) -> Vec<JoinHandle<()>> {
                 continue;
             }
         };
+        names.share(&mut record);
         let entry = peer_entry(&mut peers, ctx, address, &record);
         if batch_peer.as_ref().is_some_and(|p| !Arc::ptr_eq(p, &entry)) {
             let p = batch_peer.take().expect("checked");

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::socket::{getsockopt, sockopt::PeerCredentials};
 
-use super::python::{private, remove_stale, Ctx, PythonInput, Start};
+use super::python::{private, remove_stale, Ctx, Names, PythonInput, Start};
 use crate::compat::pickle::{decode_record, read_frame, FrameError, PREFIX_LEN};
 use crate::level::Level;
 use crate::queue::listener::peer::WorkerEntry;
@@ -237,6 +237,7 @@ fn read_connection(stream: Stream, address: &str, ctx: &Ctx) {
     let mut batch = Vec::new();
     let mut batch_bytes = 0;
     let mut peer: Option<Arc<WorkerEntry>> = None;
+    let mut names = Names::default();
     let who = |peer: &Option<Arc<WorkerEntry>>| match peer {
         Some(p) => p.who(),
         None => format!("Python peer {address}"),
@@ -258,7 +259,8 @@ fn read_connection(stream: Stream, address: &str, ctx: &Ctx) {
             frame = Vec::new();
         }
         match outcome {
-            Ok(record) => {
+            Ok(mut record) => {
+                names.share(&mut record);
                 let entry = peer.get_or_insert_with(|| ctx.register(address, &record));
                 batch.push(record);
                 if Ctx::batch_full(batch.len(), batch_bytes) || reader.buffer().is_empty() {
