@@ -132,6 +132,16 @@ impl Arena {
         self.expand_in(item, 1, shared, input)
     }
 
+    /// The `str` `id` when it lies in the input as UTF-8 (charged like its copy).
+    pub(super) fn text_in_input<'i>(&mut self, id: Id, input: &'i [u8]) -> Option<&'i str> {
+        let Node::Text { start, end } = self.nodes[id as usize] else {
+            return None;
+        };
+        let text = std::str::from_utf8(&input[start..end]).ok()?;
+        self.charge(VALUE_COST + text.len()).ok()?;
+        Some(text)
+    }
+
     /// A key of the result dict as text: borrowed from the input when it lies there as UTF-8;
     /// a key that is not a `str` is refused, named by its type.
     pub(super) fn key_text<'i>(

@@ -10,7 +10,7 @@ use std::mem::size_of;
 
 use super::arena::{Arena, Id, Node, MEMO_COST};
 use super::opcodes::*;
-use super::record::record_from_pairs;
+use super::record::{record_from_pairs, Item};
 use super::scalars::{
     int_from_le_bytes, int_from_text, parse_float, raw_unicode_escape, MAX_INT_DIGITS,
     MAX_LONG_BYTES,
@@ -35,7 +35,11 @@ pub(super) fn decode_record(input: &[u8], limits: &Limits) -> Result<Record, Pic
     match arena.dict_items(root)? {
         Some(items) => record_from_pairs(items.into_iter().map(|(k, v)| {
             let key = arena.key_text(k, input)?;
-            Ok((key, arena.expand_item(root, v, input)?))
+            let value = match arena.text_in_input(v, input) {
+                Some(t) => Item::Text(t),
+                None => Item::Value(arena.expand_item(root, v, input)?),
+            };
+            Ok((key, value))
         })),
         None => Err(PickleError::NotARecord(format!(
             "the pickle holds a {}, not a dict",
@@ -242,6 +246,13 @@ impl Machine<'_> {
 
     fn memo_put(&mut self, key: u32) -> Result<(), PickleError> {
         let id = self.top()?;
+        // What Python writes: the next key, in order.
+        if key as usize == self.memo.dense.len() && self.memo.sparse.is_empty() {
+            self.charge(MEMO_COST)?;
+            self.memo.dense.push(Some(id));
+            self.memo.len += 1;
+            return Ok(());
+        }
         if self.memo.get(key).is_none() {
             self.charge(MEMO_COST)?;
         }

@@ -47,7 +47,7 @@ fn is_standard(key: &str) -> bool {
 /// ```
 pub fn record_from_dict(pairs: Vec<(PyValue, PyValue)>) -> Result<Record, PickleError> {
     record_from_pairs(pairs.into_iter().map(|(key, value)| match key {
-        PyValue::Str(key) => Ok((Cow::Owned(key), value)),
+        PyValue::Str(key) => Ok((Cow::Owned(key), Item::Value(value))),
         other => Err(PickleError::NotARecord(format!(
             "a key of the record dict is a {}, not a str",
             other.type_name()
@@ -55,33 +55,40 @@ pub fn record_from_dict(pairs: Vec<(PyValue, PyValue)>) -> Result<Record, Pickle
     }))
 }
 
-/// The attributes [`record_from_pairs`] reads, as they come (a key given again replaces).
-#[derive(Default)]
-struct Attrs {
-    name: Option<PyValue>,
-    msg: Option<PyValue>,
-    levelno: Option<PyValue>,
-    levelname: Option<PyValue>,
-    pathname: Option<PyValue>,
-    filename: Option<PyValue>,
-    module: Option<PyValue>,
-    lineno: Option<PyValue>,
-    func_name: Option<PyValue>,
-    created: Option<PyValue>,
-    msecs: Option<PyValue>,
-    relative_created: Option<PyValue>,
-    thread: Option<PyValue>,
-    thread_name: Option<PyValue>,
-    process: Option<PyValue>,
-    process_name: Option<PyValue>,
-    task_name: Option<PyValue>,
-    exc_text: Option<PyValue>,
-    stack_info: Option<PyValue>,
+/// A value of the record dict: decoded, or a `str` still lying in the pickle (copied once,
+/// straight into its place in the record).
+pub(super) enum Item<'i> {
+    Value(PyValue),
+    Text(&'i str),
 }
 
-impl Attrs {
+/// The attributes [`record_from_pairs`] reads, as they come (a key given again replaces).
+#[derive(Default)]
+struct Attrs<'i> {
+    name: Option<Item<'i>>,
+    msg: Option<Item<'i>>,
+    levelno: Option<Item<'i>>,
+    levelname: Option<Item<'i>>,
+    pathname: Option<Item<'i>>,
+    filename: Option<Item<'i>>,
+    module: Option<Item<'i>>,
+    lineno: Option<Item<'i>>,
+    func_name: Option<Item<'i>>,
+    created: Option<Item<'i>>,
+    msecs: Option<Item<'i>>,
+    relative_created: Option<Item<'i>>,
+    thread: Option<Item<'i>>,
+    thread_name: Option<Item<'i>>,
+    process: Option<Item<'i>>,
+    process_name: Option<Item<'i>>,
+    task_name: Option<Item<'i>>,
+    exc_text: Option<Item<'i>>,
+    stack_info: Option<Item<'i>>,
+}
+
+impl<'i> Attrs<'i> {
     /// The slot of a `LogRecord` attribute this module reads.
-    fn slot(&mut self, key: &str) -> Option<&mut Option<PyValue>> {
+    fn slot(&mut self, key: &str) -> Option<&mut Option<Item<'i>>> {
         Some(match key {
             "name" => &mut self.name,
             "msg" => &mut self.msg,
@@ -109,8 +116,8 @@ impl Attrs {
 
 /// [`record_from_dict`] over the dict's items as they are decoded, in one pass: each key is
 /// looked at once, each value moved, never copied.
-pub(super) fn record_from_pairs<'k>(
-    pairs: impl Iterator<Item = Result<(Cow<'k, str>, PyValue), PickleError>>,
+pub(super) fn record_from_pairs<'k, 'i>(
+    pairs: impl Iterator<Item = Result<(Cow<'k, str>, Item<'i>), PickleError>>,
 ) -> Result<Record, PickleError> {
     let mut a = Attrs::default();
     let mut extra: Vec<(Cow<'static, str>, Value)> = Vec::new();
@@ -129,7 +136,7 @@ pub(super) fn record_from_pairs<'k>(
     }
 
     let level = match a.levelno {
-        Some(PyValue::Int(n)) => u32::try_from(n).ok(),
+        Some(Item::Value(PyValue::Int(n))) => u32::try_from(n).ok(),
         _ => None,
     }
     .map(Level::new)
@@ -149,11 +156,10 @@ pub(super) fn record_from_pairs<'k>(
     let module = a.module.map_or_else(|| stem(&filename).to_owned(), text);
 
     let mut record = Record::new("", level, Cow::Borrowed(""));
-    record.name = match a.name {
-        Some(v) => Arc::from(text(v)),
-        None => Arc::from("root"),
-    };
+    record.name = a.name.map_or_else(|| Arc::from("root"), shared);
     record.level_name = match a.levelname {
+        // The level's own name (the usual case) is not copied.
+        Some(Item::Text(t)) if level.name() == t => level.name(),
         Some(v) => Cow::Owned(text(v)),
         None => level.name(),
     };
@@ -165,9 +171,9 @@ pub(super) fn record_from_pairs<'k>(
     record.created_ns = created_ns(created, msecs);
     record.relative_created_ns = finite_ns(relative_created * 1e6);
     record.thread = a.thread.and_then(|v| integer(&v)).unwrap_or(0);
-    record.thread_name = Arc::from(a.thread_name.map_or_else(String::new, text));
+    record.thread_name = a.thread_name.map_or_else(|| Arc::from(""), shared);
     record.process = a.process.and_then(|v| integer(&v)).unwrap_or(0);
-    record.process_name = Arc::from(a.process_name.map_or_else(String::new, text));
+    record.process_name = a.process_name.map_or_else(|| Arc::from(""), shared);
     record.task_name = optional(a.task_name).map(Arc::from);
     record.exc_text = optional(a.exc_text);
     record.stack_info = optional(a.stack_info);
@@ -184,19 +190,35 @@ pub(super) fn record_from_pairs<'k>(
 }
 
 /// An extra field's value: scalars as themselves, anything else as Python's `str()` of it.
-fn extra_value(v: PyValue) -> Value {
+fn extra_value(v: Item<'_>) -> Value {
+    let v = match v {
+        Item::Text(t) => return Value::Str(t.to_owned()),
+        Item::Value(v) => v,
+    };
     match v {
         PyValue::None => Value::None,
         PyValue::Bool(b) => Value::Bool(b),
         PyValue::Int(i) => Value::Int(i),
         PyValue::Float(f) => Value::Float(f),
         PyValue::Str(s) => Value::Str(s),
-        other => Value::Str(text(other)),
+        other => Value::Str(text(Item::Value(other))),
+    }
+}
+
+/// Python's `str(value)` as shared text, copied once.
+fn shared(v: Item<'_>) -> Arc<str> {
+    match v {
+        Item::Text(t) => Arc::from(t),
+        v => Arc::from(text(v)),
     }
 }
 
 /// Python's `str(value)`; a `str` is moved, not copied.
-fn text(v: PyValue) -> String {
+fn text(v: Item<'_>) -> String {
+    let v = match v {
+        Item::Text(t) => return t.to_owned(),
+        Item::Value(v) => v,
+    };
     match v {
         PyValue::Str(s) => s,
         other => {
@@ -208,14 +230,15 @@ fn text(v: PyValue) -> String {
 }
 
 /// `None` for Python's `None`, else `str(value)`.
-fn optional(v: Option<PyValue>) -> Option<String> {
+fn optional(v: Option<Item<'_>>) -> Option<String> {
     match v {
-        None | Some(PyValue::None) => None,
+        None | Some(Item::Value(PyValue::None)) => None,
         Some(v) => Some(text(v)),
     }
 }
 
-fn number(v: &PyValue) -> Option<f64> {
+fn number(v: &Item<'_>) -> Option<f64> {
+    let Item::Value(v) = v else { return None };
     match v {
         PyValue::Float(f) => Some(*f),
         PyValue::Int(i) => Some(*i as f64),
@@ -224,7 +247,8 @@ fn number(v: &PyValue) -> Option<f64> {
     }
 }
 
-fn integer<T: TryFrom<i64>>(v: &PyValue) -> Option<T> {
+fn integer<T: TryFrom<i64>>(v: &Item<'_>) -> Option<T> {
+    let Item::Value(v) = v else { return None };
     match v {
         PyValue::Int(i) => T::try_from(*i).ok(),
         PyValue::Bool(b) => T::try_from(i64::from(*b)).ok(),
