@@ -214,11 +214,24 @@ impl Dispatcher {
                 offset,
                 confirm,
             } => {
+                if self.shared.cut() {
+                    // Past the drain deadline: left unhandled and unconfirmed (its sender
+                    // keeps it for the next listener), and counted.
+                    let n = bytes.len() as u64;
+                    self.shared
+                        .undelivered_bytes
+                        .fetch_add(n, Ordering::Relaxed);
+                    return false;
+                }
                 self.decode_frame(&worker, &bytes, offset);
                 if let Some((ack, frames)) = confirm {
                     self.hold_ack(ack, frames, false);
                 }
             }
+            // Past the drain deadline a `Sync` or a ring's commit may cover a frame skipped
+            // above: neither is given (a commit not made means records handled twice, never
+            // lost).
+            DispatchMsg::Sync { .. } | DispatchMsg::AfterFlush { .. } if self.shared.cut() => {}
             DispatchMsg::Sync { ack, frames } => self.hold_ack(ack, frames, true),
             DispatchMsg::Local(r) => {
                 self.dispatch(&r);

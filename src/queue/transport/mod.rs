@@ -24,6 +24,7 @@
 //! `SO_PEERCRED` and `MSG_NOSIGNAL`; `interprocess` would matter for Windows named pipes, which
 //! a second file here can add behind the same traits.
 
+pub mod address;
 #[cfg(target_os = "linux")]
 pub mod shm;
 pub mod socket;
