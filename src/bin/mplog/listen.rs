@@ -52,7 +52,7 @@ pub struct Args {
     /// On SIGINT/SIGTERM, drain for at most this many seconds, then exit reporting what was
     /// left undelivered (it stays with the workers, or in their rings, for the next listener).
     #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_DRAIN_TIMEOUT.as_secs_f64(),
-          value_parser = seconds)]
+          value_parser = seconds, allow_hyphen_values = true)]
     drain_timeout: f64,
 }
 
