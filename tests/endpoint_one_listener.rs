@@ -95,15 +95,24 @@ fn a_second_listener_is_refused_until_the_first_has_stopped_draining() {
     let (old_file, new_file) = (dir.path().join("old.log"), dir.path().join("new.log"));
     let old = listen(&endpoint, &old_file);
     std::fs::remove_file(&endpoint).unwrap(); // a /tmp cleaner
-    let second = Command::new(MPLOG)
-        .arg("listen")
-        .arg("--endpoint")
-        .arg(&endpoint)
-        .arg("--file")
-        .arg(&new_file)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let mut second = Reap::new(
+        Command::new(MPLOG)
+            .arg("listen")
+            .arg("--endpoint")
+            .arg(&endpoint)
+            .arg("--file")
+            .arg(&new_file)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    // Refused at once; one that started would serve until killed (by `Reap`).
+    common::wait_until(LONG, "the second listener is refused", || {
+        matches!(second.try_wait(), Ok(Some(_)))
+    });
+    let second = second.take().wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&second.stderr);
     assert!(
         !second.status.success(),

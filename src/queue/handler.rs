@@ -227,6 +227,7 @@ pub struct QueueHandlerBuilder {
     process_name: Option<String>,
     transport: TransportKind,
     ring_bytes: usize,
+    listener_uid: Option<u32>,
 }
 
 impl QueueHandler {
@@ -260,6 +261,7 @@ impl QueueHandler {
             process_name: None,
             transport: TransportKind::default(),
             ring_bytes: DEFAULT_RING_BYTES,
+            listener_uid: None,
         }
     }
 
@@ -781,6 +783,21 @@ impl QueueHandlerBuilder {
         self
     }
 
+    /// Sends only to a listener running as `uid` (default: `MPLOG_LISTENER_UID` if set, else
+    /// this process's uid); checked with `SO_PEERCRED` before anything is sent, see
+    /// [`SocketTransport::listener_uid`].
+    ///
+    /// ```
+    /// use mplog::queue::QueueHandler;
+    /// // Workers running as an application user, logging to a listener run by root.
+    /// let b = QueueHandler::builder("/run/app/mplog.sock").listener_uid(0);
+    /// # let _ = b;
+    /// ```
+    pub fn listener_uid(mut self, uid: u32) -> Self {
+        self.listener_uid = Some(uid);
+        self
+    }
+
     /// Starts the handler (and its sender thread, for async delivery). The listener need not
     /// be up: the sender connects when it has something to write, and reconnects.
     ///
@@ -797,7 +814,11 @@ impl QueueHandlerBuilder {
             hello.process_name.clone_from(name);
         }
         let counters = Arc::<Counters>::default();
-        let transport: Box<dyn Transport> = Box::new(SocketTransport::new(&self.endpoint));
+        let socket = SocketTransport::new(&self.endpoint);
+        let transport: Box<dyn Transport> = Box::new(match self.listener_uid {
+            Some(uid) => socket.listener_uid(uid),
+            None => socket,
+        });
         let closing = Arc::<AtomicBool>::default();
         let sink = self.sink(transport, hello, &counters, &closing)?;
         Ok(QueueHandler::from_inner(Inner {
