@@ -412,7 +412,7 @@ impl QueueListenerBuilder {
             Endpoint::Path(p) => Some(Arc::new(SocketAcceptor::bind(p).map_err(QueueError::Bind)?)),
             Endpoint::InProcess => None,
         };
-        let socket = acceptor.clone();
+        let socket = acceptor.as_ref().map(Arc::downgrade);
         let acceptor: Option<Arc<dyn Acceptor>> = acceptor.map(|a| a as Arc<dyn Acceptor>);
         let endpoint = acceptor
             .as_ref()
@@ -514,8 +514,8 @@ pub struct ListenerHandle {
     current: Mutex<Target>,
     tx: Sender<DispatchMsg>,
     shared: Arc<Shared>,
-    /// The socket (kept after `stop` drops the acceptor, to tell whether the path is ours).
-    socket: Option<Arc<SocketAcceptor>>,
+    /// The socket, to tell whether its path still names it (not an owner: `stop` closes it).
+    socket: Option<std::sync::Weak<SocketAcceptor>>,
     /// How long `stop` drains before it cuts the inputs off.
     drain_timeout: Duration,
     /// Dropped by `stop`: the socket closes and its file goes, so a worker that reconnects
@@ -683,7 +683,8 @@ impl ListenerHandle {
 
     /// Whether the socket file was removed or replaced while the listener runs (a cleaner, a
     /// careless script): new workers cannot reach it any more. It goes on serving the workers
-    /// already connected; a supervisor should stop it and start a new one.
+    /// already connected; a supervisor should stop it and start a new one. `false` once
+    /// stopped.
     ///
     /// ```
     /// let listener = mplog::queue::QueueListener::builder().start().unwrap();
@@ -693,7 +694,10 @@ impl ListenerHandle {
     /// listener.stop(); // still stops at once
     /// ```
     pub fn endpoint_lost(&self) -> bool {
-        self.socket.as_ref().is_some_and(|s| !s.still_bound())
+        self.socket
+            .as_ref()
+            .and_then(std::sync::Weak::upgrade)
+            .is_some_and(|s| !s.still_bound())
     }
 }
 
