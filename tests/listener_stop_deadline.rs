@@ -136,12 +136,17 @@ fn a_listener_whose_socket_file_was_removed_says_so_and_still_stops() {
     let file = dir.path().join("out.log");
     let mut listener = listen(&endpoint, &file, &[]);
     std::fs::remove_file(&endpoint).unwrap(); // a /tmp cleaner
-    let mut stderr = BufReader::new(listener.stderr.take().unwrap());
-    let mut said = String::new();
-    while !said.contains("was removed or replaced") {
-        said.clear();
-        assert!(stderr.read_line(&mut said).unwrap() > 0, "no word of it");
-    }
+    let stderr = BufReader::new(listener.stderr.take().unwrap());
+    let (tx, said) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in stderr.lines().map_while(Result::ok) {
+            if line.contains("was removed or replaced") && tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    said.recv_timeout(LONG)
+        .expect("the listener says its socket file is gone");
     let child = listener.take();
     let mut listener = Reap::new(child);
     kill(Pid::from_raw(listener.id() as i32), Signal::SIGTERM).unwrap();
