@@ -2,7 +2,8 @@
 //!
 //! - `mplog listen`: the cookbook's listener process; workers connect to its endpoint and it is
 //!   the only writer of the log files. SIGINT/SIGTERM drain every connection and exit with
-//!   the statistics (status 1 if records could not be written). With `--config FILE` (or `MPLOG_CONFIG`) the handlers come from a
+//!   the statistics within `--drain-timeout` (status 1 if records could not be written, or
+//!   were left undelivered at the deadline). With `--config FILE` (or `MPLOG_CONFIG`) the handlers come from a
 //!   configuration file, and SIGHUP reloads it.
 //! - `mplog check FILE...`: checks configuration files (dictConfig in TOML/JSON/YAML, or
 //!   fileConfig INI); prints `ok` or the errors, exit status 0 or 1.

@@ -74,6 +74,7 @@
 mod dispatch;
 mod inputs;
 mod peer;
+mod shutdown;
 mod stats;
 
 use std::path::{Path, PathBuf};
@@ -91,6 +92,7 @@ pub use self::inputs::socket::DEFAULT_MAX_CONNECTIONS;
 pub(crate) use self::stats::Shared;
 pub use self::stats::{ListenerStats, WorkerStats};
 use super::handler::{Overflow, QueueHandler};
+#[cfg(target_os = "linux")]
 use super::transport::address::check_socket_path;
 #[cfg(target_os = "linux")]
 use super::transport::shm::{self, owner::DirLock};
@@ -646,7 +648,7 @@ impl ListenerHandle {
         };
         let deadline = Instant::now() + self.drain_timeout;
         self.shared.stopping.store(true, Ordering::Release);
-        let watchdog = Deadline::start(deadline, self.shared.clone(), self.tx.clone());
+        let watchdog = shutdown::Deadline::start(deadline, self.shared.clone(), self.tx.clone());
         let acceptor = self.acceptor.lock().take();
         if let Some(acceptor) = &acceptor {
             acceptor.wake();
@@ -664,7 +666,7 @@ impl ListenerHandle {
         drop(acceptor); // the last reference: closes the socket, removes its file
         let _ = self.tx.send(DispatchMsg::Stop);
         // A dispatch thread stuck in a handler (a hung file system) is not waited for forever.
-        let joined = join_until(dispatch, deadline.max(Instant::now()) + DISPATCH_GRACE);
+        let joined = shutdown::join_until(dispatch, deadline.max(Instant::now()) + DISPATCH_GRACE);
         watchdog.finish();
         // The last flush confirmed what the connections sent: acknowledge it, so a worker
         // that reconnects to the next listener does not send it again.
@@ -698,69 +700,6 @@ impl ListenerHandle {
             .as_ref()
             .and_then(std::sync::Weak::upgrade)
             .is_some_and(|s| !s.still_bound())
-    }
-}
-
-/// Joins `thread` unless it is still running at `until`; whether it was joined.
-fn join_until(thread: JoinHandle<()>, until: Instant) -> bool {
-    while !thread.is_finished() {
-        if Instant::now() >= until {
-            return false; // left behind: it ends with the process
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    thread.join().is_ok()
-}
-
-/// Cuts the inputs off at the drain deadline (sets `Shared::cut`) unless stop finished first.
-struct Deadline {
-    thread: Option<JoinHandle<()>>,
-    done: Arc<std::sync::atomic::AtomicBool>,
-}
-
-impl Deadline {
-    fn start(deadline: Instant, shared: Arc<Shared>, tx: Sender<DispatchMsg>) -> Deadline {
-        let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let flag = done.clone();
-        let cut = shared.clone();
-        let thread = std::thread::Builder::new()
-            .name("mplog-stop-deadline".into())
-            .stack_size(READER_STACK)
-            .spawn(move || {
-                while !flag.load(Ordering::Acquire) {
-                    let now = Instant::now();
-                    if now >= deadline {
-                        cut.cut.store(true, Ordering::Release);
-                        let text = "the drain deadline passed: the inputs still delivering \
-                                    were cut off; what they had not delivered stays with them \
-                                    for the next listener"
-                            .to_owned();
-                        let _ =
-                            tx.try_send(DispatchMsg::Notice(crate::level::Level::WARNING, text));
-                        return;
-                    }
-                    std::thread::park_timeout(deadline - now);
-                }
-            });
-        match thread {
-            Ok(thread) => Deadline {
-                thread: Some(thread),
-                done,
-            },
-            Err(_) => {
-                // No thread for the deadline: cut at once rather than risk waiting forever.
-                shared.cut.store(true, Ordering::Release);
-                Deadline { thread: None, done }
-            }
-        }
-    }
-
-    fn finish(mut self) {
-        self.done.store(true, Ordering::Release);
-        if let Some(t) = self.thread.take() {
-            t.thread().unpark();
-            let _ = t.join();
-        }
     }
 }
 
