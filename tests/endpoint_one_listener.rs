@@ -175,7 +175,7 @@ fn scopeguard(dir: &Path) -> impl Drop + '_ {
     struct Remove<'a>(&'a Path);
     impl Drop for Remove<'_> {
         fn drop(&mut self) {
-            if std::fs::remove_dir_all(self.0).is_err() {}
+            let _ = std::fs::remove_dir_all(self.0);
         }
     }
     Remove(dir)

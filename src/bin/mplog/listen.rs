@@ -175,8 +175,9 @@ fn start(
                     }
                     Ok(builder.drain_timeout(drain).start()?)
                 })();
-            // The receiver is gone only when a signal ended the wait: nothing to hand over.
-            if tx.send(started).is_err() {}
+            if tx.send(started).is_err() {
+                // The receiver is gone only when a signal ended the wait: nothing to hand over.
+            }
         })?;
     loop {
         match rx.try_recv() {
@@ -239,7 +240,9 @@ fn finish(listener: &ListenerHandle) -> ListenerStats {
         let (done, closed) = crossbeam_channel::bounded(1);
         let closing = std::thread::Builder::new().spawn(move || {
             manager.shutdown();
-            if done.send(given_up()).is_err() {}
+            if done.send(given_up()).is_err() {
+                // Gave up waiting already: said so on stderr.
+            }
         });
         match closing.map(|_| closed.recv_timeout(DISPATCH_GRACE)) {
             Ok(Ok(after)) => {
