@@ -20,6 +20,7 @@ pub(crate) fn literal(section: &str, key: &str, text: &str) -> Result<Value, Con
     let mut p = Parser {
         s: text.as_bytes(),
         i: 0,
+        depth: 0,
     };
     let v = p.value().map_err(fail)?;
     p.skip_ws();
@@ -32,6 +33,8 @@ pub(crate) fn literal(section: &str, key: &str, text: &str) -> Result<Value, Con
 struct Parser<'a> {
     s: &'a [u8],
     i: usize,
+    /// Open tuples, lists and dicts: bounded by [`MAX_DEPTH`](super::load::MAX_DEPTH).
+    depth: usize,
 }
 
 impl Parser<'_> {
@@ -48,13 +51,24 @@ impl Parser<'_> {
 
     fn value(&mut self) -> Result<Value, String> {
         match self.peek() {
-            Some(b'(') | Some(b'[') => self.sequence(),
-            Some(b'{') => self.dict(),
+            Some(b'(' | b'[' | b'{') if self.depth >= super::load::MAX_DEPTH => Err(format!(
+                "nested deeper than {} levels",
+                super::load::MAX_DEPTH
+            )),
+            Some(b'(') | Some(b'[') => self.nested(Self::sequence),
+            Some(b'{') => self.nested(Self::dict),
             Some(q @ (b'\'' | b'"')) => self.string(q).map(Value::String),
             Some(c) if c == b'-' || c == b'+' || c.is_ascii_digit() => self.number(),
             Some(_) => self.name(),
             None => Err("a value is missing".into()),
         }
+    }
+
+    fn nested(&mut self, read: fn(&mut Self) -> Result<Value, String>) -> Result<Value, String> {
+        self.depth += 1;
+        let v = read(self);
+        self.depth -= 1;
+        v
     }
 
     fn sequence(&mut self) -> Result<Value, String> {
@@ -213,5 +227,17 @@ mod tests {
         assert!(e.to_string().contains("'open' is not a literal"), "{e}");
         assert!(literal("s", "args", "('%(here)s/x.log',)").is_err());
         assert_eq!(literal("s", "args", "('100%%',)").unwrap(), json!(["100%"]));
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_without_recursing_into_it() {
+        let deep = format!("{}{}", "(".repeat(100_000), ")".repeat(100_000));
+        let e = literal("handler_h", "args", &deep).unwrap_err();
+        assert!(
+            e.to_string().contains("nested deeper than 128 levels"),
+            "{e}"
+        );
+        let ok = format!("{}1{}", "[".repeat(100), "]".repeat(100));
+        assert!(literal("handler_h", "args", &ok).is_ok());
     }
 }

@@ -62,27 +62,92 @@ impl FileFormat {
             ConfigError::new("", ErrorKind::Syntax { format, message })
         };
         match self {
-            FileFormat::Toml => toml::from_str(text).map_err(|e| syntax("TOML", e.to_string())),
+            FileFormat::Toml => {
+                // toml parses nested arrays and inline tables recursively: refuse deep
+                // nesting before it sees them.
+                check_nesting(text, "TOML")?;
+                toml::from_str(text).map_err(|e| syntax("TOML", e.to_string()))
+            }
             FileFormat::Json => {
                 serde_json::from_str(text).map_err(|e| syntax("JSON", e.to_string()))
             }
-            FileFormat::Yaml => {
-                // Merge keys (`<<: *defaults`) are YAML 1.1, which Python users' files rely on.
-                let yaml = |e: serde_yaml_ng::Error| syntax("YAML", e.to_string());
-                let mut v: serde_yaml_ng::Value = serde_yaml_ng::from_str(text).map_err(yaml)?;
-                v.apply_merge().map_err(yaml)?;
-                serde_json::to_value(v).map_err(|e| syntax("YAML", e.to_string()))
-            }
+            // PyYAML's safe_load (YAML 1.1), bounded: see `yaml`.
+            FileFormat::Yaml => super::yaml::parse(text),
             FileFormat::Ini => super::ini::to_dict(text),
         }
     }
 }
 
-/// Reads and parses `path`, then expands `${VAR}` from the environment.
+/// How deeply values may nest, in every format (serde_json's own limit for JSON). Python's
+/// logging configurations nest 4 or 5 levels; the bound keeps every reader off deep
+/// recursion and quadratic work.
+pub(crate) const MAX_DEPTH: usize = 128;
+
+/// How many values (scalars, lists and tables, YAML aliases counted at their full size) a
+/// YAML configuration may hold: a config of 100,000 loggers is well within it, an alias
+/// "bomb" is not.
+pub(crate) const MAX_NODES: usize = 4_000_000;
+
+/// The largest configuration file read (64 MiB): beyond it, a clear error before reading.
+pub const MAX_FILE_BYTES: u64 = 64 << 20;
+
+/// Refuses text whose brackets (`[`, `{`, `(`) nest deeper than [`MAX_DEPTH`], before a
+/// recursive parser sees it. Brackets in strings count too: a value with 128 unbalanced
+/// brackets in a row is no logging configuration.
+pub(crate) fn check_nesting(text: &str, format: &'static str) -> Result<(), ConfigError> {
+    let mut depth = 0usize;
+    let mut line = 1usize;
+    for b in text.bytes() {
+        match b {
+            b'[' | b'{' | b'(' => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Err(ConfigError::new(
+                        "",
+                        ErrorKind::Syntax {
+                            format,
+                            message: format!("line {line}: nested deeper than {MAX_DEPTH} levels"),
+                        },
+                    ));
+                }
+            }
+            b']' | b'}' | b')' => depth = depth.saturating_sub(1),
+            b'\n' => line += 1,
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Reads and parses `path` (at most [`MAX_FILE_BYTES`]), then expands `${VAR}` from the
+/// environment.
 pub(crate) fn read(path: &Path) -> Result<Value, ConfigError> {
+    use std::io::Read as _;
     let format = FileFormat::from_path(path)?;
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| ConfigError::new("", ErrorKind::Io(e)).in_file(path))?;
+    let io = |e: std::io::Error| ConfigError::new("", ErrorKind::Io(e)).in_file(path);
+    let file = std::fs::File::open(path).map_err(io)?;
+    let mut bytes = Vec::new();
+    // One byte more than the bound tells a file that is too large, whatever its metadata says
+    // (a FIFO or /dev/zero has no size).
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(ConfigError::new(
+            "",
+            ErrorKind::Invalid(format!(
+                "the file is larger than {} MiB: not a logging configuration",
+                MAX_FILE_BYTES >> 20
+            )),
+        )
+        .in_file(path));
+    }
+    let text = String::from_utf8(bytes).map_err(|e| {
+        io(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("not UTF-8 text ({e})"),
+        ))
+    })?;
     parse_expanded(&text, format).map_err(|e| e.in_file(path))
 }
 

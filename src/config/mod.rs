@@ -63,12 +63,13 @@ mod literal;
 mod load;
 mod schema;
 mod value;
+mod yaml;
 
 use std::path::{Path, PathBuf};
 
 pub use self::directives::{Directives, ENV_LEVEL};
 pub use self::error::{ConfigError, ErrorKind};
-pub use self::load::FileFormat;
+pub use self::load::{FileFormat, MAX_FILE_BYTES};
 pub use self::schema::DictConfig;
 
 /// The variable `mplog listen` reads its configuration file from.
