@@ -11,7 +11,12 @@ use super::error::{ConfigError, ErrorKind};
 /// Parses the Python literal `text`, the value of `key` in `section`.
 pub(crate) fn literal(section: &str, key: &str, text: &str) -> Result<Value, ConfigError> {
     let fail = |why: String| {
-        ConfigError::new(section, ErrorKind::Invalid(format!("{why} in {text:?}"))).at_key(key)
+        // A hostile value can be long: it is shown up to 60 characters.
+        let shown = match text.char_indices().nth(60) {
+            Some((end, _)) => format!("{:?}...", &text[..end]),
+            None => format!("{text:?}"),
+        };
+        ConfigError::new(section, ErrorKind::Invalid(format!("{why} in {shown}"))).at_key(key)
     };
     if text.contains("%(") {
         return Err(fail("'%(...)' interpolation is not supported".into()));
