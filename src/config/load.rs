@@ -4,13 +4,13 @@
 //! TOML, JSON and YAML are parsed into one value tree (JSON's data model); INI goes through
 //! [`ini`](super::ini) into the same tree. Expansion runs on the parsed tree, on string values
 //! only, so a variable's value is never re-parsed as syntax (a `"` or `:` in it is just text).
-//! Python's `cfg://` references are refused where they stand.
+//! Then Python's `ext://` and `cfg://` values are resolved ([`convert`](super::convert)).
 
 use std::path::Path;
 
 use serde_json::Value;
 
-use super::error::{ConfigError, ErrorKind};
+use super::error::{ConfigError, ConfigWarning, ErrorKind};
 
 /// A configuration file's format.
 ///
@@ -57,7 +57,17 @@ impl FileFormat {
     }
 
     /// Parses `text` into the value tree (INI already in the dictConfig shape).
+    #[cfg(test)]
     pub(crate) fn parse(self, text: &str) -> Result<Value, ConfigError> {
+        self.parse_warned(text, &mut Vec::new())
+    }
+
+    /// [`parse`](Self::parse), with the keys fileConfig ignores added to `warnings`.
+    pub(crate) fn parse_warned(
+        self,
+        text: &str,
+        warnings: &mut Vec<ConfigWarning>,
+    ) -> Result<Value, ConfigError> {
         let syntax = |format: &'static str, message: String| {
             ConfigError::new("", ErrorKind::Syntax { format, message })
         };
@@ -73,7 +83,7 @@ impl FileFormat {
             }
             // PyYAML's safe_load (YAML 1.1), bounded: see `yaml`.
             FileFormat::Yaml => super::yaml::parse(text),
-            FileFormat::Ini => super::ini::to_dict(text),
+            FileFormat::Ini => super::ini::to_dict(text, warnings),
         }
     }
 }
@@ -121,7 +131,7 @@ pub(crate) fn check_nesting(text: &str, format: &'static str) -> Result<(), Conf
 
 /// Reads and parses `path` (at most [`MAX_FILE_BYTES`]), then expands `${VAR}` from the
 /// environment.
-pub(crate) fn read(path: &Path) -> Result<Value, ConfigError> {
+pub(crate) fn read(path: &Path, warnings: &mut Vec<ConfigWarning>) -> Result<Value, ConfigError> {
     use std::io::Read as _;
     let format = FileFormat::from_path(path)?;
     let io = |e: std::io::Error| ConfigError::new("", ErrorKind::Io(e)).in_file(path);
@@ -148,15 +158,20 @@ pub(crate) fn read(path: &Path) -> Result<Value, ConfigError> {
             format!("not UTF-8 text ({e})"),
         ))
     })?;
-    parse_expanded(&text, format).map_err(|e| e.in_file(path))
+    parse_expanded(&text, format, warnings).map_err(|e| e.in_file(path))
 }
 
 /// Parses `text` as `format` and expands the environment in its strings.
-pub(crate) fn parse_expanded(text: &str, format: FileFormat) -> Result<Value, ConfigError> {
-    let mut value = format.parse(text)?;
+pub(crate) fn parse_expanded(
+    text: &str,
+    format: FileFormat,
+    warnings: &mut Vec<ConfigWarning>,
+) -> Result<Value, ConfigError> {
+    let mut value = format.parse_warned(text, warnings)?;
     expand_tree(&mut value, &mut String::new(), &|name| {
         std::env::var(name).ok()
     })?;
+    super::convert::convert_tree(&mut value)?;
     Ok(value)
 }
 
@@ -172,15 +187,6 @@ fn expand_tree(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<(), ConfigError> {
     match value {
-        // Python's `cfg://` points into the configuration itself; mplog takes values in place.
-        Value::String(s) if s.starts_with("cfg://") => {
-            return Err(ConfigError::new(
-                path.clone(),
-                ErrorKind::Unsupported(format!(
-                    "{s:?}: cfg:// references are not supported; write the value in place"
-                )),
-            ));
-        }
         Value::String(s) if s.contains('$') && !is_format_string(path) => {
             *s = expand(s, env).map_err(|kind| ConfigError::new(path.clone(), kind))?;
         }
@@ -292,17 +298,6 @@ mod tests {
         assert_eq!(v["handlers"]["f"]["filename"], "/var/log/app/x.log");
         assert_eq!(v["formatters"]["d"]["format"], "${message}");
         assert_eq!(v["formatters"]["d"]["datefmt"], "%H");
-    }
-
-    #[test]
-    fn cfg_references_are_refused_where_they_stand() {
-        let mut v: Value = serde_json::json!({"formatters": "cfg://true_formatters"});
-        let e = expand_tree(&mut v, &mut String::new(), &env).unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "formatters: \"cfg://true_formatters\": cfg:// references are not supported; \
-             write the value in place"
-        );
     }
 
     #[test]

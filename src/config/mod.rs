@@ -55,12 +55,15 @@
 
 mod build;
 mod classes;
+mod convert;
+mod custom;
 mod directives;
 mod error;
 pub mod ini;
 mod listener;
 mod literal;
 mod load;
+mod registry;
 mod schema;
 mod value;
 mod yaml;
@@ -68,8 +71,9 @@ mod yaml;
 use std::path::{Path, PathBuf};
 
 pub use self::directives::{Directives, ENV_LEVEL};
-pub use self::error::{ConfigError, ErrorKind};
+pub use self::error::{ConfigError, ConfigWarning, ErrorKind};
 pub use self::load::{FileFormat, MAX_FILE_BYTES};
+pub use self::registry::{FilterFactory, FormatterFactory, HandlerFactory, Kwargs, Registry};
 pub use self::schema::DictConfig;
 
 /// The variable `mplog listen` reads its configuration file from.
@@ -146,8 +150,29 @@ impl DictConfig {
     /// assert!(!cfg.is_incremental());
     /// ```
     pub fn from_path(path: &Path) -> Result<DictConfig, ConfigError> {
-        let tree = load::read(path)?;
-        DictConfig::from_tree(&tree).map_err(|e| e.in_file(path))
+        DictConfig::from_path_with(path, &Registry::new())
+    }
+
+    /// [`from_path`](DictConfig::from_path), with the classes of `registry` available to
+    /// `class` and `()`.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use mplog::config::{DictConfig, Registry};
+    /// use mplog::handler::{Handler, NullHandler};
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let path = dir.path().join("logging.yaml");
+    /// std::fs::write(&path, "version: 1\nhandlers: {a: {class: myapp.Audit}}\nroot: {handlers: [a]}\n").unwrap();
+    /// assert!(DictConfig::from_path(&path).is_err()); // not registered
+    /// let registry = Registry::new()
+    ///     .handler("myapp.Audit", |_| Ok(Arc::new(NullHandler::new()) as Arc<dyn Handler>));
+    /// let m = DictConfig::from_path_with(&path, &registry).unwrap().build().unwrap();
+    /// assert_eq!(m.root().handlers().len(), 1);
+    /// ```
+    pub fn from_path_with(path: &Path, registry: &Registry) -> Result<DictConfig, ConfigError> {
+        let mut warnings = Vec::new();
+        let tree = load::read(path, &mut warnings)?;
+        DictConfig::from_tree(&tree, registry, warnings).map_err(|e| e.in_file(path))
     }
 
     /// Reads `text` in `format`, expanding `${VAR}` from the environment.
@@ -161,7 +186,25 @@ impl DictConfig {
     /// );
     /// ```
     pub fn from_text(text: &str, format: FileFormat) -> Result<DictConfig, ConfigError> {
-        DictConfig::from_tree(&load::parse_expanded(text, format)?)
+        DictConfig::from_text_with(text, format, &Registry::new())
+    }
+
+    /// [`from_text`](DictConfig::from_text), with the classes of `registry` available to
+    /// `class` and `()` (see [`Registry`]).
+    ///
+    /// ```
+    /// use mplog::config::{DictConfig, FileFormat, Registry};
+    /// let cfg = DictConfig::from_text_with("{\"version\": 1}", FileFormat::Json, &Registry::new());
+    /// assert!(cfg.is_ok());
+    /// ```
+    pub fn from_text_with(
+        text: &str,
+        format: FileFormat,
+        registry: &Registry,
+    ) -> Result<DictConfig, ConfigError> {
+        let mut warnings = Vec::new();
+        let tree = load::parse_expanded(text, format, &mut warnings)?;
+        DictConfig::from_tree(&tree, registry, warnings)
     }
 
     /// [`from_text`](DictConfig::from_text) for TOML.
