@@ -204,6 +204,40 @@ impl DictConfig {
         Ok(manager)
     }
 
+    /// A fresh hierarchy for a reload of a running one: `running`'s loggers are recreated
+    /// first (level, `propagate`, disabled; not their handlers, which the reload closes), so
+    /// that applying this configuration treats them as CPython's `dictConfig` treats the
+    /// loggers that exist: with `disable_existing_loggers` (the default) those it does not
+    /// name, nor are below one it names, are disabled; those below one it names are reset.
+    /// mplog's own loggers (`mplog.*`) are not carried over: they start afresh, enabled.
+    ///
+    /// ```
+    /// use mplog::config::DictConfig;
+    /// let running = DictConfig::from_yaml("version: 1\nloggers: {app: {level: INFO}}\n").unwrap().build().unwrap();
+    /// running.get_logger("app.db");
+    /// running.get_logger("other");
+    /// let next = DictConfig::from_yaml("version: 1\nloggers: {app: {level: DEBUG}}\n").unwrap();
+    /// let m = next.build_replacing(&running).unwrap();
+    /// assert!(m.get_logger("other").disabled());
+    /// assert!(!m.get_logger("app.db").disabled());
+    /// assert_eq!(m.get_logger("app").level(), mplog::Level::DEBUG);
+    /// ```
+    pub fn build_replacing(&self, running: &Manager) -> Result<Manager, ConfigError> {
+        let manager = Manager::new();
+        for old in running.loggers() {
+            // mplog's own loggers (`mplog.listener`) are not the configuration's to disable.
+            if old.is_root() || old.name() == "mplog" || old.name().starts_with("mplog.") {
+                continue;
+            }
+            let new = manager.get_logger(old.name());
+            new.set_level(old.level());
+            new.set_propagate(old.propagate());
+            new.set_disabled(old.disabled());
+        }
+        self.apply_to(&manager)?;
+        Ok(manager)
+    }
+
     /// Applies this configuration to `manager` (Python's `dictConfig`), whole or not at all.
     ///
     /// ```

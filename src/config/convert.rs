@@ -250,10 +250,15 @@ mod tests {
 
     #[test]
     fn ext_names_streams_devnull_and_levels_only() {
-        let v = converted(json!({"s": "ext://sys.stdout", "f": "ext://os.devnull", "l": "ext://logging.DEBUG"}))
-            .unwrap();
+        let v = converted(
+            json!({"s": "ext://sys.stdout", "f": "ext://os.devnull", "l": "ext://logging.DEBUG"}),
+        )
+        .unwrap();
         assert_eq!(v, json!({"s": STDOUT, "f": "/dev/null", "l": 10}));
         let e = converted(json!({"h": {"x": "ext://os.system"}})).unwrap_err();
-        assert!(e.starts_with("h.x: \"ext://os.system\" cannot be resolved"), "{e}");
+        assert!(
+            e.starts_with("h.x: \"ext://os.system\" cannot be resolved"),
+            "{e}"
+        );
     }
 }

@@ -4,7 +4,7 @@
 //! program registered ([`Registry`]), both go to its factory as [`Kwargs`].
 //!
 //! A keyword argument the class does not take is an error, as CPython's `TypeError`. Keys that
-//! are not identifiers are dropped (CPython's `valid_ident`), with a warning. A `.` attribute
+//! are not identifiers are errors too (CPython's `valid_ident`). A `.` attribute
 //! mplog honours is applied (`terminator` of a stream handler, `maxBytes`/`backupCount` of a
 //! rotating one, `capacity`/`flushLevel` of a MemoryHandler); one that the standard class
 //! reads but mplog cannot set is an error; one no standard class reads has no effect in
@@ -19,22 +19,22 @@ use super::schema::{defaults, FilterSpec, FormatterSpec};
 use super::value::{self, Entry};
 use crate::format::Style;
 
-/// Takes the rest of `entry` as keyword arguments (keys as written); keys that are not
-/// identifiers are dropped with a warning, as CPython drops them.
-pub(crate) fn kwargs(entry: &mut Entry<'_>, warnings: &mut Vec<ConfigWarning>) -> Map<String, Value> {
+/// Takes the rest of `entry` as keyword arguments (keys as written); a key that is not an
+/// identifier is an error, as CPython's `valid_ident` raises.
+pub(crate) fn kwargs(entry: &mut Entry<'_>) -> Result<Map<String, Value>, ConfigError> {
     let mut out = Map::new();
     for (_, written, v) in entry.items.drain(..) {
-        if value::is_identifier(written) {
-            out.insert(written.to_owned(), v.clone());
-        } else {
-            warnings.push(ConfigWarning::ignored(
-                &entry.path,
-                written,
-                "not an identifier, so Python's dictConfig passes it to no constructor",
-            ));
+        if !value::is_identifier(written) {
+            return Err(ConfigError::new(
+                entry.path.clone(),
+                ErrorKind::Invalid(format!("not a valid Python identifier: '{written}'")),
+            )
+            .at_key(written)
+            .quiet_key());
         }
+        out.insert(written.to_owned(), v.clone());
     }
-    out
+    Ok(out)
 }
 
 fn attributes(entry: &mut Entry<'_>) -> Result<Map<String, Value>, ConfigError> {
@@ -73,7 +73,7 @@ pub(crate) fn formatter_factory(
 ) -> Result<FormatterSpec, ConfigError> {
     let class = value::string(factory).map_err(|k| entry.error(key, k))?;
     let attributes = attributes(&mut entry)?;
-    let kw = kwargs(&mut entry, warnings);
+    let kw = kwargs(&mut entry)?;
     if let Some(factory) = registry.find_formatter(&class) {
         return Ok(FormatterSpec {
             format: None,
@@ -153,7 +153,10 @@ pub(crate) fn formatter_factory(
     Ok(spec)
 }
 
-fn nullable<T>(v: &Value, read: impl Fn(&Value) -> Result<T, ErrorKind>) -> Result<Option<T>, ErrorKind> {
+fn nullable<T>(
+    v: &Value,
+    read: impl Fn(&Value) -> Result<T, ErrorKind>,
+) -> Result<Option<T>, ErrorKind> {
     match v {
         Value::Null => Ok(None),
         v => read(v).map(Some),
@@ -172,7 +175,10 @@ pub(crate) fn formatter_by_class(
     let text = |s: &Option<String>| s.clone().map_or(Value::Null, Value::String);
     kw.insert("fmt".into(), text(&spec.format));
     kw.insert("datefmt".into(), text(&spec.datefmt));
-    kw.insert("style".into(), Value::String(spec.style.symbol().to_string()));
+    kw.insert(
+        "style".into(),
+        Value::String(spec.style.symbol().to_string()),
+    );
     if validate_given {
         kw.insert("validate".into(), Value::Bool(spec.validate));
     }
@@ -191,11 +197,14 @@ pub(crate) fn filter(
 ) -> Result<FilterSpec, ConfigError> {
     let Some(class) = entry.get("()", value::string)? else {
         let name = entry.get("name", value::string)?.unwrap_or_default();
-        entry.ignore_rest(warnings, "Python's dictConfig does not read it for a filter");
+        entry.ignore_rest(
+            warnings,
+            "Python's dictConfig does not read it for a filter",
+        );
         return Ok(FilterSpec::Name(name));
     };
     let attributes = attributes(&mut entry)?;
-    let kw = kwargs(&mut entry, warnings);
+    let kw = kwargs(&mut entry)?;
     if let Some(factory) = registry.find_filter(&class) {
         return Ok(FilterSpec::Custom(Custom {
             class,
@@ -236,9 +245,30 @@ pub(crate) fn filter(
 
 /// Attributes the standard handlers read, which mplog cannot set after construction.
 const HANDLER_ATTRIBUTES: &[&str] = &[
-    "stream", "baseFilename", "mode", "encoding", "errors", "delay", "namer", "rotator",
-    "when", "interval", "suffix", "extMatch", "utc", "atTime", "rolloverAt", "target",
-    "flushOnClose", "level", "formatter", "filters", "lock", "buffer", "dev", "ino",
+    "stream",
+    "baseFilename",
+    "mode",
+    "encoding",
+    "errors",
+    "delay",
+    "namer",
+    "rotator",
+    "when",
+    "interval",
+    "suffix",
+    "extMatch",
+    "utc",
+    "atTime",
+    "rolloverAt",
+    "target",
+    "flushOnClose",
+    "level",
+    "formatter",
+    "filters",
+    "lock",
+    "buffer",
+    "dev",
+    "ino",
 ];
 
 /// A built-in handler's `.` attributes.
@@ -250,14 +280,21 @@ pub(crate) fn handler_attributes(
     warnings: &mut Vec<ConfigWarning>,
 ) -> Result<(), ConfigError> {
     let at = format!("{path}..");
-    let fail = |name: &str, kind: ErrorKind| ConfigError::new(path.to_owned(), kind).at_key(&format!(".{name}"));
+    let fail = |name: &str, kind: ErrorKind| {
+        ConfigError::new(path.to_owned(), kind).at_key(&format!(".{name}"))
+    };
     let sized = |name: &str, v: &Value| {
         value::integer(v)
-            .and_then(|n| usize::try_from(n).map_err(|_| ErrorKind::Invalid(format!("{n} is too large"))))
+            .and_then(|n| {
+                usize::try_from(n).map_err(|_| ErrorKind::Invalid(format!("{n} is too large")))
+            })
             .map_err(|k| fail(name, k))
     };
     for (name, v) in attributes {
-        let rotating = matches!(kind, Kind::Rotating | Kind::LockedRotating | Kind::Timed | Kind::LockedTimed);
+        let rotating = matches!(
+            kind,
+            Kind::Rotating | Kind::LockedRotating | Kind::Timed | Kind::LockedTimed
+        );
         match (name.as_str(), kind) {
             ("terminator", Kind::Stream) => {
                 args.terminator = Some(value::string(v).map_err(|k| fail(name, k))?);
@@ -285,7 +322,11 @@ pub(crate) fn handler_attributes(
                     )),
                 ))
             }
-            _ => warnings.push(ConfigWarning::ignored(&at, name, "no handler reads this attribute")),
+            _ => warnings.push(ConfigWarning::ignored(
+                &at,
+                name,
+                "no handler reads this attribute",
+            )),
         }
     }
     Ok(())

@@ -134,10 +134,7 @@ fn split_names(s: &str) -> Vec<String> {
 
 /// Reads fileConfig INI text into the dictConfig tree (`disable_existing_loggers` true, as
 /// `fileConfig`'s default).
-pub(crate) fn to_dict(
-    text: &str,
-    warnings: &mut Vec<ConfigWarning>,
-) -> Result<Value, ConfigError> {
+pub(crate) fn to_dict(text: &str, warnings: &mut Vec<ConfigWarning>) -> Result<Value, ConfigError> {
     let ini = Ini {
         sections: sections(text)?,
     };

@@ -104,8 +104,20 @@ impl ConfigSource {
     /// assert!(ConfigSource::from("/nonexistent/logging.toml").load().is_err());
     /// ```
     pub fn load(self) -> Result<DictConfig, ConfigError> {
+        self.load_with(&Registry::new())
+    }
+
+    /// [`load`](ConfigSource::load) with a program's own classes (see [`Registry`]); a
+    /// configuration already read keeps the classes it was read with.
+    ///
+    /// ```
+    /// use mplog::config::{ConfigSource, Registry};
+    /// let cfg = ConfigSource::from("examples/configs/dev.toml").load_with(&Registry::new()).unwrap();
+    /// assert!(!cfg.is_incremental());
+    /// ```
+    pub fn load_with(self, registry: &Registry) -> Result<DictConfig, ConfigError> {
         match self {
-            ConfigSource::File(path) => DictConfig::from_path(&path),
+            ConfigSource::File(path) => DictConfig::from_path_with(&path, registry),
             ConfigSource::Dict(cfg) => Ok(cfg),
         }
     }

@@ -168,13 +168,15 @@ impl DictConfig {
                 // skips a missing one and the number 0, not the string "NOTSET".
                 let level = match entry.take("level") {
                     Some((_, Value::Number(n))) if n.as_u64() == Some(0) => None,
-                    Some((written, v)) => Some(
-                        value::level(v)
-                            .map_err(|k| entry.error(written, k).quiet_key())?,
-                    ),
+                    Some((written, v)) => {
+                        Some(value::level(v).map_err(|k| entry.error(written, k).quiet_key())?)
+                    }
                     None => None,
                 };
-                entry.ignore_rest(warnings, "an incremental configuration reads a handler's level only");
+                entry.ignore_rest(
+                    warnings,
+                    "an incremental configuration reads a handler's level only",
+                );
                 self.handler_levels.insert(name.to_owned(), level);
             }
             "handlers" => {
@@ -182,7 +184,8 @@ impl DictConfig {
                 self.handlers.insert(name.to_owned(), spec);
             }
             "loggers" => {
-                self.loggers.insert(name.to_owned(), logger(entry, warnings)?);
+                self.loggers
+                    .insert(name.to_owned(), logger(entry, warnings)?);
             }
             // Formatters and filters are ignored in incremental mode, as in Python.
             _ => {}
@@ -348,17 +351,27 @@ fn formatter(
     if let Some(class) = class {
         if let Some(factory) = registry.find_formatter(&class) {
             // Python calls the class with (fmt, datefmt, style[, validate]).
-            spec.custom = Some(custom::formatter_by_class(class, factory, &spec, validate_given));
+            spec.custom = Some(custom::formatter_by_class(
+                class,
+                factory,
+                &spec,
+                validate_given,
+            ));
         } else if !matches!(class.as_str(), "logging.Formatter" | "Formatter") {
             return Err(entry.error(
                 "class",
                 ErrorKind::Unsupported(super::registry::not_registered(
-                    "formatter", &class, "formatter",
+                    "formatter",
+                    &class,
+                    "formatter",
                 )),
             ));
         }
     }
-    entry.ignore_rest(warnings, "Python's dictConfig does not read it for a formatter");
+    entry.ignore_rest(
+        warnings,
+        "Python's dictConfig does not read it for a formatter",
+    );
     if spec.custom.is_none() {
         spec.build()
             .map_err(|e| ConfigError::new(entry.path.clone(), ErrorKind::Format(e)))?;
@@ -438,9 +451,11 @@ fn handler(
         .map_err(ConfigError::quiet_key)?;
     let formatter = entry.get("formatter", value::string)?;
     let filters = entry.get("filters", value::names)?.unwrap_or_default();
-    let attributes = entry.get(".", |v| value::table(v).cloned())?.unwrap_or_default();
+    let attributes = entry
+        .get(".", |v| value::table(v).cloned())?
+        .unwrap_or_default();
     if let Some(factory) = registry.find_handler(&class) {
-        let kwargs = custom::kwargs(&mut entry, warnings);
+        let kwargs = custom::kwargs(&mut entry)?;
         return Ok(HandlerSpec {
             kind: Kind::Null,
             level,
@@ -455,18 +470,6 @@ fn handler(
         });
     }
     let kind = classes::resolve(&class).map_err(|k| entry.error("class", k).quiet_key())?;
-    // Keys that are not identifiers are no keyword arguments: CPython drops them.
-    let dropped: Vec<usize> = (0..entry.items.len())
-        .filter(|&i| !value::is_identifier(entry.items[i].1))
-        .collect();
-    for i in dropped.into_iter().rev() {
-        let (_, written, _) = entry.items.remove(i);
-        warnings.push(ConfigWarning::ignored(
-            &entry.path,
-            written,
-            "not an identifier, so Python's dictConfig passes it to no constructor",
-        ));
-    }
     let mut args = classes::args(kind, &class, &mut entry)?;
     custom::handler_attributes(kind, &mut args, &attributes, &entry.path, warnings)?;
     Ok(HandlerSpec {
@@ -491,6 +494,9 @@ fn logger(
         filters: entry.get("filters", value::names)?,
         handlers: entry.get("handlers", value::names)?,
     };
-    entry.ignore_rest(warnings, "Python's dictConfig does not read it for a logger");
+    entry.ignore_rest(
+        warnings,
+        "Python's dictConfig does not read it for a logger",
+    );
     Ok(spec)
 }

@@ -125,7 +125,7 @@ impl<'a> Entry<'a> {
 }
 
 /// Python's `valid_ident`: the keys dictConfig passes to a constructor as keyword arguments
-/// (`^[a-z_][a-z0-9_]*$`, any case); it drops the others.
+/// (`^[a-z_][a-z0-9_]*$`, any case); it raises for any other key.
 pub(crate) fn is_identifier(key: &str) -> bool {
     key.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
         && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
