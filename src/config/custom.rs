@@ -143,8 +143,8 @@ pub(crate) fn formatter_factory(
             ));
         }
         warnings.push(ConfigWarning::ignored(
-            &format!("{}..", entry.path),
-            &name,
+            &entry.path,
+            &format!(".{name}"),
             "no formatter reads this attribute",
         ));
     }
@@ -235,8 +235,8 @@ pub(crate) fn filter(
             ));
         }
         warnings.push(ConfigWarning::ignored(
-            &format!("{}..", entry.path),
-            &attr,
+            &entry.path,
+            &format!(".{attr}"),
             "no filter reads this attribute",
         ));
     }
@@ -279,7 +279,6 @@ pub(crate) fn handler_attributes(
     path: &str,
     warnings: &mut Vec<ConfigWarning>,
 ) -> Result<(), ConfigError> {
-    let at = format!("{path}..");
     let fail = |name: &str, kind: ErrorKind| {
         ConfigError::new(path.to_owned(), kind).at_key(&format!(".{name}"))
     };
@@ -309,11 +308,21 @@ pub(crate) fn handler_attributes(
             }
             // configure() names the handler after its entry afterwards.
             ("name", _) => warnings.push(ConfigWarning::ignored(
-                &at,
-                name,
+                path,
+                &format!(".{name}"),
                 "Python's dictConfig names the handler after its entry afterwards",
             )),
-            (n, _) if HANDLER_ATTRIBUTES.contains(&n) || n == "terminator" => {
+            ("terminator", _) => {
+                return Err(fail(
+                    name,
+                    ErrorKind::Unsupported(
+                        "the handler attribute 'terminator' can be set on a StreamHandler only: \
+                         mplog's file handlers end each record with \"\\n\""
+                            .into(),
+                    ),
+                ))
+            }
+            (n, _) if HANDLER_ATTRIBUTES.contains(&n) => {
                 return Err(fail(
                     name,
                     ErrorKind::Unsupported(format!(
@@ -323,8 +332,8 @@ pub(crate) fn handler_attributes(
                 ))
             }
             _ => warnings.push(ConfigWarning::ignored(
-                &at,
-                name,
+                path,
+                &format!(".{name}"),
                 "no handler reads this attribute",
             )),
         }
