@@ -177,6 +177,8 @@ impl Parser<'_> {
             "False" => json!(false),
             "None" => Value::Null,
             "sys.stdout" => json!("ext://sys.stdout"),
+            // logging.handlers' port and syslog facility constants, which fileConfig files name.
+            _ if constant(w).is_some() => json!(constant(w)),
             "sys.stderr" => json!("ext://sys.stderr"),
             _ if matches!(
                 level,
@@ -189,6 +191,51 @@ impl Parser<'_> {
             _ => return Err(format!("'{w}' is not a literal mplog can read")),
         })
     }
+}
+
+/// `logging.handlers` constants as fileConfig's `args` write them (`handlers.SYSLOG_UDP_PORT`,
+/// `handlers.SysLogHandler.LOG_USER`).
+fn constant(name: &str) -> Option<i64> {
+    let name = name.strip_prefix("logging.").unwrap_or(name);
+    let name = name.strip_prefix("handlers.")?;
+    Some(match name {
+        "SYSLOG_UDP_PORT" | "SYSLOG_TCP_PORT" => 514,
+        "DEFAULT_TCP_LOGGING_PORT" => 9020,
+        "DEFAULT_UDP_LOGGING_PORT" => 9021,
+        "DEFAULT_HTTP_LOGGING_PORT" => 9022,
+        "DEFAULT_SOAP_LOGGING_PORT" => 9023,
+        _ => {
+            let facility = name.strip_prefix("SysLogHandler.LOG_")?;
+            let all = [
+                "KERN",
+                "USER",
+                "MAIL",
+                "DAEMON",
+                "AUTH",
+                "SYSLOG",
+                "LPR",
+                "NEWS",
+                "UUCP",
+                "CRON",
+                "AUTHPRIV",
+                "FTP",
+                "NTP",
+                "SECURITY",
+                "CONSOLE",
+                "SOLARIS_CRON",
+                "LOCAL0",
+                "LOCAL1",
+                "LOCAL2",
+                "LOCAL3",
+                "LOCAL4",
+                "LOCAL5",
+                "LOCAL6",
+                "LOCAL7",
+            ];
+            // The position is the facility's number (LOCAL0 is 16).
+            all.iter().position(|f| *f == facility)? as i64
+        }
+    })
 }
 
 #[cfg(test)]
@@ -219,6 +266,15 @@ mod tests {
             ])
         );
         assert_eq!(literal("s", "args", "()").unwrap(), json!([]));
+        assert_eq!(
+            literal(
+                "s",
+                "args",
+                "(('localhost', handlers.SYSLOG_UDP_PORT), handlers.SysLogHandler.LOG_USER)"
+            )
+            .unwrap(),
+            json!([["localhost", 514], 1])
+        );
         assert_eq!(
             literal("s", "args", "(sys.stderr,)").unwrap(),
             json!(["ext://sys.stderr"])
