@@ -481,6 +481,104 @@ mod tests {
         }
     }
 
+    /// The same scalars through PyYAML's `safe_load`, where python3 has it.
+    #[test]
+    fn plain_scalars_match_pyyaml() {
+        let scalars = [
+            "1_000",
+            "10_485_760",
+            "0x1f",
+            "0x_1F",
+            "017",
+            "0b1_01",
+            "1:30",
+            "-1:30",
+            "+12",
+            "0",
+            "-0",
+            "0o17",
+            "1e3",
+            "1.0e+3",
+            "1.5E-2",
+            ".5",
+            "-.5",
+            "+.inf",
+            "-.inf",
+            "2.5",
+            "1_0.5",
+            "1:30.5",
+            "yes",
+            "Yes",
+            "YES",
+            "yEs",
+            "On",
+            "off",
+            "n",
+            "y",
+            "~",
+            "null",
+            "Null",
+            "NULL",
+            "09",
+            "08.5",
+            "0.",
+            "_1",
+            "1_",
+            "12:70",
+            "3:25:45",
+            "true",
+            "False",
+            "logging.StreamHandler",
+            "ext://sys.stdout",
+            "%(message)s",
+        ];
+        let doc: String = scalars
+            .iter()
+            .enumerate()
+            .map(|(i, s)| format!("k{i}: {s}\n"))
+            .collect();
+        let script = "import json, sys, yaml, math\n\
+            d = yaml.safe_load(sys.stdin.read())\n\
+            f = lambda v: v if not (isinstance(v, float) and (math.isinf(v) or math.isnan(v))) else None\n\
+            print(json.dumps({k: f(v) for k, v in d.items()}))\n";
+        let out = std::process::Command::new("python3")
+            .args(["-c", script])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .and_then(|mut c| {
+                use std::io::Write as _;
+                c.stdin.take().expect("stdin").write_all(doc.as_bytes())?;
+                c.wait_with_output()
+            });
+        let out = match out {
+            Ok(out) if out.status.success() => out,
+            other => {
+                assert!(
+                    std::env::var("CI").is_err(),
+                    "python3 with PyYAML is needed: {other:?}"
+                );
+                eprintln!("skipped: python3 with PyYAML not run: {other:?}");
+                return;
+            }
+        };
+        let theirs: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let ours = parse(&doc).unwrap();
+        for (i, s) in scalars.iter().enumerate() {
+            let key = format!("k{i}");
+            let (a, b) = (&ours[&key], &theirs[&key]);
+            // Infinities have no JSON form: mplog keeps the text, Python's side gave null.
+            if b.is_null() && a.is_string() && s.contains("inf") {
+                continue;
+            }
+            let same = match (a.as_f64(), b.as_f64()) {
+                (Some(x), Some(y)) => x == y && a.is_i64() == b.is_i64(),
+                _ => a == b,
+            };
+            assert!(same, "{s:?}: mplog {a}, PyYAML {b}");
+        }
+    }
+
     #[test]
     fn quoted_and_tagged_scalars() {
         let v = parse("a: 'yes'\nb: \"1_000\"\nc: !!str 12\nd: !!int '12'\ne: |\n  on\n").unwrap();
