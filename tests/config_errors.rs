@@ -215,3 +215,53 @@ fn keys_python_ignores_are_warnings_and_a_handler_s_unknown_keys_are_errors() {
          unexpected argument 'a-b' for handler class 'logging.StreamHandler'"
     );
 }
+
+/// `mplog check` and `mplog listen` read files the same way: an `ext://` value that cannot
+/// be a file name is refused by `check` as by `listen`, and `ext://os.devnull` passes both.
+#[test]
+fn check_and_listen_accept_the_same_ext_values() {
+    let mplog = env!("CARGO_BIN_EXE_mplog");
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, filename: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(
+            &path,
+            format!(
+                "version: 1\nhandlers: {{f: {{class: logging.FileHandler, filename: '{filename}'}}}}\n\
+                 root: {{handlers: [f]}}\n"
+            ),
+        )
+        .unwrap();
+        path
+    };
+    let stream = write("stream.yaml", "ext://sys.stdout");
+    let out = std::process::Command::new(mplog)
+        .arg("check")
+        .arg(&stream)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("\"ext://sys.stdout\" is a stream, not a file name"), "{said}");
+    let listen = std::process::Command::new(mplog)
+        .args(["listen", "--config"])
+        .arg(&stream)
+        .arg("--endpoint")
+        .arg(dir.path().join("l.sock"))
+        .output()
+        .unwrap();
+    assert!(!listen.status.success());
+    assert!(
+        String::from_utf8_lossy(&listen.stderr).contains("is a stream, not a file name"),
+        "{listen:?}"
+    );
+    let devnull = write("devnull.yaml", "ext://os.devnull");
+    let cfg = DictConfig::from_path(&devnull).unwrap();
+    cfg.build().unwrap().shutdown();
+    let unknown = write("unknown.yaml", "ext://tempfile.gettempdir");
+    let e = DictConfig::from_path(&unknown).unwrap_err().to_string();
+    assert!(
+        e.contains("handlers.f.filename: \"ext://tempfile.gettempdir\" cannot be resolved"),
+        "{e}"
+    );
+}
