@@ -16,7 +16,8 @@ use mplog::config::DictConfig;
 use mplog::{Level, Manager};
 
 /// One step: a dictConfig (JSON, `{dir}` for the directory), then (logger, level, message).
-type Step = (&'static str, &'static [(&'static str, u32, &'static str)]);
+type Records = &'static [(&'static str, u32, &'static str)];
+type Step = (&'static str, Records);
 
 const PYTHON: &str = r#"
 import json, logging, logging.config, sys
@@ -59,8 +60,7 @@ fn compare(case: &str, steps: &[Step]) -> Vec<(String, String)> {
 
     let py_dir = tempfile::tempdir().unwrap();
     let py_at = |c: &str| c.replace("{dir}", &py_dir.path().display().to_string());
-    let steps_json: Vec<(String, &[(&str, u32, &str)])> =
-        steps.iter().map(|(c, r)| (py_at(c), *r)).collect();
+    let steps_json: Vec<(String, Records)> = steps.iter().map(|(c, r)| (py_at(c), *r)).collect();
     let out = Command::new("python3")
         .arg("-c")
         .arg(PYTHON)
@@ -325,12 +325,12 @@ fn config14_terminator_on_a_stream_handler() {
         "root": {"level": "WARNING", "handlers": ["hand1"]}}"#;
     if std::env::var("MPLOG_TEST_CONFIG14").is_ok() {
         use std::io::Write as _;
-        print!("@@begin@@\n");
+        println!("@@begin@@");
         std::io::stdout().flush().unwrap();
         let m = DictConfig::from_json(C).unwrap().build().unwrap();
         m.root().log(Level::WARNING, "Exclamation");
         m.shutdown();
-        print!("@@end@@\n");
+        println!("@@end@@");
         return;
     }
     let out = Command::new(std::env::current_exe().unwrap())

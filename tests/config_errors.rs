@@ -242,7 +242,10 @@ fn check_and_listen_accept_the_same_ext_values() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     let said = String::from_utf8_lossy(&out.stdout);
-    assert!(said.contains("\"ext://sys.stdout\" is a stream, not a file name"), "{said}");
+    assert!(
+        said.contains("\"ext://sys.stdout\" is a stream, not a file name"),
+        "{said}"
+    );
     let listen = std::process::Command::new(mplog)
         .args(["listen", "--config"])
         .arg(&stream)

@@ -32,7 +32,9 @@
 //! (or dict) of strings, integers, floats, `True`, `False`, `None`, `sys.stdout`, `sys.stderr`
 //! and level names (`ERROR`, `logging.ERROR`). Positional arguments are matched to the
 //! class's parameter names as in Python's constructors. Anything that would need evaluating
-//! code is refused, naming the section. As in `configparser`, keys are case-insensitive,
+//! code is refused, naming the section. Keys fileConfig does not read are warnings, as they
+//! have no effect. A class mplog does not know gets its positional `args` as the list `args`
+//! (for a class registered with [`Registry`](super::Registry)). As in `configparser`, keys are case-insensitive,
 //! indented lines continue a value, and `%%` in `args`/`kwargs` is a `%` (other `%(...)`
 //! interpolation is refused).
 

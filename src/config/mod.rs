@@ -23,8 +23,16 @@
 //!   levels, classes and their arguments, formats, every reference to a formatter, filter or
 //!   handler, MemoryHandler target loops. [`ConfigError`] names the place and the cause, like
 //!   Python's chain: `handlers.file: unable to configure handler 'file': unknown level 'NTOSET'`.
-//!   Python's `()` factories and `.` attributes are refused (mplog loads no code), and so are
-//!   `cfg://` references; `ext://` is read for `sys.stdout` and `sys.stderr` only.
+//! - **As CPython reads it**: keys CPython ignores (a logger's `qualname`, a formatter's
+//!   `fmt`, top-level keys of a project's own) are [`warnings`](DictConfig::warnings), not
+//!   errors; `()` factories and `.` attributes work for the standard classes mplog implements;
+//!   `ext://sys.stdout`, `ext://sys.stderr`, `ext://os.devnull`, `ext://logging.LEVEL` and
+//!   `cfg://` references resolve as CPython's `BaseConfigurator.convert`; YAML is read as
+//!   PyYAML's `safe_load` (YAML 1.1). Classes of a program's own come from a [`Registry`]
+//!   (mplog loads no Python code: an unregistered class is refused, saying how to provide it).
+//! - **Bounded**: nesting deeper than 128 levels, files over [`MAX_FILE_BYTES`] and YAML alias
+//!   bombs are refused with a clear error, in bounded time and memory, before anything is
+//!   applied.
 //! - **All or nothing**: [`DictConfig::build`] and [`DictConfig::apply_to`] create every
 //!   handler (open every file) before touching a logger; a failure leaves the hierarchy as it
 //!   was.
