@@ -257,7 +257,7 @@ impl std::error::Error for ConfigError {}
 /// assert_eq!(w.path(), "loggers.gunicorn.error.qualname");
 /// assert_eq!(
 ///     w.to_string(),
-///     "loggers.gunicorn.error: key 'qualname' is ignored (Python's dictConfig does not read it)"
+///     "loggers.gunicorn.error: key 'qualname' is ignored (Python's dictConfig does not read it for a logger)"
 /// );
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
