@@ -30,6 +30,9 @@ fn invalid(path: &str, message: String) -> ConfigError {
 
 /// Resolves every `ext://` and `cfg://` string of `tree` in place.
 pub(crate) fn convert_tree(tree: &mut Value) -> Result<(), ConfigError> {
+    if !has_references(tree) {
+        return Ok(());
+    }
     let original = tree.clone();
     let mut budget = MAX_NODES;
     walk(tree, &original, &mut String::new(), &mut budget)
@@ -133,6 +136,21 @@ fn convert_nested(
         }
     }
     Ok(())
+}
+
+/// Whether any string of `tree` is an `ext://` or `cfg://` value (most files have none: no
+/// copy of the tree is made for them).
+fn has_references(tree: &Value) -> bool {
+    let mut stack = vec![tree];
+    while let Some(v) = stack.pop() {
+        match v {
+            Value::String(s) if s.starts_with("cfg://") || s.starts_with("ext://") => return true,
+            Value::Array(items) => stack.extend(items.iter()),
+            Value::Object(map) => stack.extend(map.values()),
+            _ => {}
+        }
+    }
+    false
 }
 
 fn count(v: &Value) -> usize {
