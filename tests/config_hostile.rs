@@ -120,7 +120,7 @@ fn a_file_larger_than_the_bound_is_refused_before_reading_it_all() {
     let out = run_bounded(Command::new(MPLOG).arg("check").arg(&path));
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("larger than 64 MiB"), "{stdout}");
+    assert!(stdout.contains("larger than 32 MiB"), "{stdout}");
 }
 
 fn write_good(path: &Path, log: &Path) {

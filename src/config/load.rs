@@ -98,8 +98,14 @@ pub(crate) const MAX_DEPTH: usize = 128;
 /// "bomb" is not.
 pub(crate) const MAX_NODES: usize = 4_000_000;
 
-/// The largest configuration file read (64 MiB): beyond it, a clear error before reading.
-pub const MAX_FILE_BYTES: u64 = 64 << 20;
+/// The largest configuration file read (32 MiB, room for 300,000 loggers in JSON): beyond
+/// it, a clear error before reading it all. Parsing takes memory in proportion to the text, so
+/// this bounds what a hostile file can make a listener allocate.
+///
+/// ```
+/// assert_eq!(mplog::config::MAX_FILE_BYTES, 32 << 20);
+/// ```
+pub const MAX_FILE_BYTES: u64 = 32 << 20;
 
 /// Refuses text whose brackets (`[`, `{`, `(`) nest deeper than [`MAX_DEPTH`], before a
 /// recursive parser sees it. Brackets in strings count too: a value with 128 unbalanced
