@@ -123,27 +123,44 @@ fn a_file_larger_than_the_bound_is_refused_before_reading_it_all() {
     assert!(stdout.contains("larger than 32 MiB"), "{stdout}");
 }
 
-fn write_good(path: &Path, log: &Path) {
-    std::fs::write(
-        path,
-        format!(
+/// A good configuration in the format of `ext`: every record to `log` as `name message`.
+fn write_good(path: &Path, log: &Path, ext: &str) {
+    let log = log.display().to_string();
+    let text = match ext {
+        "ini" => format!(
             "[loggers]\nkeys=root\n[handlers]\nkeys=h\n[formatters]\nkeys=f\n\
              [logger_root]\nlevel=DEBUG\nhandlers=h\n\
-             [handler_h]\nclass=FileHandler\nformatter=f\nargs=({:?},)\n\
-             [formatter_f]\nformat=%(name)s %(message)s\n",
-            log.display().to_string()
+             [handler_h]\nclass=FileHandler\nformatter=f\nargs=({log:?},)\n\
+             [formatter_f]\nformat=%(name)s %(message)s\n"
         ),
-    )
-    .unwrap();
+        "yaml" => format!(
+            "version: 1\nformatters: {{f: {{format: '%(name)s %(message)s'}}}}\n\
+             handlers: {{h: {{class: FileHandler, formatter: f, filename: {log:?}}}}}\n\
+             root: {{level: DEBUG, handlers: [h]}}\n"
+        ),
+        "json" => format!(
+            r#"{{"version": 1, "formatters": {{"f": {{"format": "%(name)s %(message)s"}}}},
+                "handlers": {{"h": {{"class": "FileHandler", "formatter": "f", "filename": {log:?}}}}},
+                "root": {{"level": "DEBUG", "handlers": ["h"]}}}}"#
+        ),
+        _ => format!(
+            "version = 1\n[formatters.f]\nformat = \"%(name)s %(message)s\"\n\
+             [handlers.h]\nclass = \"FileHandler\"\nformatter = \"f\"\nfilename = {log:?}\n\
+             [root]\nlevel = \"DEBUG\"\nhandlers = [\"h\"]\n"
+        ),
+    };
+    std::fs::write(path, text).unwrap();
 }
 
-#[test]
-fn a_hostile_reload_leaves_the_listener_serving() {
+/// A listener on a good `ext` file; each hostile file of that format in its place, then
+/// SIGHUP: the reload fails with the clear error, and the listener goes on serving with its
+/// configuration.
+fn hostile_reloads_leave_the_listener_serving(ext: &str) {
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("logging.ini");
+    let config = dir.path().join(format!("logging.{ext}"));
     let log = dir.path().join("out.log");
     let endpoint = dir.path().join("l.sock");
-    write_good(&config, &log);
+    write_good(&config, &log, ext);
     let mut listener = Command::new(MPLOG)
         .arg("listen")
         .arg("--config")
@@ -170,13 +187,13 @@ fn a_hostile_reload_leaves_the_listener_serving() {
     };
     send("before");
     let pid = Pid::from_raw(listener.id() as i32);
-    // Each hostile file in place of the configuration, the INI one through its own format.
-    let ini = dir.path().join("logging.ini");
-    for (name, text, says) in hostile()
+    let cases: Vec<_> = hostile()
         .into_iter()
-        .filter(|(n, _, _)| n.ends_with(".ini"))
-    {
-        std::fs::write(&ini, text).unwrap();
+        .filter(|(n, _, _)| n.ends_with(&format!(".{ext}")))
+        .collect();
+    assert!(!cases.is_empty());
+    for (name, text, says) in &cases {
+        std::fs::write(&config, text).unwrap();
         kill(pid, Signal::SIGHUP).unwrap();
         line.clear();
         stderr.read_line(&mut line).unwrap();
@@ -188,16 +205,35 @@ fn a_hostile_reload_leaves_the_listener_serving() {
     kill(pid, Signal::SIGTERM).unwrap();
     let status = listener.wait().unwrap();
     assert!(status.success(), "{status:?}");
-    // The failure is also logged on `mplog.listener`, which the root's handler writes.
+    // Each failure is also logged on `mplog.listener`, which the root's handler writes.
     let text = std::fs::read_to_string(&log).unwrap();
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines.len(), 3, "{text}");
+    assert_eq!(lines.len(), 1 + 2 * cases.len(), "{text}");
     assert_eq!(lines[0], "app before");
-    assert!(
-        lines[1]
-            .starts_with("mplog.listener configuration reload failed, keeping the running one:")
-            && lines[1].contains("nested deeper than 128 levels"),
-        "{text}"
-    );
-    assert_eq!(lines[2], "app after deep.ini");
+    for (i, (name, _, says)) in cases.iter().enumerate() {
+        let failed = lines[1 + 2 * i];
+        assert!(
+            failed.starts_with(
+                "mplog.listener configuration reload failed, keeping the running one:"
+            ) && failed.contains(says),
+            "{text}"
+        );
+        assert_eq!(lines[2 + 2 * i], format!("app after {name}"));
+    }
+}
+
+#[test]
+fn a_hostile_ini_reload_leaves_the_listener_serving() {
+    hostile_reloads_leave_the_listener_serving("ini");
+}
+
+#[test]
+fn a_hostile_yaml_reload_leaves_the_listener_serving() {
+    hostile_reloads_leave_the_listener_serving("yaml");
+}
+
+#[test]
+fn a_hostile_json_or_toml_reload_leaves_the_listener_serving() {
+    hostile_reloads_leave_the_listener_serving("json");
+    hostile_reloads_leave_the_listener_serving("toml");
 }
