@@ -6,6 +6,11 @@
 //! handlers. So each record is handled by exactly one configuration and none is lost. An
 //! incremental configuration changes levels of the running hierarchy in place instead.
 //!
+//! A reload applies as CPython's `dictConfig` applies to a running process: the running
+//! hierarchy's loggers are carried into the new one first, so with `disable_existing_loggers`
+//! (the default) those the new configuration does not name, nor has below one it names, are
+//! disabled (mplog's own `mplog.*` loggers excepted).
+//!
 //! The new configuration's files are opened before the swap: a file handler with `mode: w`
 //! truncates its file then, as a Python `dictConfig` would; reloaded listeners usually want
 //! `mode: a` (the default).
