@@ -223,3 +223,58 @@ fn check_names_ignored_keys_and_strict_refuses_them() {
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stdout).ends_with("1 warning (--strict refuses them)\n"));
 }
+
+/// CPython's custom_formatter_class_validate (by `()`, keys as keyword arguments) and
+/// custom_formatter_class_validate2 (by `class`: Python's `(fmt, datefmt, style, validate)`).
+#[test]
+fn custom_formatter_classes_with_validate() {
+    let seen: Arc<Mutex<Vec<Kwargs>>> = Arc::new(Mutex::new(Vec::new()));
+    let record = seen.clone();
+    let reg = Registry::new().formatter("test_logging.ExceptionFormatter", move |kw| {
+        record.lock().unwrap().push(kw.clone());
+        let fmt = kw
+            .str("fmt")?
+            .or(kw.str("format")?)
+            .unwrap_or("%(message)s");
+        let f = mplog::Formatter::builder(fmt)
+            .validate(kw.bool("validate")?.unwrap_or(true))
+            .build()
+            .map_err(|e| e.to_string())?;
+        Ok(Arc::new(f) as Arc<dyn Format>)
+    });
+    let config = |form1: &str| {
+        format!(
+            r#"{{"version": 1, "formatters": {{"form1": {form1}}},
+                "handlers": {{"hand1": {{"class": "logging.StreamHandler", "formatter": "form1",
+                                         "level": "NOTSET", "stream": "ext://sys.stdout"}}}},
+                "loggers": {{"my_test_logger_custom_formatter": {{"level": "DEBUG", "handlers": ["hand1"],
+                                                                  "propagate": "true"}}}}}}"#
+        )
+    };
+    for form1 in [
+        r#"{"()": "test_logging.ExceptionFormatter", "format": "%(levelname)s:%(name)s:%(message)s", "validate": false}"#,
+        r#"{"class": "test_logging.ExceptionFormatter", "format": "%(levelname)s:%(name)s:%(message)s", "validate": false}"#,
+    ] {
+        let cfg = DictConfig::from_text_with(&config(form1), FileFormat::Json, &reg).unwrap();
+        let m = cfg.build().unwrap();
+        let logger = m.get_logger("my_test_logger_custom_formatter");
+        assert!(logger.propagate());
+        assert!(logger.handlers()[0].base().formatter().is_some());
+        m.shutdown();
+    }
+    let seen = seen.lock().unwrap();
+    let keys: Vec<Vec<&str>> = seen.iter().map(|k| k.keys().collect()).collect();
+    assert_eq!(
+        keys,
+        [
+            vec!["format", "validate"],
+            vec!["datefmt", "fmt", "style", "validate"]
+        ]
+    );
+    assert_eq!(
+        seen[1].str("fmt"),
+        Ok(Some("%(levelname)s:%(name)s:%(message)s"))
+    );
+    assert_eq!(seen[1].str("style"), Ok(Some("%")));
+    assert_eq!(seen[1].bool("validate"), Ok(Some(false)));
+}

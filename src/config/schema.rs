@@ -332,6 +332,8 @@ fn formatter(
         return custom::formatter_factory(entry, key, factory, registry, warnings);
     }
     let class = entry.get("class", value::string)?;
+    // Python passes `validate` to a formatter class only when the entry has it.
+    let validate_given = entry.items.iter().any(|(c, _, _)| c == "validate");
     let mut spec = FormatterSpec {
         format: entry.get("format", value::string)?,
         datefmt: entry.get("datefmt", value::string)?,
@@ -347,7 +349,6 @@ fn formatter(
         defaults: entry.get("defaults", defaults)?.unwrap_or_default(),
         custom: None,
     };
-    let validate_given = entry.items.iter().any(|(c, _, _)| c == "validate");
     if let Some(class) = class {
         if let Some(factory) = registry.find_formatter(&class) {
             // Python calls the class with (fmt, datefmt, style[, validate]).
