@@ -75,6 +75,7 @@ mod registry;
 mod schema;
 mod value;
 mod yaml;
+mod yaml11;
 
 use std::path::{Path, PathBuf};
 
