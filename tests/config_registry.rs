@@ -82,6 +82,7 @@ fn registry(lines: Arc<Mutex<Vec<String>>>, seen: Arc<Mutex<Vec<Kwargs>>>) -> Re
 
 const YAML: &str = r#"
 version: 1
+disable_existing_loggers: false
 formatters:
   up: {'()': myapp.logging.Upper, fmt: '%(levelname)s %(message)s'}
   by_class: {class: myapp.logging.Upper, format: '%(name)s: %(message)s'}
