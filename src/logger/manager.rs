@@ -165,6 +165,49 @@ impl Manager {
         Logger(logger)
     }
 
+    /// The logger called `name` if it was created (`""` and `"root"`: the root), without
+    /// creating it (Python's `manager.loggerDict.get`, placeholders excluded).
+    ///
+    /// ```
+    /// let m = mplog::Manager::new();
+    /// m.get_logger("app.db");
+    /// assert!(m.existing_logger("app.db").is_some());
+    /// assert!(m.existing_logger("app").is_none()); // only a placeholder
+    /// ```
+    pub fn existing_logger(&self, name: &str) -> Option<Logger> {
+        if name.is_empty() || name == "root" {
+            return Some(self.root());
+        }
+        self.shared
+            .registry
+            .read()
+            .logger(name)
+            .cloned()
+            .map(Logger)
+    }
+
+    /// The nearest created ancestor of `name` (by its dotted prefixes; else the root), without
+    /// creating anything: O(depth of the name).
+    ///
+    /// ```
+    /// let m = mplog::Manager::new();
+    /// let app = m.get_logger("app");
+    /// assert_eq!(m.nearest_ancestor("app.db.pool"), app);
+    /// assert!(m.nearest_ancestor("other.x").is_root());
+    /// ```
+    pub fn nearest_ancestor(&self, name: &str) -> Logger {
+        let registry = self.shared.registry.read();
+        let mut end = name.len();
+        while let Some(dot) = name[..end].rfind('.') {
+            if let Some(l) = registry.logger(&name[..dot]) {
+                return Logger(l.clone());
+            }
+            end = dot;
+        }
+        drop(registry);
+        self.root()
+    }
+
     /// The global `disable` level: records at or below it are dropped everywhere.
     ///
     /// ```

@@ -72,6 +72,10 @@ pub struct ListenerStats {
     /// [`stop`](super::ListenerHandle::stop), those the last flush could not write either
     /// (closing the handlers gives up on them: they join `not_written`).
     pub held: u64,
+    /// Records handled by the nearest existing ancestor of their logger's name, because
+    /// creating their logger would have passed a cap on names (see
+    /// [`QueueListenerBuilder::max_logger_names`](super::QueueListenerBuilder::max_logger_names)).
+    pub names_capped: u64,
 }
 
 /// Counters shared by the listener's threads.
@@ -87,6 +91,7 @@ pub(crate) struct Shared {
     /// The handlers' records given up on and held, as of the last flush.
     pub(crate) not_written: AtomicU64,
     pub(crate) held: AtomicU64,
+    pub(crate) names_capped: AtomicU64,
     pub(crate) stopping: AtomicBool,
     pub(crate) workers: Mutex<Vec<Arc<WorkerEntry>>>,
 }
@@ -126,6 +131,7 @@ impl Shared {
             stalled: s.stalled.load(Ordering::Relaxed),
             not_written: s.not_written.load(Ordering::Relaxed),
             held: s.held.load(Ordering::Relaxed),
+            names_capped: s.names_capped.load(Ordering::Relaxed),
         }
     }
 }
