@@ -129,3 +129,127 @@ impl Producer {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::super::{HeaderInfo, Ring, MIN_CAPACITY};
+    use super::*;
+
+    fn ring() -> (std::fs::File, Arc<Ring>, Producer) {
+        let file = tempfile::tempfile().unwrap();
+        let info = HeaderInfo {
+            capacity: MIN_CAPACITY,
+            pid: std::process::id(),
+            start_time: 7,
+            process_name: "unit".into(),
+        };
+        let (ring, producer) = Ring::create(&file, &info).unwrap();
+        (file, ring, producer)
+    }
+
+    /// Reads everything committed, committing as it goes; returns the whole records.
+    fn drain(consumer: &Ring, pos: &mut u64) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        loop {
+            let mut buf = Vec::new();
+            let tail = consumer.tail();
+            let found = consumer.read(pos, tail, &mut buf).unwrap();
+            consumer.commit(*pos);
+            if !found {
+                return out;
+            }
+            out.push(buf);
+        }
+    }
+
+    #[test]
+    fn a_record_many_times_the_ring_passes_in_order_between_small_ones() {
+        let (file, _ring, mut producer) = ring();
+        let consumer = Ring::open(&file).unwrap();
+        let big: Vec<u8> = (0..10 * MIN_CAPACITY + 13)
+            .map(|i| (i % 251) as u8)
+            .collect();
+        let (mut pos, mut got) = (0, Vec::new());
+        producer.write(b"before").unwrap();
+        // The consumer runs whenever the producer waits: one thread plays both sides.
+        let consumer_ref = &consumer;
+        let mut drained = Vec::new();
+        producer
+            .write_any(&big, |_, _| {
+                drained.extend(drain(consumer_ref, &mut pos));
+                true
+            })
+            .unwrap();
+        got.extend(drained);
+        producer.write(b"after").unwrap();
+        got.extend(drain(&consumer, &mut pos));
+        assert_eq!(got, [b"before".to_vec(), big, b"after".to_vec()]);
+        assert_eq!(consumer.written(), 3, "a record in pieces counts once");
+        assert_eq!(consumer.take_lost(), 0);
+    }
+
+    #[test]
+    fn a_record_given_up_part_way_is_thrown_away_and_counted() {
+        let (file, _ring, mut producer) = ring();
+        let consumer = Ring::open(&file).unwrap();
+        let big = vec![7u8; 4 * MIN_CAPACITY];
+        let mut pos = 0;
+        let mut first = true;
+        let result = producer.write_any(&big, |_, _| {
+            // The consumer takes the pieces written so far, then the producer gives up.
+            assert!(drain(&consumer, &mut pos).is_empty());
+            std::mem::replace(&mut first, false)
+        });
+        assert_eq!(result, Err(WriteError::Full));
+        producer.write(b"next").unwrap();
+        assert_eq!(drain(&consumer, &mut pos), [b"next".to_vec()]);
+        assert_eq!(consumer.take_lost(), 1);
+    }
+
+    #[test]
+    fn continuation_pieces_without_their_start_are_skipped_and_counted() {
+        let (file, _ring, mut producer) = ring();
+        let first = Ring::open(&file).unwrap();
+        let big = vec![3u8; 2 * MIN_CAPACITY];
+        let mut pos = 0;
+        let mut stopped_at = None;
+        producer
+            .write_any(&big, |_, _| {
+                // A listener that takes the first pieces, commits, and dies.
+                if stopped_at.is_none() {
+                    drain(&first, &mut pos);
+                    stopped_at = Some(pos);
+                } else {
+                    // Its successor starts at the committed head, mid-record.
+                    let next = Ring::open(&file).unwrap();
+                    let mut p = next.head();
+                    assert!(drain(&next, &mut p).is_empty());
+                    assert_eq!(
+                        next.take_lost(),
+                        0,
+                        "pieces pending: the record is not over"
+                    );
+                    pos = p;
+                }
+                true
+            })
+            .unwrap();
+        let next = Ring::open(&file).unwrap();
+        let mut p = next.head();
+        assert!(drain(&next, &mut p).is_empty());
+        assert_eq!(next.take_lost(), 1);
+        assert!(stopped_at.is_some());
+    }
+
+    #[test]
+    fn beyond_the_assembly_bound_is_too_large() {
+        let (_file, _ring, mut producer) = ring();
+        let huge = vec![0u8; MAX_ASSEMBLED + 1];
+        assert_eq!(
+            producer.write_any(&huge, |_, _| true),
+            Err(WriteError::TooLarge)
+        );
+    }
+}
