@@ -819,7 +819,7 @@ impl QueueHandlerBuilder {
     }
 
     /// Data bytes of each thread's ring, shm transport only ([`DEFAULT_RING_BYTES`]; rounded
-    /// up to a power of two, at least 4 KiB). A record larger than half of it is dropped.
+    /// up to a power of two, at least 4 KiB). A record larger than half of it travels in pieces.
     ///
     /// ```
     /// use mplog::queue::QueueHandler;
