@@ -79,11 +79,11 @@ impl LoggerCache {
             let (logger, capped) = self.resolve(manager, name);
             self.last = Some((name.clone(), logger, capped));
         }
-        match &self.last {
-            Some((_, logger, capped)) => (logger, *capped),
-            // Just set above.
-            None => unreachable!("the last logger was just stored"),
-        }
+        // Set above on a miss: the closure never runs.
+        let (_, logger, capped) = self
+            .last
+            .get_or_insert_with(|| (name.clone(), manager.root(), None));
+        (logger, *capped)
     }
 
     fn resolve(&mut self, manager: &Manager, name: &Arc<str>) -> (Logger, Option<Capped>) {
