@@ -156,6 +156,13 @@ pub fn describe(stats: &ListenerStats) -> String {
             stats.over_capacity, stats.stalled
         ));
     }
+    if stats.names_capped > 0 {
+        text.push_str(&format!(
+            "mplog:   {} records handled by an ancestor logger: their names were past the \
+             caps on logger names\n",
+            stats.names_capped
+        ));
+    }
     let lost = stats.not_written + stats.held;
     if lost > 0 {
         text.push_str(&format!(
