@@ -48,6 +48,11 @@ fn child() {
 }
 
 fn run(transport: &str, role: &str) -> (Vec<String>, mplog::queue::ListenerStats, String) {
+    // "socket-sync": the socket transport with `Delivery::Sync` (no sender thread).
+    let (transport, delivery) = match transport.split_once('-') {
+        Some((t, d)) => (t, d),
+        None => (transport, "async"),
+    };
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("big.log");
     let listener = common::file_listener(&path);
@@ -55,7 +60,7 @@ fn run(transport: &str, role: &str) -> (Vec<String>, mplog::queue::ListenerStats
         role,
         listener.endpoint(),
         "big-worker",
-        &[("MPLOG_TRANSPORT", transport)],
+        &[("MPLOG_TRANSPORT", transport), ("MPLOG_DELIVERY", delivery)],
     )
     .stderr(Stdio::piped())
     .output()
@@ -113,6 +118,14 @@ fn big_records_arrive_on_the_socket() {
         return;
     }
     every_size_arrives_whole_and_in_order("socket");
+}
+
+#[test]
+fn big_records_arrive_on_the_socket_with_sync_delivery() {
+    if common::role().is_some() {
+        return;
+    }
+    every_size_arrives_whole_and_in_order("socket-sync");
 }
 
 #[test]

@@ -60,7 +60,7 @@ use std::fs::File;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::ptr::NonNull;
-use std::sync::atomic::{fence, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{fence, AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -154,6 +154,9 @@ pub struct Ring {
     info: HeaderInfo,
     /// Consumer side: the record being put together from pieces (see [`pieces`]).
     assembly: Mutex<Assembly>,
+    /// Whether `assembly` holds pieces: a whole record then ends them (read without the lock,
+    /// so the usual record costs no lock; only the consumer's thread reads or writes it).
+    assembling: AtomicBool,
 }
 
 // SAFETY: the mapping is shared memory by design; `Ring` hands out no references into it
@@ -281,6 +284,7 @@ impl Ring {
             capacity,
             info,
             assembly: Mutex::default(),
+            assembling: AtomicBool::new(false),
         })
     }
 
@@ -442,15 +446,19 @@ impl Ring {
                 let mut piece = vec![0; len as usize];
                 self.read_bytes(HEADER_LEN + off + 4, &mut piece);
                 *pos += need as u64;
+                self.assembling.store(true, Ordering::Relaxed);
                 match self.assembly.lock().piece(flags, &piece) {
                     Some(whole) => {
+                        self.assembling.store(false, Ordering::Relaxed);
                         out.extend_from_slice(&whole);
                         return Ok(true);
                     }
                     None => continue,
                 }
             }
-            self.assembly.lock().whole_record_seen();
+            if self.assembling.swap(false, Ordering::Relaxed) {
+                self.assembly.lock().whole_record_seen();
+            }
             let start = out.len();
             out.resize(start + len as usize, 0);
             self.read_bytes(HEADER_LEN + off + 4, &mut out[start..]);
