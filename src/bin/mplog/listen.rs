@@ -307,6 +307,13 @@ pub fn describe(stats: &ListenerStats) -> String {
             stats.cut_inputs, stats.undelivered_bytes
         ));
     }
+    if stats.names_capped > 0 {
+        text.push_str(&format!(
+            "mplog:   {} records handled by an ancestor logger: their names were past the \
+             caps on logger names\n",
+            stats.names_capped
+        ));
+    }
     let lost = stats.not_written + stats.held;
     if lost > 0 {
         text.push_str(&format!(

@@ -73,6 +73,7 @@
 
 mod dispatch;
 mod inputs;
+mod names;
 mod peer;
 mod shutdown;
 mod stats;
@@ -89,6 +90,7 @@ use parking_lot::Mutex;
 pub(crate) use self::dispatch::DispatchMsg;
 pub use self::inputs::replies::DEFAULT_REPLY_TIMEOUT;
 pub use self::inputs::socket::DEFAULT_MAX_CONNECTIONS;
+pub use self::names::{DEFAULT_MAX_LOGGER_NAMES, DEFAULT_MAX_LOGGER_NAME_LEN};
 pub(crate) use self::stats::Shared;
 pub use self::stats::{ListenerStats, WorkerStats};
 use super::handler::{Overflow, QueueHandler};
@@ -181,6 +183,7 @@ impl QueueListener {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             reply_timeout: DEFAULT_REPLY_TIMEOUT,
             drain_timeout: DEFAULT_DRAIN_TIMEOUT,
+            name_caps: names::NameCaps::default(),
         }
     }
 }
@@ -205,6 +208,7 @@ pub struct QueueListenerBuilder {
     max_connections: usize,
     reply_timeout: Duration,
     drain_timeout: Duration,
+    name_caps: names::NameCaps,
 }
 
 impl std::fmt::Debug for QueueListenerBuilder {
@@ -386,6 +390,33 @@ impl QueueListenerBuilder {
         self
     }
 
+    /// Most loggers created for the names of received records ([`DEFAULT_MAX_LOGGER_NAMES`];
+    /// loggers that exist already never count). Past it a record is handled by the nearest
+    /// existing ancestor of its name and keeps its name for formatting; the first time is
+    /// logged on [`LISTENER_LOGGER`], every such record counted in
+    /// [`ListenerStats::names_capped`].
+    ///
+    /// ```
+    /// let listener = mplog::queue::QueueListener::builder().max_logger_names(500).start().unwrap();
+    /// assert_eq!(listener.stop().names_capped, 0);
+    /// ```
+    pub fn max_logger_names(mut self, names: usize) -> Self {
+        self.name_caps.names = names;
+        self
+    }
+
+    /// Longest name, in bytes, a logger is created for ([`DEFAULT_MAX_LOGGER_NAME_LEN`]); a
+    /// record with a longer name is handled as past [`max_logger_names`](Self::max_logger_names).
+    ///
+    /// ```
+    /// let listener = mplog::queue::QueueListener::builder().max_logger_name_len(200).start().unwrap();
+    /// assert_eq!(listener.stop().names_capped, 0);
+    /// ```
+    pub fn max_logger_name_len(mut self, bytes: usize) -> Self {
+        self.name_caps.len = bytes;
+        self
+    }
+
     /// Binds the endpoint and starts the threads.
     ///
     /// ```
@@ -429,7 +460,8 @@ impl QueueListenerBuilder {
         let shared = Arc::new(Shared::default());
         let (tx, rx) = bounded(DISPATCH_CAPACITY);
         let target_copy = target.clone();
-        let dispatch = dispatch::Dispatcher::new(target, rx, shared.clone());
+        let dispatch =
+            dispatch::Dispatcher::new(target, rx, shared.clone()).with_name_caps(self.name_caps);
         let dispatch = std::thread::Builder::new()
             .name("mplog-dispatch".into())
             .spawn(move || dispatch.run())

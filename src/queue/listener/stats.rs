@@ -82,6 +82,10 @@ pub struct ListenerStats {
     /// Bytes of records received or committed but not handled when the drain deadline
     /// passed (left in rings, or received and not acknowledged): the next listener gets them.
     pub undelivered_bytes: u64,
+    /// Records handled by the nearest existing ancestor of their logger's name, because
+    /// creating their logger would have passed a cap on names (see
+    /// [`QueueListenerBuilder::max_logger_names`](super::QueueListenerBuilder::max_logger_names)).
+    pub names_capped: u64,
 }
 
 /// Counters shared by the listener's threads.
@@ -97,6 +101,7 @@ pub(crate) struct Shared {
     /// The handlers' records given up on and held, as of the last flush.
     pub(crate) not_written: AtomicU64,
     pub(crate) held: AtomicU64,
+    pub(crate) names_capped: AtomicU64,
     pub(crate) stopping: AtomicBool,
     /// The drain deadline passed: inputs stop reading, the dispatch thread stops handling.
     pub(crate) cut: AtomicBool,
@@ -154,6 +159,7 @@ impl Shared {
             drain_cut: s.cut.load(Ordering::Relaxed),
             cut_inputs: s.cut_inputs.load(Ordering::Relaxed),
             undelivered_bytes: s.undelivered_bytes.load(Ordering::Relaxed),
+            names_capped: s.names_capped.load(Ordering::Relaxed),
         }
     }
 }

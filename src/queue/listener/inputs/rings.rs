@@ -247,6 +247,7 @@ impl RingSet {
             }
             body.clear();
             let mut count = 0u64;
+            let before = pos;
             while count < BATCH_RECORDS && (body.len() as u64) < BATCH_BYTES {
                 match ring.read(&mut pos, tail, &mut body) {
                     Ok(true) => count += 1,
@@ -260,7 +261,14 @@ impl RingSet {
                     }
                 }
             }
-            if count > 0 {
+            let lost = ring.take_lost();
+            if lost > 0 {
+                let text = format!("{who}: {lost} records lost in pieces (see ring::pieces)");
+                self.notice(Level::WARNING, text);
+            }
+            // Pieces of a big record moved `pos` with no record yet: commit them too, or a
+            // record larger than the ring would wait for room forever.
+            if count > 0 || pos != before {
                 if !self.hand_over(&body, count, &worker, ring, pos) {
                     return; // the dispatch thread is gone
                 }

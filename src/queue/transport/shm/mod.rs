@@ -54,7 +54,11 @@
 //!   listener's socket owned by another user uses the socket transport instead.
 //! - Workers and listener must share a pid namespace: the listener tells a dead producer by
 //!   the pid (and start time) in the ring header, which another namespace would misread.
-//! - A record larger than half a ring ([`QueueHandlerBuilder::ring_bytes`]) is dropped.
+//! - A record larger than half a ring ([`QueueHandlerBuilder::ring_bytes`]) travels through
+//!   it in pieces (up to [`DEFAULT_MAX_FRAME`](crate::queue::wire::DEFAULT_MAX_FRAME)), which
+//!   the listener puts back together in a private buffer: in order, whatever the ring's size.
+//!   A listener killed after committing some of its pieces loses that one record (the next
+//!   listener skips the rest and logs the loss).
 //! - Exactly once holds except in the window described above (a listener killed between its
 //!   flush and the head store writes that batch again), and only if a batch's output fits the
 //!   handlers' buffers: an unbuffered handler writes before the flush, which widens the window
