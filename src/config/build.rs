@@ -184,7 +184,8 @@ impl DictConfig {
             for f in spec.filters.iter().filter_map(|f| filters.get(f)) {
                 base.add_filter(f.clone());
             }
-            let h = super::listener::behind_queue(h, &spec.output, self.for_listener)
+            let in_listener = self.listener.as_ref().is_some_and(|l| l.for_listener);
+            let h = super::listener::behind_queue(h, &spec.output, in_listener)
                 .map_err(|e| ConfigError::new(format!("handlers.{name}"), io_error(e)))?;
             handlers.insert(name.clone(), h);
         }

@@ -55,6 +55,8 @@ const LISTENER_KEYS: &[&str] = &["tcp", "udp", "unix_stream", "unix_dgram", "all
 pub(crate) struct ListenerSection {
     pub(crate) inputs: Vec<PythonInput>,
     pub(crate) allow: Vec<AllowedPeer>,
+    /// Built for a listener: the network handlers get their own queue and thread.
+    pub(crate) for_listener: bool,
 }
 
 /// Reads the `listener` section (at `written`, as the key was written).
@@ -290,7 +292,10 @@ impl QueueListener {
         registry: &Registry,
     ) -> Result<QueueListenerBuilder, ConfigError> {
         let mut config = source.into().load_with(registry)?;
-        config.for_listener = true;
+        config
+            .listener
+            .get_or_insert_with(Box::default)
+            .for_listener = true;
         let manager = config.build()?;
         let mut builder = QueueListener::builder().manager(manager);
         if let Some(section) = &config.listener {
@@ -356,7 +361,10 @@ impl ListenerHandle {
 
     fn try_reload(&self, source: ConfigSource, registry: &Registry) -> Result<(), ConfigError> {
         let mut config = source.load_with(registry)?;
-        config.for_listener = true;
+        config
+            .listener
+            .get_or_insert_with(Box::default)
+            .for_listener = true;
         if config.is_incremental() {
             let manager = self.manager().ok_or_else(|| {
                 ConfigError::new(

@@ -46,10 +46,9 @@ pub struct DictConfig {
     pub(crate) root: Option<LoggerSpec>,
     /// Keys CPython ignores, named for `mplog check`.
     pub(crate) warnings: Vec<ConfigWarning>,
-    /// Where a listener takes Python's records (see [`super::listener`]).
-    pub(crate) listener: Option<super::listener::ListenerSection>,
-    /// Built for a listener: the network handlers get their own queue and thread.
-    pub(crate) for_listener: bool,
+    /// The `listener` section, and whether this is built for a listener (see
+    /// [`super::listener`]); boxed: most configurations have none.
+    pub(crate) listener: Option<Box<super::listener::ListenerSection>>,
 }
 
 /// A filter entry: Python's `logging.Filter(name)`, or a registered class.
@@ -127,7 +126,7 @@ impl DictConfig {
             .collect();
         let root = top.take("root");
         if let Some((written, v)) = top.take("listener").filter(|(_, v)| !v.is_null()) {
-            cfg.listener = Some(super::listener::listener_section(written, v)?);
+            cfg.listener = Some(Box::new(super::listener::listener_section(written, v)?));
         }
         top.ignore_rest(&mut cfg.warnings, "not part of Python's dictConfig schema");
         for (section, written, v) in sections {

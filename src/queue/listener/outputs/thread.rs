@@ -56,6 +56,8 @@ pub struct OutputStats {
     pub dropped: u64,
 }
 
+// A record travels by value: boxing it would add an allocation per record.
+#[allow(clippy::large_enum_variant)]
 enum Msg {
     Record(Record),
     /// Flush now (the dispatch thread waits for the records before it to be written).
