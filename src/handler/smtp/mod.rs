@@ -282,8 +282,11 @@ impl Request for Session {
         let message = message.strip_suffix(b"\r\n").unwrap_or(message);
         match self.transport.send_raw(&self.envelope, message) {
             Ok(_) => Ok(()),
-            // 5xx: this mail will never be taken.
-            Err(e) if e.is_permanent() => Err(SendError::Message(std::io::Error::other(e))),
+            // 5xx, or nothing this client can do (no AUTH mechanism offered in clear): this
+            // mail will never be taken.
+            Err(e) if e.is_permanent() || e.is_client() => {
+                Err(SendError::Message(std::io::Error::other(e)))
+            }
             // Refused, timed out, 4xx ("try again later"), TLS: the server, not the mail.
             Err(e) => Err(SendError::Connection(std::io::Error::other(e))),
         }
