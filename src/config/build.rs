@@ -120,6 +120,9 @@ fn create(spec: &HandlerSpec) -> Result<Arc<dyn Handler>, ErrorKind> {
         ),
         Kind::Memory => Arc::new(memory(a)),
         Kind::Null => Arc::new(NullHandler::new()),
+        Kind::Socket | Kind::Datagram | Kind::SysLog | Kind::Smtp | Kind::Http => {
+            super::network::create(a.network.as_ref())?
+        }
     })
 }
 

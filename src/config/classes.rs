@@ -28,6 +28,11 @@ pub(crate) enum Kind {
     LockedTimed,
     Memory,
     Null,
+    Socket,
+    Datagram,
+    SysLog,
+    Smtp,
+    Http,
 }
 
 /// Arguments of the plain file handler, in snake_case.
@@ -35,8 +40,11 @@ const FILE_ARGS: &[&str] = &["filename", "mode", "encoding", "errors", "delay"];
 
 impl Kind {
     /// The class's own arguments beyond the file ones it takes.
-    fn extra_args(self) -> &'static [&'static str] {
-        match self {
+    fn extra_args(self) -> Vec<&'static str> {
+        if super::network::is_network(self) {
+            return super::network::args(self);
+        }
+        let own: &[&str] = match self {
             Kind::Stream => &["stream"],
             Kind::File | Kind::Watched | Kind::LockedFile | Kind::Null => &[],
             Kind::Rotating | Kind::LockedRotating => &["max_bytes", "backup_count", "gzip"],
@@ -50,7 +58,9 @@ impl Kind {
                 "gzip",
             ],
             Kind::Memory => &["capacity", "flush_level", "target", "flush_on_close"],
-        }
+            _ => &[],
+        };
+        own.to_vec()
     }
 
     /// Whether the handler can gather lines before writing (mplog's `buffer` option).
@@ -60,6 +70,7 @@ impl Kind {
 
     fn is_file(self) -> bool {
         !matches!(self, Kind::Stream | Kind::Memory | Kind::Null)
+            && !super::network::is_network(self)
     }
 
     fn is_locked(self) -> bool {
@@ -78,7 +89,7 @@ impl Kind {
         if self.is_locked() {
             args.push("lock_path");
         }
-        args.extend_from_slice(self.extra_args());
+        args.extend(self.extra_args());
         if self.buffers() {
             args.push("buffer");
         }
@@ -104,15 +115,15 @@ const CLASSES: &[(&str, Kind)] = &[
     ("ConcurrentTimedRotatingFileHandler", Kind::LockedTimed),
     ("MemoryHandler", Kind::Memory),
     ("NullHandler", Kind::Null),
+    ("SocketHandler", Kind::Socket),
+    ("DatagramHandler", Kind::Datagram),
+    ("SysLogHandler", Kind::SysLog),
+    ("SMTPHandler", Kind::Smtp),
+    ("HTTPHandler", Kind::Http),
 ];
 
 /// Python's handler classes mplog does not have.
 const UNAVAILABLE: &[&str] = &[
-    "SocketHandler",
-    "DatagramHandler",
-    "SysLogHandler",
-    "SMTPHandler",
-    "HTTPHandler",
     "NTEventLogHandler",
     "QueueHandler",
     "BufferingHandler",
@@ -173,6 +184,8 @@ pub(crate) struct Args {
     pub(crate) flush_level: Level,
     pub(crate) target: Option<String>,
     pub(crate) flush_on_close: bool,
+    /// A network class's arguments (`network.rs`).
+    pub(crate) network: Option<super::network::Spec>,
 }
 
 impl Default for Args {
@@ -196,6 +209,7 @@ impl Default for Args {
             flush_level: Level::ERROR,
             target: None,
             flush_on_close: true,
+            network: None,
         }
     }
 }
@@ -265,6 +279,9 @@ pub(crate) fn args(kind: Kind, class: &str, entry: &mut Entry<'_>) -> Result<Arg
         ));
     }
     let mut a = Args {
+        network: (super::network::is_network(kind))
+            .then(|| super::network::read(kind, entry))
+            .transpose()?,
         filename: entry.get("filename", |v| value::string(v).map(PathBuf::from))?,
         ..Args::default()
     };
@@ -342,10 +359,10 @@ mod tests {
         );
         assert_eq!(resolve("handlers.MemoryHandler").unwrap(), Kind::Memory);
         assert_eq!(
-            resolve("logging.handlers.SysLogHandler")
+            resolve("logging.handlers.NTEventLogHandler")
                 .unwrap_err()
                 .to_string(),
-            "handler class 'logging.handlers.SysLogHandler' is not available in mplog"
+            "handler class 'logging.handlers.NTEventLogHandler' is not available in mplog"
         );
         assert_eq!(
             resolve("myapp.Fancy").unwrap_err().to_string(),

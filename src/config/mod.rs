@@ -61,6 +61,7 @@ pub mod ini;
 mod listener;
 mod literal;
 mod load;
+mod network;
 mod schema;
 mod value;
 
