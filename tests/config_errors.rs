@@ -144,11 +144,11 @@ fn other_errors_bad_types_unknown_keys_and_missing_handlers() {
         "handlers.file: unable to configure handler 'file': backupCount: expected a non-negative integer, got 1.5"
     );
     assert_eq!(
-        error(r#"{"version": 1, "handlers": {"s": {"class": "logging.handlers.SysLogHandler", "address": "/dev/log"}}}"#),
-        "handlers.s: unable to configure handler 's': handler class 'logging.handlers.SysLogHandler' is not available in mplog"
+        error(r#"{"version": 1, "handlers": {"s": {"class": "logging.handlers.NTEventLogHandler", "appname": "x"}}}"#),
+        "handlers.s: unable to configure handler 's': handler class 'logging.handlers.NTEventLogHandler' is not available in mplog"
     );
-    assert!(error(r#"{"version": 1, "handlers": {"s": {"class": "logging.handlers.SocketHandler", "host": "h", "port": 9020}}}"#)
-        .contains("is not available in mplog"));
+    assert!(error(r#"{"version": 1, "handlers": {"s": {"class": "logging.handlers.SocketHandler", "host": "h", "port": 70000}}}"#)
+        .contains("expected a port"));
     assert_eq!(
         error(r#"{"version": 1, "handlers": {"f": {"class": "logging.FileHandler"}}}"#),
         "handlers.f: unable to configure handler 'f': missing required key 'filename'"
