@@ -75,7 +75,10 @@ fn host(config: &str, env: &[(&str, String)], messages: &[String]) {
     BufReader::new(listener.stdout.take().unwrap())
         .read_line(&mut endpoint)
         .unwrap();
-    assert!(!endpoint.trim().is_empty(), "mplog listen --config {config} failed");
+    assert!(
+        !endpoint.trim().is_empty(),
+        "mplog listen --config {config} failed"
+    );
     for m in messages {
         let out = Command::new(MPLOG)
             .args(["send", "--endpoint", endpoint.trim()])

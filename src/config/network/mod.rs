@@ -28,18 +28,19 @@ use serde_json::{json, Value};
 use super::classes::Kind;
 use super::error::{ConfigError, ErrorKind};
 use super::value::{self, describe, Entry};
+mod syslog;
+mod web;
+
+use self::syslog::facility;
 use crate::handler::net::{Address, NetOptions};
-use crate::handler::syslog::{
-    Facility, Framing, Rfc5424, Severity, SockType, SysLogHandler, SysLogHandlerBuilder,
-    SyslogAddress,
-};
+use crate::handler::syslog::SysLogHandlerBuilder;
+#[cfg(feature = "http")]
+use crate::handler::HTTPHandlerBuilder;
+#[cfg(feature = "smtp")]
+use crate::handler::SMTPHandlerBuilder;
 #[cfg(feature = "tls")]
 use crate::handler::TlsOptions;
-#[cfg(feature = "http")]
-use crate::handler::{http::Method, HTTPHandler, HTTPHandlerBuilder};
 use crate::handler::{DatagramHandler, Handler, SocketHandler};
-#[cfg(feature = "smtp")]
-use crate::handler::{SMTPHandler, SMTPHandlerBuilder};
 
 /// The output thread's options, taken by all five classes.
 const NET_ARGS: &[&str] = &[
@@ -262,11 +263,11 @@ fn net_options(entry: &mut Entry<'_>, timeout: Duration) -> Result<NetOptions, C
 pub(crate) fn read(kind: Kind, entry: &mut Entry<'_>) -> Result<Spec, ConfigError> {
     match kind {
         Kind::Socket | Kind::Datagram => socket(kind, entry),
-        Kind::SysLog => syslog(entry),
+        Kind::SysLog => syslog::syslog(entry),
         #[cfg(feature = "smtp")]
-        Kind::Smtp => smtp(entry),
+        Kind::Smtp => web::smtp(entry),
         #[cfg(feature = "http")]
-        Kind::Http => http(entry),
+        Kind::Http => web::http(entry),
         _ => Err(ConfigError::new(
             entry.path.clone(),
             ErrorKind::Unavailable(format!("{kind:?}Handler (a cargo feature of mplog is off)")),
@@ -291,122 +292,6 @@ fn socket(kind: Kind, entry: &mut Entry<'_>) -> Result<Spec, ConfigError> {
         Kind::Socket => Spec::Socket(address, options),
         _ => Spec::Datagram(address, options),
     })
-}
-
-/// `facility`: a number, Python's name (`local0`), or a constant's name (`LOG_LOCAL0`,
-/// `ext://logging.handlers.SysLogHandler.LOG_LOCAL0`).
-fn facility(v: &Value) -> Result<Facility, ErrorKind> {
-    let bad = |e: &dyn std::fmt::Display| invalid(e.to_string());
-    match v {
-        Value::Number(_) => {
-            let n = value::integer(v)?;
-            Facility::new(u32::try_from(n).unwrap_or(u32::MAX)).map_err(|e| bad(&e))
-        }
-        Value::String(s) => {
-            let name = s.strip_prefix("ext://").unwrap_or(s);
-            let name = name.rsplit('.').next().unwrap_or(name);
-            let name = match name.strip_prefix("LOG_") {
-                Some("SOLCRON") => "solaris-cron".to_owned(),
-                Some(rest) => rest.to_ascii_lowercase(),
-                None => name.to_owned(),
-            };
-            name.parse::<Facility>().map_err(|e| bad(&e))
-        }
-        _ => Err(invalid(format!(
-            "expected a facility name or number, got {}",
-            describe(v)
-        ))),
-    }
-}
-
-fn socktype(v: &Value) -> Result<SockType, ErrorKind> {
-    let text = match v {
-        Value::Number(n) => n.to_string(),
-        Value::String(s) => s.clone(),
-        _ => {
-            return Err(invalid(format!(
-                "expected a socket type, got {}",
-                describe(v)
-            )))
-        }
-    };
-    text.parse::<SockType>().map_err(|e| invalid(e.to_string()))
-}
-
-fn syslog(entry: &mut Entry<'_>) -> Result<Spec, ConfigError> {
-    let address = entry
-        .get("address", |v| match v {
-            Value::String(p) => Ok(SyslogAddress::unix(p)),
-            _ => host_port(v).map(|(h, p)| SyslogAddress::inet(h, p)),
-        })?
-        .unwrap_or_default();
-    let timeout = entry.get("timeout", seconds)?;
-    let options = net_options(
-        entry,
-        timeout.unwrap_or(crate::handler::syslog::DEFAULT_TIMEOUT),
-    )?;
-    let mut b = SysLogHandler::builder(address).options(options);
-    if let Some(f) = entry.get("facility", facility)? {
-        b = b.facility(f);
-    }
-    if let Some(s) = entry.get("socktype", socktype)? {
-        b = b.socktype(s);
-    }
-    if let Some(ident) = entry.get("ident", value::string)? {
-        b = b.ident(ident);
-    }
-    if let Some(nul) = entry.get("append_nul", value::boolean)? {
-        b = b.append_nul(nul);
-    }
-    if let Some(f) = entry.get("framing", |v| {
-        value::string(v)?
-            .parse::<Framing>()
-            .map_err(|e| invalid(e.to_string()))
-    })? {
-        b = b.framing(f);
-    }
-    if let Some(map) = entry.get("priority_map", value::table)? {
-        for (level, severity) in map {
-            let text = match severity {
-                Value::Number(n) => n.to_string(),
-                other => value::string(other).map_err(|k| entry.error("priority_map", k))?,
-            };
-            let severity = text
-                .parse::<Severity>()
-                .map_err(|e| entry.error("priority_map", invalid(e.to_string())))?;
-            b = b.priority(level.clone(), severity);
-        }
-    }
-    let rfc5424 = entry.get("rfc5424", value::boolean)?;
-    let fields = Rfc5424 {
-        hostname: entry.get("hostname", value::string)?,
-        app_name: entry.get("app_name", value::string)?,
-        procid: entry.get("procid", value::string)?,
-        msgid: entry.get("msgid", value::string)?,
-        sd_id: entry.get("sd_id", value::string)?,
-        utc: entry.get("utc", value::boolean)?.unwrap_or(false),
-    };
-    // The RFC 5424 fields ask for RFC 5424 unless it is turned off explicitly.
-    match rfc5424 {
-        Some(true) => b = b.rfc5424(fields),
-        Some(false) if fields != Rfc5424::default() => {
-            return Err(entry.error(
-                "rfc5424",
-                invalid("RFC 5424 fields (hostname, app_name, ...) given with rfc5424 false"),
-            ))
-        }
-        None if fields != Rfc5424::default() => b = b.rfc5424(fields),
-        _ => {}
-    }
-    if let Some(tls) = tls_options(entry, true)? {
-        #[cfg(feature = "tls")]
-        {
-            b = b.tls(tls);
-        }
-        #[cfg(not(feature = "tls"))]
-        match tls {}
-    }
-    Ok(Spec::SysLog(Box::new(b)))
 }
 
 #[cfg(feature = "tls")]
@@ -449,110 +334,6 @@ fn tls_options(entry: &mut Entry<'_>, client: bool) -> Result<Option<Tls>, Confi
         entry.path.clone(),
         ErrorKind::Unavailable("TLS (the tls feature of mplog is off)".into()),
     ))
-}
-
-#[cfg(feature = "smtp")]
-fn smtp(entry: &mut Entry<'_>) -> Result<Spec, ConfigError> {
-    let mailhost = entry.get("mailhost", |v| match v {
-        Value::String(h) => Ok((h.clone(), None)),
-        _ => host_port(v).map(|(h, p)| (h, Some(p))),
-    })?;
-    let (host, port) = required(entry, "mailhost", mailhost)?;
-    let fromaddr = entry.get("fromaddr", value::string)?;
-    let fromaddr = required(entry, "fromaddr", fromaddr)?;
-    let toaddrs = entry.get("toaddrs", |v| match v {
-        Value::String(a) => Ok(vec![a.clone()]),
-        _ => value::names(v),
-    })?;
-    let toaddrs = required(entry, "toaddrs", toaddrs)?;
-    let subject = entry.get("subject", value::string)?;
-    let subject = required(entry, "subject", subject)?;
-    let mut b = SMTPHandler::builder(host, fromaddr, toaddrs, subject);
-    if let Some(port) = port {
-        b = b.port(port);
-    }
-    if let Some((user, password)) = entry.get("credentials", pair)? {
-        b = b.credentials(user, password);
-    }
-    let timeout = entry.get("timeout", seconds)?;
-    if let Some(t) = timeout {
-        b = b.timeout(t);
-    }
-    // Python's `secure`: a tuple for `starttls(*secure)`: (), (keyfile,) or (keyfile, certfile).
-    let secure = entry.get("secure", |v| match v.as_array().map(Vec::as_slice) {
-        Some([]) => Ok(TlsOptions::default()),
-        Some([key, cert]) => Ok(TlsOptions::default().client_cert(path(cert)?, path(key)?)),
-        Some([_]) => Err(invalid(
-            "secure (keyfile,) without a certfile: Python's starttls refuses it too",
-        )),
-        _ => Err(invalid(format!(
-            "expected [], [keyfile, certfile], got {}",
-            describe(v)
-        ))),
-    })?;
-    let tls = tls_options(entry, false)?;
-    match (secure, tls) {
-        (Some(mut s), Some(t)) => {
-            s.ca_file = t.ca_file;
-            s.server_name = t.server_name;
-            b = b.secure(s);
-        }
-        (Some(s), None) => b = b.secure(s),
-        (None, Some(_)) => {
-            return Err(entry.error("tls_ca_file", invalid("the tls_* options need secure")))
-        }
-        (None, None) => {}
-    }
-    let options = net_options(
-        entry,
-        timeout.unwrap_or(crate::handler::smtp::DEFAULT_TIMEOUT),
-    )?;
-    Ok(Spec::Smtp(Box::new(b.options(options))))
-}
-
-#[cfg(feature = "http")]
-fn http(entry: &mut Entry<'_>) -> Result<Spec, ConfigError> {
-    let host = entry.get("host", value::string)?;
-    let host = required(entry, "host", host)?;
-    let url = entry.get("url", value::string)?;
-    let url = required(entry, "url", url)?;
-    let mut b = HTTPHandler::builder(host, url);
-    if let Some(m) = entry.get("method", |v| {
-        value::string(v)?
-            .parse::<Method>()
-            .map_err(|e| invalid(e.to_string()))
-    })? {
-        b = b.method(m);
-    }
-    if let Some((user, password)) = entry.get("credentials", pair)? {
-        b = b.credentials(user, password);
-    }
-    if entry.get("context", |v| Ok(v.clone()))?.is_some() {
-        return Err(entry.error(
-            "context",
-            invalid(
-                "an ssl.SSLContext cannot be written in a configuration: \
-                 use secure with tls_ca_file, tls_cert_file, tls_key_file",
-            ),
-        ));
-    }
-    let timeout = entry.get("timeout", seconds)?;
-    if let Some(t) = timeout {
-        b = b.timeout(t);
-    }
-    let secure = entry.get("secure", value::boolean)?.unwrap_or(false);
-    match (secure, tls_options(entry, true)?) {
-        (true, tls) => b = b.secure(tls.unwrap_or_default()),
-        (false, Some(_)) => {
-            return Err(entry.error("tls_ca_file", invalid("the tls_* options need secure")))
-        }
-        (false, None) => {}
-    }
-    let options = net_options(
-        entry,
-        timeout.unwrap_or(crate::handler::http::DEFAULT_TIMEOUT),
-    )?;
-    Ok(Spec::Http(Box::new(b.options(options))))
 }
 
 /// The names fileConfig's `args` may use from the `logging` namespace it evaluates them in
