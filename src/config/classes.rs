@@ -184,7 +184,9 @@ pub(crate) struct Args {
     pub(crate) flush_level: Level,
     pub(crate) target: Option<String>,
     pub(crate) flush_on_close: bool,
-    /// A network class's arguments (`network.rs`).
+    /// A stream handler's `terminator`, set by a `.` attribute.
+    pub(crate) terminator: Option<String>,
+    /// A network class's arguments (`network/`).
     pub(crate) network: Option<super::network::Spec>,
 }
 
@@ -209,6 +211,7 @@ impl Default for Args {
             flush_level: Level::ERROR,
             target: None,
             flush_on_close: true,
+            terminator: None,
             network: None,
         }
     }
@@ -234,6 +237,17 @@ fn stream(v: &Value) -> Result<Stream, ErrorKind> {
             describe(v)
         ))),
     }
+}
+
+/// A path; `ext://sys.stdout` there is a stream, which Python's `os.fspath` refuses too.
+fn filename(v: &Value) -> Result<PathBuf, ErrorKind> {
+    let s = value::string(v)?;
+    if s == super::convert::STDOUT || s == super::convert::STDERR {
+        return Err(ErrorKind::Invalid(format!(
+            "{s:?} is a stream, not a file name (use logging.StreamHandler with stream: {s})"
+        )));
+    }
+    Ok(PathBuf::from(s))
 }
 
 fn utf8(v: &Value) -> Result<(), ErrorKind> {
@@ -282,7 +296,7 @@ pub(crate) fn args(kind: Kind, class: &str, entry: &mut Entry<'_>) -> Result<Arg
         network: (super::network::is_network(kind))
             .then(|| super::network::read(kind, entry))
             .transpose()?,
-        filename: entry.get("filename", |v| value::string(v).map(PathBuf::from))?,
+        filename: entry.get("filename", filename)?,
         ..Args::default()
     };
     if kind.is_file() && a.filename.is_none() {
@@ -364,9 +378,12 @@ mod tests {
                 .to_string(),
             "handler class 'logging.handlers.NTEventLogHandler' is not available in mplog"
         );
-        assert_eq!(
-            resolve("myapp.Fancy").unwrap_err().to_string(),
-            "unknown handler class 'myapp.Fancy'"
+        let e = resolve("myapp.Fancy").unwrap_err().to_string();
+        assert!(
+            e.starts_with(
+                "handler class 'myapp.Fancy' is not available: mplog loads no Python code"
+            ) && e.contains("Registry::new().handler(\"myapp.Fancy\", ...)"),
+            "{e}"
         );
     }
 
