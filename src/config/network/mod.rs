@@ -336,6 +336,18 @@ fn tls_options(entry: &mut Entry<'_>, client: bool) -> Result<Option<Tls>, Confi
     ))
 }
 
+/// The `ext://` names of the network classes' constants a dictConfig may use:
+/// `socket.SOCK_STREAM`, `socket.SOCK_DGRAM`, and `logging.handlers.…` as in
+/// [`python_name`].
+pub(crate) fn python_ext(name: &str) -> Option<Value> {
+    match name {
+        "socket.SOCK_STREAM" => Some(json!(1)),
+        "socket.SOCK_DGRAM" => Some(json!(2)),
+        _ if name.starts_with("logging.handlers.") => python_name(name),
+        _ => None,
+    }
+}
+
 /// The names fileConfig's `args` may use from the `logging` namespace it evaluates them in
 /// (`handlers.SYSLOG_UDP_PORT`, `handlers.SysLogHandler.LOG_LOCAL0`,
 /// `handlers.socket.SOCK_STREAM`...), as their values.
