@@ -9,7 +9,7 @@
 //! when `disable_existing_loggers` is true (the default). Incremental configurations change
 //! levels (of handlers, found by name in the hierarchy, and loggers) and `propagate` only.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use super::classes::{Args, Kind, Stream};
@@ -258,23 +258,31 @@ impl DictConfig {
         let built = self.create_all()?;
         // From here on nothing fails.
         let old = manager.handlers();
-        let mut existing: Vec<String> = manager
+        // Sorted (`loggers()` is): the children of a name are one range, found by binary
+        // search, so this costs O(n log n), not configured x existing.
+        let existing: Vec<String> = manager
             .loggers()
             .iter()
             .map(|l| l.name().to_owned())
             .collect();
-        let mut children: Vec<String> = Vec::new();
+        let mut children: BTreeSet<&str> = BTreeSet::new();
         for (name, spec) in &self.loggers {
             let prefix = format!("{name}.");
-            children.extend(existing.iter().filter(|e| e.starts_with(&prefix)).cloned());
-            existing.retain(|e| e != name);
+            let from = existing.partition_point(|e| e.as_str() < prefix.as_str());
+            let below = existing[from..]
+                .iter()
+                .take_while(|e| e.starts_with(&prefix));
+            children.extend(below.map(String::as_str));
             let logger = manager.get_logger(name);
             configure_logger(&logger, spec, &built);
             logger.set_disabled(false);
         }
-        for name in existing {
-            let logger = manager.get_logger(&name);
-            if children.contains(&name) {
+        for name in existing
+            .iter()
+            .filter(|e| !self.loggers.contains_key(e.as_str()))
+        {
+            let logger = manager.get_logger(name);
+            if children.contains(name.as_str()) {
                 logger.set_level(Level::NOTSET);
                 logger.clear_handlers();
                 logger.set_propagate(true);
