@@ -33,6 +33,9 @@ pub struct Zone {
     tz: TimeZone,
     /// glibc's name for a `TZ` value it could not read (its leading letters, at offset 0).
     fallback_name: Option<Box<str>>,
+    /// A POSIX rule rather than a tzfile: glibc computes its changes for 1970 at the earliest,
+    /// so every instant before 1970 takes the offset of 1970's first instant.
+    posix_rule: bool,
 }
 
 impl Zone {
@@ -51,6 +54,7 @@ impl Zone {
                 Err(_) => Zone {
                     tz: TimeZone::try_system().unwrap_or(TimeZone::UTC),
                     fallback_name: None,
+                    posix_rule: false,
                 },
             })
             .clone()
@@ -66,6 +70,7 @@ impl Zone {
         Zone {
             tz: TimeZone::UTC,
             fallback_name: None,
+            posix_rule: false,
         }
     }
 
@@ -95,15 +100,18 @@ impl Zone {
             std::fs::read(name)
                 .ok()
                 .and_then(|data| TimeZone::tzif(name, &data).ok())
+                .map(|tz| (tz, false))
         } else {
             TimeZone::get(name)
+                .map(|tz| (tz, false))
                 .ok()
-                .or_else(|| TimeZone::posix(name).ok())
+                .or_else(|| TimeZone::posix(name).ok().map(|tz| (tz, true)))
         };
         match tz {
-            Some(tz) => Zone {
+            Some((tz, posix_rule)) => Zone {
                 tz,
                 fallback_name: None,
+                posix_rule,
             },
             None => {
                 let letters: String = name.chars().take_while(char::is_ascii_alphabetic).collect();
@@ -114,6 +122,7 @@ impl Zone {
                     } else {
                         "UTC".into()
                     }),
+                    posix_rule: false,
                 }
             }
         }
@@ -180,7 +189,12 @@ impl Tm {
     /// `time.localtime(second)` in `zone`.
     pub(crate) fn local(second: i64, zone: &Zone) -> Tm {
         let ts = Timestamp::from_second(second).unwrap_or(Timestamp::UNIX_EPOCH);
-        let info = zone.tz.to_offset_info(ts);
+        let rule_at = if zone.posix_rule && second < 0 {
+            Timestamp::UNIX_EPOCH
+        } else {
+            ts
+        };
+        let info = zone.tz.to_offset_info(rule_at);
         let dt = info.offset().to_datetime(ts);
         let mut tm = Tm::fields(dt, info.offset().seconds(), zone.abbreviation(&info));
         tm.epoch = second;
