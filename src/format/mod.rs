@@ -13,6 +13,7 @@
 //! template parser (`template`) and specs with nested fields (`nested`) are private rooms of
 //! this module.
 
+mod access;
 mod date;
 mod nested;
 pub mod spec;
@@ -336,6 +337,14 @@ impl Formatter {
             Field::ExcText => opt(r.exc_text.as_deref()),
             Field::StackInfo => opt(r.stack_info.as_deref()),
             Field::Asctime => FieldValue::Str(asctime),
+            Field::Access(access) => {
+                let (base, accessors) = &**access;
+                let value = self.value(base, r, asctime)?;
+                access::apply(value, accessors).map_err(|source| RenderError::Value {
+                    field: field_name(base).to_owned(),
+                    source,
+                })?
+            }
             Field::Other(name) => {
                 let found = r.get_extra(name).or_else(|| {
                     self.defaults
@@ -431,6 +440,7 @@ fn field_name(field: &Field) -> &str {
         Field::Message => "message",
         Field::Asctime => "asctime",
         Field::Other(name) => name,
+        Field::Access(access) => field_name(&access.0),
     }
 }
 

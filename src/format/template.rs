@@ -5,6 +5,7 @@
 //! (`Lib/logging/__init__.py`), including their validation: a format must name at least one
 //! field (unless validation is off), and every error names the style, the byte offset and why.
 
+use super::access::{self, Accessor};
 use super::nested::NestedSpec;
 use super::spec::{BraceSpec, PercentSpec};
 use super::{FormatError, Style};
@@ -38,6 +39,8 @@ pub(crate) enum Field {
     Asctime,
     /// An `extra` field of the record, or a formatter default.
     Other(Box<str>),
+    /// A field with index or attribute access (`{name[0]}`, `{lineno.real}`).
+    Access(Box<(Field, Vec<Accessor>)>),
 }
 
 impl Field {
@@ -130,6 +133,7 @@ impl Template {
     pub(crate) fn uses_time(&self) -> bool {
         self.pieces.iter().any(|p| match p {
             Piece::Field(Field::Asctime, _) => true,
+            Piece::Field(Field::Access(a), _) => a.0 == Field::Asctime,
             Piece::Field(_, Render::Nested(spec)) => spec.fields().any(|f| *f == Field::Asctime),
             _ => false,
         })
@@ -258,7 +262,8 @@ fn parse_brace(
                         }
                     }
                 };
-                check_identifier(name).map_err(|why| invalid(body_start, why))?;
+                let (base, accessors) =
+                    access::parse(name).map_err(|why| invalid(body_start, why))?;
                 let spec_at = body_start + head.len() + 1;
                 let render = if conversion.is_none() && spec.is_empty() {
                     Render::Plain
@@ -273,7 +278,12 @@ fn parse_brace(
                             .map_err(|e| invalid(spec_at, &e.to_string()))?,
                     )
                 };
-                pieces.push(Piece::Field(Field::from_name(name), render));
+                let field = if accessors.is_empty() {
+                    Field::from_name(base)
+                } else {
+                    Field::Access(Box::new((Field::from_name(base), accessors)))
+                };
+                pieces.push(Piece::Field(field, render));
                 i = close + 1;
                 lit_start = i;
             }
@@ -315,7 +325,7 @@ fn check_identifier(name: &str) -> Result<(), &'static str> {
         return Err("a field needs a name, as in {message}");
     }
     if name.contains(['.', '[']) {
-        return Err("attribute and index access in fields is not available; name a record field");
+        return Err("index and attribute access in a nested field is not available");
     }
     if !name.chars().all(|c| c.is_alphanumeric() || c == '_') {
         return Err("invalid field name");
