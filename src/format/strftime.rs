@@ -58,29 +58,57 @@ struct Directive {
 /// A compiled strftime format.
 #[derive(Debug, Clone)]
 pub(crate) struct Strftime {
-    items: Vec<Item>,
-    /// The largest buffer CPython tries: results of this many characters or more are empty.
-    limit: usize,
+    segments: Vec<Segment>,
     uses_epoch: bool,
+}
+
+/// CPython 3.13's `time.strftime` hands the C library one run of ASCII characters (no NUL) at
+/// a time, and copies the rest as it is up to the next `%`.
+#[derive(Debug, Clone)]
+enum Segment {
+    Piece {
+        items: Vec<Item>,
+        /// Its length in characters: its result may take 256 times that at most.
+        chars: usize,
+    },
+    Literal(String),
 }
 
 /// The result would not fit CPython's largest buffer.
 struct TooLong;
 
+/// CPython's first buffer size.
+const FIRST_BUFFER: usize = 1024;
+
 impl Strftime {
     pub(crate) fn compile(format: &str) -> Strftime {
-        let items = parse(format);
-        let fmtlen = format.chars().count().max(1);
-        let mut limit = 1024usize;
-        while limit < fmtlen.saturating_mul(256) {
-            limit = limit.saturating_mul(2);
+        let mut segments = Vec::new();
+        let mut rest = format;
+        while !rest.is_empty() {
+            let ascii = rest
+                .find(|c: char| !c.is_ascii() || c == '\0')
+                .unwrap_or(rest.len());
+            if ascii > 0 {
+                segments.push(Segment::Piece {
+                    items: parse(&rest[..ascii]),
+                    chars: ascii,
+                });
+            }
+            rest = &rest[ascii..];
+            let literal = rest.find('%').unwrap_or(rest.len());
+            if literal > 0 {
+                segments.push(Segment::Literal(rest[..literal].to_owned()));
+            }
+            rest = &rest[literal..];
         }
-        let uses_epoch = items
-            .iter()
-            .any(|i| matches!(i, Item::Directive(d) if d.conv == 's'));
+        let uses_epoch = segments.iter().any(|s| match s {
+            Segment::Piece { items, .. } => items
+                .iter()
+                .any(|i| matches!(i, Item::Directive(d) if d.conv == 's')),
+            Segment::Literal(_) => false,
+        });
         Strftime {
-            items,
-            limit,
+            segments,
             uses_epoch,
         }
     }
@@ -90,16 +118,43 @@ impl Strftime {
         self.uses_epoch
     }
 
-    /// Appends the rendering of `tm` to `out`, or nothing when CPython would return `''`.
+    /// Appends the rendering of `tm` to `out`. A piece whose result does not fit CPython's
+    /// largest buffer for it comes to nothing, as in CPython.
     pub(crate) fn render(&self, tm: &Tm, out: &mut String) {
-        let start = out.len();
-        let mut w = Writer {
-            out,
-            chars: 0,
-            limit: self.limit,
-        };
-        if render_items(&self.items, tm, &mut w).is_err() {
-            out.truncate(start);
+        // CPython keeps its buffer from piece to piece, doubling it while a piece does not fit
+        // and the buffer is under 256 times the piece.
+        let mut size = FIRST_BUFFER;
+        for segment in &self.segments {
+            let (items, chars) = match segment {
+                Segment::Literal(text) => {
+                    out.push_str(text);
+                    continue;
+                }
+                Segment::Piece { items, chars } => (items, *chars),
+            };
+            let bound = chars.saturating_mul(256);
+            let mut cap = size;
+            while cap < bound {
+                cap = cap.saturating_mul(2);
+            }
+            let start = out.len();
+            let mut w = Writer {
+                out: &mut *out,
+                chars: 0,
+                limit: cap,
+            };
+            match render_items(items, tm, &mut w) {
+                Ok(()) if w.chars > 0 => {
+                    while w.chars >= size {
+                        size = size.saturating_mul(2);
+                    }
+                }
+                Ok(()) => size = cap,
+                Err(TooLong) => {
+                    out.truncate(start);
+                    size = cap;
+                }
+            }
         }
     }
 }
@@ -463,6 +518,16 @@ mod tests {
             fmt("%^-10a|%0_d|%-k|%s|%12s|%012s|%_12s|%-12s", t),
             "       TUE|14|22|1700000000|  1700000000|001700000000|  1700000000|  1700000000"
         );
+    }
+
+    #[test]
+    fn non_ascii_is_copied_as_cpython_3_13_does() {
+        // CPython 3.13 (gh-52551): the C library sees the ASCII runs only; the rest is copied up
+        // to the next '%'. A NUL no longer ends the format.
+        let t = 1_700_000_000;
+        assert_eq!(fmt("%^é|%Y\0%m é %d", t), "%^é|2023\011 é 14");
+        // Each ASCII run has its own 256-times bound.
+        assert_eq!(fmt("é%1500Y", t).chars().count(), 1501);
     }
 
     #[test]
