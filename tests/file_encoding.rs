@@ -365,3 +365,101 @@ fn strict_refusal_is_reported_and_the_record_not_written() {
     drop(h);
     assert_eq!(std::fs::read(&path).unwrap(), b"ok\nafter\n");
 }
+
+const CONFIG: &str = r#"{
+  "version": 1,
+  "formatters": {"f": {"format": "%(levelname)s %(name)s: %(message)s"}},
+  "handlers": {
+    "latin": {"class": "logging.FileHandler", "formatter": "f", "filename": "DIR/latin.log",
+              "encoding": "ISO-8859-1", "errors": "backslashreplace"},
+    "sixteen": {"class": "logging.handlers.RotatingFileHandler", "formatter": "f",
+                "filename": "DIR/sixteen.log", "encoding": "UTF16", "maxBytes": 60,
+                "backupCount": 5},
+    "ascii": {"class": "logging.handlers.WatchedFileHandler", "formatter": "f",
+              "filename": "DIR/ascii.log", "encoding": "us-ascii", "errors": "namereplace",
+              "mode": "w"}
+  },
+  "root": {"level": "DEBUG", "handlers": ["latin", "sixteen", "ascii"]}
+}"#;
+
+const CONFIG_RUN: &str = r#"
+import json, logging, logging.config, sys
+logging.config.dictConfig(json.loads(sys.argv[1]))
+for m in json.loads(sys.argv[2]):
+    logging.getLogger("app").info(m)
+logging.shutdown()
+"#;
+
+#[test]
+fn dict_config_encoding_and_errors_write_what_python_writes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let py_dir = tmp.path().join("py");
+    let our_dir = tmp.path().join("rs");
+    std::fs::create_dir_all(&py_dir).unwrap();
+    std::fs::create_dir_all(&our_dir).unwrap();
+    let Some(mut py) = python::python3("dict_config_encoding") else {
+        return;
+    };
+    let py_config = CONFIG.replace("DIR", py_dir.to_str().unwrap());
+    let status = py
+        .args([
+            "-c",
+            CONFIG_RUN,
+            &py_config,
+            &serde_json::to_string(MESSAGES).unwrap(),
+        ])
+        .status()
+        .expect("python3");
+    assert!(status.success());
+    let m = mplog::Manager::new();
+    mplog::config::DictConfig::from_json(&CONFIG.replace("DIR", our_dir.to_str().unwrap()))
+        .unwrap()
+        .apply_to(&m)
+        .unwrap();
+    for msg in MESSAGES {
+        m.get_logger("app").log(Level::INFO, *msg);
+    }
+    m.shutdown();
+    assert!(files(&our_dir).len() > 3, "sixteen.log rolled over");
+    assert_eq!(files(&py_dir), files(&our_dir));
+}
+
+#[test]
+fn strict_errors_say_what_python_says() {
+    let cases = [
+        ("latin-1", "ab€€c"),
+        ("latin-1", "x😀"),
+        ("ascii", "é"),
+        ("ascii", "naïve café"),
+        ("cp1252", "aĀĀ€"),
+        ("cp1252", "\u{81}"),
+        ("iso8859-5", "Жé"),
+        ("koi8-r", "abc€"),
+    ];
+    let Some(mut py) = python::python3("strict_errors_say_what_python_says") else {
+        return;
+    };
+    let script = r#"
+import json, sys
+out = []
+for codec, text in json.loads(sys.argv[1]):
+    try:
+        text.encode(codec)
+        out.append("ok")
+    except UnicodeEncodeError as e:
+        out.append(str(e))
+print(json.dumps(out))
+"#;
+    let out = py
+        .args(["-c", script, &serde_json::to_string(&cases).unwrap()])
+        .output()
+        .expect("python3");
+    let want: Vec<String> = serde_json::from_slice(&out.stdout).unwrap();
+    for ((codec, text), want) in cases.iter().zip(want) {
+        let got = match Encoding::new(codec).unwrap().encode(text, false, &mut Vec::new()) {
+            Ok(()) => "ok".to_owned(),
+            Err(e) => e.to_string(),
+        };
+        assert_eq!(got, want, "{codec} {text:?}");
+    }
+}

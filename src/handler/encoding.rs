@@ -67,18 +67,31 @@ pub enum EncodingError {
     /// No error handler of that name.
     #[error("unknown error handler name '{0}'")]
     UnknownErrors(String),
-    /// Python's `UnicodeEncodeError` text.
-    #[error("'{codec}' codec can't encode character '{escaped}' in position {position}: {reason}")]
+    /// Python's `UnicodeEncodeError` text: the first run of characters the codec refuses.
+    #[error("{}", unencodable_text(codec, escaped, *start, *end, reason))]
     Unencodable {
         /// Python's name of the codec in its message.
         codec: &'static str,
-        /// The character as Python escapes it (`\xe9`, `\u20ac`, `\U0001f600`).
+        /// The first character as Python escapes it (`\xe9`, `\u20ac`, `\U0001f600`).
         escaped: String,
-        /// Its position in the line, in characters.
-        position: usize,
+        /// Where the run starts in the line, in characters.
+        start: usize,
+        /// Where it ends (exclusive).
+        end: usize,
         /// Why.
         reason: &'static str,
     },
+}
+
+fn unencodable_text(codec: &str, escaped: &str, start: usize, end: usize, reason: &str) -> String {
+    if end > start + 1 {
+        format!(
+            "'{codec}' codec can't encode characters in position {start}-{}: {reason}",
+            end - 1
+        )
+    } else {
+        format!("'{codec}' codec can't encode character '{escaped}' in position {start}: {reason}")
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -270,6 +283,8 @@ impl Encoding {
     /// let latin = Encoding::new("latin-1").unwrap();
     /// let err = latin.encode("a€", false, &mut out).unwrap_err();
     /// assert_eq!(err.to_string(), "'latin-1' codec can't encode character '\\u20ac' in position 1: ordinal not in range(256)");
+    /// let err = latin.encode("a€€b", false, &mut out).unwrap_err();
+    /// assert_eq!(err.to_string(), "'latin-1' codec can't encode characters in position 1-2: ordinal not in range(256)");
     /// latin.errors(Errors::NameReplace).encode("€", false, &mut out).unwrap();
     /// assert!(out.ends_with(b"\\N{EURO SIGN}"));
     /// ```
@@ -335,10 +350,13 @@ impl Encoding {
                 } else {
                     (0x7f, "ascii", "ordinal not in range(128)")
                 };
-                for (position, c) in text.chars().enumerate() {
+                for (position, (at, c)) in text.char_indices().enumerate() {
                     match u8::try_from(u32::from(c)) {
                         Ok(b) if u32::from(b) <= max => out.push(b),
-                        _ => self.unencodable(c, position, codec, reason, out)?,
+                        _ => {
+                            let after = &text[at + c.len_utf8()..];
+                            self.unencodable(c, position, after, codec, reason, out)?;
+                        }
                     }
                 }
             }
@@ -360,7 +378,8 @@ impl Encoding {
         let mut chunk = [0u8; 1024];
         loop {
             if let Some(c) = rest.chars().next().filter(|c| python_refuses(encoding, *c)) {
-                self.unencodable(c, position, codec, reason, out)?;
+                let after = &rest[c.len_utf8()..];
+                self.unencodable(c, position, after, codec, reason, out)?;
                 position += 1;
                 rest = &rest[c.len_utf8()..];
                 continue;
@@ -382,7 +401,8 @@ impl Encoding {
                     encoding_rs::EncoderResult::InputEmpty => break,
                     encoding_rs::EncoderResult::OutputFull => {}
                     encoding_rs::EncoderResult::Unmappable(c) => {
-                        self.unencodable(c, position - 1, codec, reason, out)?;
+                        let after = &rest[rest.len() - part.len() - tail.len()..];
+                        self.unencodable(c, position - 1, after, codec, reason, out)?;
                     }
                 }
             }
@@ -393,10 +413,37 @@ impl Encoding {
         }
     }
 
+    /// Whether this codec encodes `c` (Python's view).
+    fn can_encode(&self, c: char) -> bool {
+        match self.codec {
+            Codec::Latin1 => u32::from(c) <= 0xff,
+            Codec::Ascii => c.is_ascii(),
+            Codec::Whatwg(e) => {
+                let mut encoder = e.new_encoder();
+                let (mut buf, mut utf8) = ([0u8; 16], [0u8; 4]);
+                !python_refuses(e, c)
+                    && matches!(
+                        encoder
+                            .encode_from_utf8_without_replacement(
+                                c.encode_utf8(&mut utf8),
+                                &mut buf,
+                                true
+                            )
+                            .0,
+                        encoding_rs::EncoderResult::InputEmpty
+                    )
+            }
+            _ => true,
+        }
+    }
+
+    /// Applies the error policy to `c`, refused at `position`; `after` is the text that follows
+    /// (under `strict`, the error names the whole run of refused characters, as Python's does).
     fn unencodable(
         &self,
         c: char,
         position: usize,
+        after: &str,
         codec: &'static str,
         reason: &'static str,
         out: &mut Vec<u8>,
@@ -407,12 +454,14 @@ impl Encoding {
         };
         match self.errors {
             Errors::Strict => {
+                let run = 1 + after.chars().take_while(|c| !self.can_encode(*c)).count();
                 return Err(EncodingError::Unencodable {
                     codec,
                     escaped: backslash(c),
-                    position,
+                    start: position,
+                    end: position + run,
                     reason,
-                })
+                });
             }
             Errors::Replace => ascii("?"),
             Errors::Ignore => {}
