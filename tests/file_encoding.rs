@@ -456,10 +456,81 @@ print(json.dumps(out))
         .expect("python3");
     let want: Vec<String> = serde_json::from_slice(&out.stdout).unwrap();
     for ((codec, text), want) in cases.iter().zip(want) {
-        let got = match Encoding::new(codec).unwrap().encode(text, false, &mut Vec::new()) {
+        let got = match Encoding::new(codec)
+            .unwrap()
+            .encode(text, false, &mut Vec::new())
+        {
             Ok(()) => "ok".to_owned(),
             Err(e) => e.to_string(),
         };
         assert_eq!(got, want, "{codec} {text:?}");
     }
+}
+
+const INI: &str = r#"[loggers]
+keys=root
+
+[handlers]
+keys=latin,timed
+
+[formatters]
+keys=f
+
+[logger_root]
+level=DEBUG
+handlers=latin,timed
+
+[handler_latin]
+class=FileHandler
+formatter=f
+args=('DIR/latin.log', 'w', 'latin1', False, 'xmlcharrefreplace')
+
+[handler_timed]
+class=handlers.TimedRotatingFileHandler
+formatter=f
+args=('DIR/timed.log', 'D', 1, 3, 'utf-8-sig')
+
+[formatter_f]
+format=%(levelname)s|%(message)s
+"#;
+
+const INI_RUN: &str = r#"
+import io, json, logging, logging.config, sys
+logging.config.fileConfig(io.StringIO(sys.argv[1]))
+for m in json.loads(sys.argv[2]):
+    logging.getLogger("app").info(m)
+logging.shutdown()
+"#;
+
+#[test]
+fn file_config_positional_encoding_and_errors_as_python() {
+    let tmp = tempfile::tempdir().unwrap();
+    let py_dir = tmp.path().join("py");
+    let our_dir = tmp.path().join("rs");
+    std::fs::create_dir_all(&py_dir).unwrap();
+    std::fs::create_dir_all(&our_dir).unwrap();
+    let Some(mut py) = python::python3("file_config_encoding") else {
+        return;
+    };
+    let ini = INI.replace("DIR", py_dir.to_str().unwrap());
+    let status = py
+        .args([
+            "-c",
+            INI_RUN,
+            &ini,
+            &serde_json::to_string(MESSAGES).unwrap(),
+        ])
+        .status()
+        .expect("python3");
+    assert!(status.success());
+    let m = mplog::Manager::new();
+    mplog::config::DictConfig::from_ini(&INI.replace("DIR", our_dir.to_str().unwrap()))
+        .unwrap()
+        .apply_to(&m)
+        .unwrap();
+    for msg in MESSAGES {
+        m.get_logger("app").log(Level::INFO, *msg);
+    }
+    m.shutdown();
+    assert_eq!(files(&py_dir), files(&our_dir));
 }
