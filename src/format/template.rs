@@ -44,6 +44,15 @@ pub(crate) enum Field {
 }
 
 impl Field {
+    /// `asctime`, or access into it (`{asctime[0]}`).
+    pub(crate) fn is_asctime(&self) -> bool {
+        match self {
+            Field::Asctime => true,
+            Field::Access(access) => access.0 == Field::Asctime,
+            _ => false,
+        }
+    }
+
     pub(crate) fn from_name(name: &str) -> Field {
         match name {
             "name" => Field::Name,
@@ -132,9 +141,8 @@ impl Template {
 
     pub(crate) fn uses_time(&self) -> bool {
         self.pieces.iter().any(|p| match p {
-            Piece::Field(Field::Asctime, _) => true,
-            Piece::Field(Field::Access(a), _) => a.0 == Field::Asctime,
-            Piece::Field(_, Render::Nested(spec)) => spec.fields().any(|f| *f == Field::Asctime),
+            Piece::Field(f, _) if f.is_asctime() => true,
+            Piece::Field(_, Render::Nested(spec)) => spec.fields().any(Field::is_asctime),
             _ => false,
         })
     }
@@ -262,14 +270,13 @@ fn parse_brace(
                         }
                     }
                 };
-                let (base, accessors) =
-                    access::parse(name).map_err(|why| invalid(body_start, why))?;
+                let field = field_of(name).map_err(|why| invalid(body_start, why))?;
                 let spec_at = body_start + head.len() + 1;
                 let render = if conversion.is_none() && spec.is_empty() {
                     Render::Plain
                 } else if spec.contains('{') {
                     Render::Nested(Box::new(
-                        NestedSpec::parse(conversion, spec, validate, check_identifier)
+                        NestedSpec::parse(conversion, spec, validate, field_of)
                             .map_err(|(at, why)| invalid(spec_at + at, &why))?,
                     ))
                 } else {
@@ -277,11 +284,6 @@ fn parse_brace(
                         BraceSpec::parse(conversion, spec)
                             .map_err(|e| invalid(spec_at, &e.to_string()))?,
                     )
-                };
-                let field = if accessors.is_empty() {
-                    Field::from_name(base)
-                } else {
-                    Field::Access(Box::new((Field::from_name(base), accessors)))
                 };
                 pieces.push(Piece::Field(field, render));
                 i = close + 1;
@@ -320,17 +322,14 @@ fn field_end(src: &str, body_start: usize) -> Result<usize, (usize, &'static str
     }
 }
 
-fn check_identifier(name: &str) -> Result<(), &'static str> {
-    if name.is_empty() {
-        return Err("a field needs a name, as in {message}");
-    }
-    if name.contains(['.', '[']) {
-        return Err("index and attribute access in a nested field is not available");
-    }
-    if !name.chars().all(|c| c.is_alphanumeric() || c == '_') {
-        return Err("invalid field name");
-    }
-    Ok(())
+/// A `{}` field's name, with its index and attribute access, as CPython validates it.
+fn field_of(name: &str) -> Result<Field, &'static str> {
+    let (base, accessors) = access::parse(name)?;
+    Ok(if accessors.is_empty() {
+        Field::from_name(base)
+    } else {
+        Field::Access(Box::new((Field::from_name(base), accessors)))
+    })
 }
 
 fn parse_dollar(
