@@ -421,10 +421,14 @@ fn directive(d: &Directive, tm: &Tm, w: &mut Writer<'_>) -> Result<(), TooLong> 
             let minutes = i64::from(tm.gmtoff).abs() / 60;
             number(4, (minutes / 60) * 100 + minutes % 60, false, w)
         }
-        // Unknown, misplaced modifier, or `%` at the end: copied as written.
+        // Unknown, misplaced modifier, or `%` at the end: copied as written. glibc has already
+        // turned `#` into upper case for `%b`/`%h` when it finds `E` misplaced (`%#Eb` -> `%#EB`).
         _ => {
-            let case = if d.upper { Case::Upper } else { Case::Keep };
-            w.cpy(&d.raw, d.width, d.pad, case)
+            let upper = d.upper || (d.change_case && matches!(d.conv, 'b' | 'h'));
+            let case = if upper { Case::Upper } else { Case::Keep };
+            // glibc copies back to the nearest `%`: for `%O%` that is the last one alone.
+            let raw = if d.conv == '%' { "%" } else { &d.raw };
+            w.cpy(raw, d.width, d.pad, case)
         }
     }
 }
