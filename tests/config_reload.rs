@@ -4,7 +4,8 @@
 //! order kept, and the file is exactly 21 runs of one format (one per configuration): each
 //! record was handled by exactly one configuration. A failed reload keeps the running
 //! configuration and says why; the handlers of a configuration swapped out are flushed and
-//! closed.
+//! closed. A reload applies as CPython's `dictConfig` applies to a running hierarchy: with
+//! `disable_existing_loggers` (the default) the loggers it does not name are disabled.
 
 mod common;
 
@@ -60,7 +61,7 @@ fn write_configs(
     std::fs::write(
         &a,
         format!(
-            "version = 1\n[formatters.f]\nformat = \"A %(message)s\"\n\
+            "version = 1\ndisable_existing_loggers = false\n[formatters.f]\nformat = \"A %(message)s\"\n\
              [handlers.h]\nclass = \"logging.FileHandler\"\nfilename = \"{}\"\nformatter = \"f\"\nbuffer = {buffer}\n\
              [root]\nlevel = \"DEBUG\"\nhandlers = [\"h\"]\n",
             log.display()
@@ -70,7 +71,7 @@ fn write_configs(
     std::fs::write(
         &b,
         format!(
-            "version: 1\nformatters:\n  f: {{format: 'B {{message}}', style: '{{'}}\n\
+            "version: 1\ndisable_existing_loggers: false\nformatters:\n  f: {{format: 'B {{message}}', style: '{{'}}\n\
              handlers:\n  h: {{class: FileHandler, filename: '{}', formatter: f, buffer: {buffer}}}\n\
              root: {{level: DEBUG, handlers: [h]}}\n",
             log.display()
@@ -264,4 +265,75 @@ fn swapped_out_handlers_are_flushed_and_closed() {
     workers.root().log(Level::INFO, "later");
     listener.stop();
     assert_eq!(common::lines(&second), ["A later"]);
+}
+
+#[test]
+fn a_reload_disables_the_running_loggers_it_does_not_name_as_cpython() {
+    if common::role().is_some() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("out.log");
+    let config = |loggers: &str, extra: &str| {
+        DictConfig::from_yaml(&format!(
+            "version: 1\n{extra}formatters: {{f: {{format: '%(name)s %(message)s'}}}}\n\
+             handlers: {{h: {{class: FileHandler, filename: '{}', formatter: f}}}}\n\
+             root: {{level: DEBUG, handlers: [h]}}\nloggers: {{{loggers}}}\n",
+            log.display()
+        ))
+        .unwrap()
+    };
+    let listener = QueueListener::from_config(config("app: {level: INFO}", ""))
+        .unwrap()
+        .endpoint_kind(Endpoint::InProcess)
+        .start()
+        .unwrap();
+    let workers = mplog::Manager::new();
+    workers.root().set_level(Level::DEBUG);
+    let queue = std::sync::Arc::new(listener.local_handler());
+    workers.root().add_handler(queue.clone());
+    let send = |name: &str, msg: &str| {
+        workers.get_logger(name).log(Level::INFO, msg.to_owned());
+        assert!(queue.sync(PATIENCE), "the listener confirms {msg}");
+    };
+    send("app.db", "1");
+    send("other", "2");
+    send("lib.x", "3");
+    // Names `app` only: `app.db` is below it (reset, enabled), `other` and `lib.x` are
+    // disabled, as CPython's dictConfig does to the loggers that exist.
+    listener.reload(config("app: {level: INFO}", "")).unwrap();
+    send("app.db", "4");
+    send("other", "5");
+    send("lib.x", "6");
+    send("new.one", "7");
+    // Incremental: levels only, and "NOTSET" as a string applies to the logger.
+    listener
+        .reload(
+            DictConfig::from_yaml(
+                "version: 1\nincremental: true\nloggers: {app: {level: NOTSET}}\n",
+            )
+            .unwrap(),
+        )
+        .unwrap();
+    let m = listener.manager().unwrap();
+    assert_eq!(m.get_logger("app").level(), Level::NOTSET);
+    assert!(m.get_logger("other").disabled());
+    // With disable_existing_loggers false, CPython sets `disabled = False` on the loggers it
+    // does not name: enabled again.
+    listener
+        .reload(config(
+            "app: {level: INFO}",
+            "disable_existing_loggers: false\n",
+        ))
+        .unwrap();
+    send("other", "8");
+    listener.stop();
+    if let Some(m) = listener.manager() {
+        m.shutdown();
+    }
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(
+        text,
+        "app.db 1\nother 2\nlib.x 3\napp.db 4\nnew.one 7\nother 8\n"
+    );
 }

@@ -610,7 +610,13 @@ fn a_connection_from_nobody_is_refused() {
         .unwrap();
     let socket = listener.endpoint().to_path_buf();
     std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o666)).unwrap();
-    let mut cmd = common::child_command("other-user", &socket, "intruder", &[]);
+    // The intruder means to reach root's listener (a worker checks whom it talks to).
+    let mut cmd = common::child_command(
+        "other-user",
+        &socket,
+        "intruder",
+        &[("MPLOG_LISTENER_UID", "0")],
+    );
     cmd.gid(nobody.gid.as_raw()).uid(nobody.uid.as_raw());
     let status = cmd.spawn().unwrap().wait().unwrap();
     assert!(status.success(), "{status:?}");

@@ -10,6 +10,9 @@ use tracing_subscriber::layer::SubscriberExt;
 fn config(level: &str, path: &std::path::Path) -> DictConfig {
     let json = serde_json::json!({
         "version": 1,
+        // A reload applies as CPython's dictConfig: by default it would disable `svc.db`,
+        // which the first configuration's records created and the second does not name.
+        "disable_existing_loggers": false,
         "formatters": {"plain": {"format": "%(levelname)s %(name)s %(message)s"}},
         "handlers": {"file": {"class": "logging.FileHandler", "filename": path, "formatter": "plain"}},
         "root": {"level": level, "handlers": ["file"]},

@@ -9,12 +9,12 @@
 //! when `disable_existing_loggers` is true (the default). Incremental configurations change
 //! levels (of handlers, found by name in the hierarchy, and loggers) and `propagate` only.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use super::classes::{Args, Kind, Stream};
 use super::error::{ConfigError, ErrorKind};
-use super::schema::{DictConfig, HandlerSpec, LoggerSpec};
+use super::schema::{DictConfig, FilterSpec, HandlerSpec, LoggerSpec};
 use crate::filter::{Filter, NameFilter};
 use crate::format::Format;
 use crate::handler::{
@@ -51,6 +51,11 @@ macro_rules! file_options {
     };
 }
 
+/// A registered factory's refusal, naming the class.
+fn factory_error(class: &str, e: String) -> ErrorKind {
+    ErrorKind::Build(format!("{class}: {e}"))
+}
+
 fn io_error(e: impl std::fmt::Display) -> ErrorKind {
     ErrorKind::Build(e.to_string())
 }
@@ -61,16 +66,23 @@ fn memory(a: &Args) -> MemoryHandler {
 
 /// Creates the handler of `spec` (a MemoryHandler gets its target later).
 fn create(spec: &HandlerSpec) -> Result<Arc<dyn Handler>, ErrorKind> {
+    if let Some(c) = &spec.custom {
+        return (c.factory)(&c.kwargs).map_err(|e| factory_error(&c.class, e));
+    }
     let a: &Args = &spec.args;
     let path = a.filename.clone().unwrap_or_default();
     Ok(match spec.kind {
-        Kind::Stream => Arc::new(
-            match a.stream {
+        Kind::Stream => {
+            let h = match a.stream {
                 Stream::Stdout => StreamHandler::stdout(),
                 Stream::Stderr => StreamHandler::stderr(),
             }
-            .held_bytes(a.held_bytes),
-        ),
+            .held_bytes(a.held_bytes);
+            Arc::new(match &a.terminator {
+                Some(t) => h.terminator(t),
+                None => h,
+            })
+        }
         Kind::File => Arc::new(
             file_options!(FileHandler::builder(&path), a, mode, buffer)
                 .build()
@@ -128,21 +140,24 @@ impl DictConfig {
     fn create_all(&self) -> Result<Built, ConfigError> {
         let mut formatters: BTreeMap<&str, Arc<dyn Format>> = BTreeMap::new();
         for (name, spec) in &self.formatters {
-            let f = spec
-                .build()
-                .map_err(|e| ConfigError::new(format!("formatters.{name}"), e.into()))?;
-            formatters.insert(name, Arc::new(f));
+            let at = || format!("formatters.{name}");
+            let f: Arc<dyn Format> = match &spec.custom {
+                Some(c) => (c.factory)(&c.kwargs)
+                    .map_err(|e| ConfigError::new(at(), factory_error(&c.class, e)))?,
+                None => Arc::new(spec.build().map_err(|e| ConfigError::new(at(), e.into()))?),
+            };
+            formatters.insert(name, f);
         }
-        let filters: BTreeMap<String, Arc<dyn Filter>> = self
-            .filters
-            .iter()
-            .map(|(k, name)| {
-                (
-                    k.clone(),
-                    Arc::new(NameFilter::new(name)) as Arc<dyn Filter>,
-                )
-            })
-            .collect();
+        let mut filters: BTreeMap<String, Arc<dyn Filter>> = BTreeMap::new();
+        for (name, spec) in &self.filters {
+            let f: Arc<dyn Filter> = match spec {
+                FilterSpec::Name(n) => Arc::new(NameFilter::new(n)),
+                FilterSpec::Custom(c) => (c.factory)(&c.kwargs).map_err(|e| {
+                    ConfigError::new(format!("filters.{name}"), factory_error(&c.class, e))
+                })?,
+            };
+            filters.insert(name.clone(), f);
+        }
         let mut handlers: BTreeMap<String, Arc<dyn Handler>> = BTreeMap::new();
         let mut targets: Vec<(Arc<MemoryHandler>, &str)> = Vec::new();
         for (name, spec) in &self.handlers {
@@ -189,6 +204,40 @@ impl DictConfig {
         Ok(manager)
     }
 
+    /// A fresh hierarchy for a reload of a running one: `running`'s loggers are recreated
+    /// first (level, `propagate`, disabled; not their handlers, which the reload closes), so
+    /// that applying this configuration treats them as CPython's `dictConfig` treats the
+    /// loggers that exist: with `disable_existing_loggers` (the default) those it does not
+    /// name, nor are below one it names, are disabled; those below one it names are reset.
+    /// mplog's own loggers (`mplog.*`) are not carried over: they start afresh, enabled.
+    ///
+    /// ```
+    /// use mplog::config::DictConfig;
+    /// let running = DictConfig::from_yaml("version: 1\nloggers: {app: {level: INFO}}\n").unwrap().build().unwrap();
+    /// running.get_logger("app.db");
+    /// running.get_logger("other");
+    /// let next = DictConfig::from_yaml("version: 1\nloggers: {app: {level: DEBUG}}\n").unwrap();
+    /// let m = next.build_replacing(&running).unwrap();
+    /// assert!(m.get_logger("other").disabled());
+    /// assert!(!m.get_logger("app.db").disabled());
+    /// assert_eq!(m.get_logger("app").level(), mplog::Level::DEBUG);
+    /// ```
+    pub fn build_replacing(&self, running: &Manager) -> Result<Manager, ConfigError> {
+        let manager = Manager::new();
+        for old in running.loggers() {
+            // mplog's own loggers (`mplog.listener`) are not the configuration's to disable.
+            if old.is_root() || old.name() == "mplog" || old.name().starts_with("mplog.") {
+                continue;
+            }
+            let new = manager.get_logger(old.name());
+            new.set_level(old.level());
+            new.set_propagate(old.propagate());
+            new.set_disabled(old.disabled());
+        }
+        self.apply_to(&manager)?;
+        Ok(manager)
+    }
+
     /// Applies this configuration to `manager` (Python's `dictConfig`), whole or not at all.
     ///
     /// ```
@@ -206,23 +255,31 @@ impl DictConfig {
         let built = self.create_all()?;
         // From here on nothing fails.
         let old = manager.handlers();
-        let mut existing: Vec<String> = manager
+        // Sorted (`loggers()` is): the children of a name are one range, found by binary
+        // search, so this costs O(n log n), not configured x existing.
+        let existing: Vec<String> = manager
             .loggers()
             .iter()
             .map(|l| l.name().to_owned())
             .collect();
-        let mut children: Vec<String> = Vec::new();
+        let mut children: BTreeSet<&str> = BTreeSet::new();
         for (name, spec) in &self.loggers {
             let prefix = format!("{name}.");
-            children.extend(existing.iter().filter(|e| e.starts_with(&prefix)).cloned());
-            existing.retain(|e| e != name);
+            let from = existing.partition_point(|e| e.as_str() < prefix.as_str());
+            let below = existing[from..]
+                .iter()
+                .take_while(|e| e.starts_with(&prefix));
+            children.extend(below.map(String::as_str));
             let logger = manager.get_logger(name);
             configure_logger(&logger, spec, &built);
             logger.set_disabled(false);
         }
-        for name in existing {
-            let logger = manager.get_logger(&name);
-            if children.contains(&name) {
+        for name in existing
+            .iter()
+            .filter(|e| !self.loggers.contains_key(e.as_str()))
+        {
+            let logger = manager.get_logger(name);
+            if children.contains(name.as_str()) {
                 logger.set_level(Level::NOTSET);
                 logger.clear_handlers();
                 logger.set_propagate(true);
@@ -253,9 +310,10 @@ impl DictConfig {
                 )
                 .context(|| "no handler of this name in the running configuration".into())
             })?;
-            // Python: `if level:` (a NOTSET level changes nothing).
-            if let Some(level) = level.filter(|l| *l != Level::NOTSET) {
-                changes.push((found, level));
+            // Python: `if level:` (the number 0 and no level change nothing; the string
+            // "NOTSET" does, and was read as a level).
+            if let Some(level) = level {
+                changes.push((found, *level));
             }
         }
         for (h, level) in changes {

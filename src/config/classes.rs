@@ -175,6 +175,8 @@ pub(crate) struct Args {
     pub(crate) flush_on_close: bool,
     /// `encoding` and `errors` of the file handlers.
     pub(crate) encoding: Encoding,
+    /// A stream handler's `terminator`, set by a `.` attribute.
+    pub(crate) terminator: Option<String>,
 }
 
 impl Default for Args {
@@ -199,6 +201,7 @@ impl Default for Args {
             flush_level: Level::ERROR,
             target: None,
             flush_on_close: true,
+            terminator: None,
         }
     }
 }
@@ -236,6 +239,17 @@ fn errors(v: &Value) -> Result<Errors, ErrorKind> {
         .map_err(|e| ErrorKind::Invalid(e.to_string()))
 }
 
+/// A path; `ext://sys.stdout` there is a stream, which Python's `os.fspath` refuses too.
+fn filename(v: &Value) -> Result<PathBuf, ErrorKind> {
+    let s = value::string(v)?;
+    if s == super::convert::STDOUT || s == super::convert::STDERR {
+        return Err(ErrorKind::Invalid(format!(
+            "{s:?} is a stream, not a file name (use logging.StreamHandler with stream: {s})"
+        )));
+    }
+    Ok(PathBuf::from(s))
+}
+
 fn at_time(v: &Value) -> Result<NaiveTime, ErrorKind> {
     let s = value::string(v)?;
     NaiveTime::parse_from_str(&s, "%H:%M:%S")
@@ -265,7 +279,7 @@ pub(crate) fn args(kind: Kind, class: &str, entry: &mut Entry<'_>) -> Result<Arg
         ));
     }
     let mut a = Args {
-        filename: entry.get("filename", |v| value::string(v).map(PathBuf::from))?,
+        filename: entry.get("filename", filename)?,
         ..Args::default()
     };
     if kind.is_file() && a.filename.is_none() {
@@ -346,9 +360,12 @@ mod tests {
                 .to_string(),
             "handler class 'logging.handlers.SysLogHandler' is not available in mplog"
         );
-        assert_eq!(
-            resolve("myapp.Fancy").unwrap_err().to_string(),
-            "unknown handler class 'myapp.Fancy'"
+        let e = resolve("myapp.Fancy").unwrap_err().to_string();
+        assert!(
+            e.starts_with(
+                "handler class 'myapp.Fancy' is not available: mplog loads no Python code"
+            ) && e.contains("Registry::new().handler(\"myapp.Fancy\", ...)"),
+            "{e}"
         );
     }
 

@@ -58,8 +58,12 @@ pub enum ErrorKind {
     /// A required key is missing.
     #[error("missing required key '{0}'")]
     Missing(&'static str),
-    /// A handler class that is neither Python's nor mplog's.
-    #[error("unknown handler class '{0}'")]
+    /// A handler class that is neither Python's nor mplog's, nor registered.
+    #[error(
+        "handler class '{0}' is not available: mplog loads no Python code. A Rust program \
+         provides it with mplog::config::Registry::new().handler(\"{0}\", ...) and loads the \
+         file with DictConfig::from_path_with (or QueueListener::from_config_with)"
+    )]
     UnknownClass(String),
     /// A Python handler class mplog has no counterpart for (yet).
     #[error("handler class '{0}' is not available in mplog")]
@@ -240,6 +244,62 @@ impl fmt::Display for ConfigError {
 /// The text already holds the cause (an I/O error's too), so no `source` is chained: printers
 /// that walk the chain would repeat it. [`ConfigError::kind`] gives the cause.
 impl std::error::Error for ConfigError {}
+
+/// Something in a configuration that has no effect because CPython's `dictConfig` or
+/// `fileConfig` ignores it too (a logger's `qualname`, a formatter's `fmt`, a top-level key of
+/// the project's own). Reading goes on; `mplog check` names each, and `--strict` refuses them.
+///
+/// ```
+/// let cfg = mplog::config::DictConfig::from_json(
+///     r#"{"version": 1, "loggers": {"gunicorn.error": {"level": "INFO", "qualname": "gunicorn.error"}}}"#,
+/// ).unwrap();
+/// let w = &cfg.warnings()[0];
+/// assert_eq!(w.path(), "loggers.gunicorn.error.qualname");
+/// assert_eq!(
+///     w.to_string(),
+///     "loggers.gunicorn.error: key 'qualname' is ignored (Python's dictConfig does not read it for a logger)"
+/// );
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigWarning {
+    entry: String,
+    key: String,
+    why: String,
+}
+
+impl ConfigWarning {
+    /// A key `key` of the entry `entry` that is ignored, and why.
+    pub(crate) fn ignored(entry: &str, key: &str, why: &str) -> ConfigWarning {
+        ConfigWarning {
+            entry: entry.to_owned(),
+            key: key.to_owned(),
+            why: why.to_owned(),
+        }
+    }
+
+    /// The full key path: `loggers.app.qualname`.
+    ///
+    /// ```
+    /// let cfg = mplog::config::DictConfig::from_json(r#"{"version": 1, "my_defaults": {}}"#).unwrap();
+    /// assert_eq!(cfg.warnings()[0].path(), "my_defaults");
+    /// ```
+    pub fn path(&self) -> String {
+        if self.entry.is_empty() {
+            self.key.clone()
+        } else {
+            format!("{}.{}", self.entry, self.key)
+        }
+    }
+}
+
+impl fmt::Display for ConfigWarning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !self.entry.is_empty() {
+            write!(f, "{}: ", self.entry)?;
+        }
+        write!(f, "key '{}' is ignored ({})", self.key, self.why)
+    }
+}
 
 #[cfg(test)]
 mod tests {

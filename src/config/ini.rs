@@ -32,14 +32,16 @@
 //! (or dict) of strings, integers, floats, `True`, `False`, `None`, `sys.stdout`, `sys.stderr`
 //! and level names (`ERROR`, `logging.ERROR`). Positional arguments are matched to the
 //! class's parameter names as in Python's constructors. Anything that would need evaluating
-//! code is refused, naming the section. As in `configparser`, keys are case-insensitive,
+//! code is refused, naming the section. Keys fileConfig does not read are warnings, as they
+//! have no effect. A class mplog does not know gets its positional `args` as the list `args`
+//! (for a class registered with [`Registry`](super::Registry)). As in `configparser`, keys are case-insensitive,
 //! indented lines continue a value, and `%%` in `args`/`kwargs` is a `%` (other `%(...)`
 //! interpolation is refused).
 
 use serde_json::{json, Map, Value};
 
 use super::classes::{self, Kind};
-use super::error::{ConfigError, ErrorKind};
+use super::error::{ConfigError, ConfigWarning, ErrorKind};
 use super::literal::literal;
 
 type Sections = Vec<(String, Vec<(String, String)>)>;
@@ -134,7 +136,7 @@ fn split_names(s: &str) -> Vec<String> {
 
 /// Reads fileConfig INI text into the dictConfig tree (`disable_existing_loggers` true, as
 /// `fileConfig`'s default).
-pub(crate) fn to_dict(text: &str) -> Result<Value, ConfigError> {
+pub(crate) fn to_dict(text: &str, warnings: &mut Vec<ConfigWarning>) -> Result<Value, ConfigError> {
     let ini = Ini {
         sections: sections(text)?,
     };
@@ -154,7 +156,7 @@ pub(crate) fn to_dict(text: &str) -> Result<Value, ConfigError> {
                 "defaults" => {
                     f.insert(key.clone(), literal(&section, key, value)?);
                 }
-                _ => return Err(unknown(&section, key)),
+                _ => ignored(warnings, &section, key),
             }
         }
         formatters.insert(name, Value::Object(f));
@@ -162,7 +164,7 @@ pub(crate) fn to_dict(text: &str) -> Result<Value, ConfigError> {
     let mut handlers = Map::new();
     for name in ini.keys("handlers") {
         let section = format!("handler_{name}");
-        handlers.insert(name, handler(&section, ini.require(&section)?)?);
+        handlers.insert(name, handler(&section, ini.require(&section)?, warnings)?);
     }
     let mut loggers = Map::new();
     let mut root = Value::Null;
@@ -188,8 +190,8 @@ pub(crate) fn to_dict(text: &str) -> Result<Value, ConfigError> {
                 "propagate" => {
                     l.insert(key.clone(), json!(boolean(&section, key, value)?));
                 }
-                "qualname" | "channel" => {}
-                _ => return Err(unknown(&section, key)),
+                "qualname" => {}
+                _ => ignored(warnings, &section, key),
             }
         }
         if name == "root" {
@@ -211,14 +213,13 @@ pub(crate) fn to_dict(text: &str) -> Result<Value, ConfigError> {
     }))
 }
 
-fn unknown(section: &str, key: &str) -> ConfigError {
-    ConfigError::new(
+/// A key fileConfig does not read in this section: a warning, as it has no effect.
+fn ignored(warnings: &mut Vec<ConfigWarning>, section: &str, key: &str) {
+    warnings.push(ConfigWarning::ignored(
         section,
-        ErrorKind::UnknownKey {
-            key: key.to_owned(),
-            hint: String::new(),
-        },
-    )
+        key,
+        "Python's fileConfig does not read it",
+    ));
 }
 
 /// configparser's `getboolean` words (and `getint`'s 0/1, for `propagate`).
@@ -258,7 +259,11 @@ fn positional(kind: Kind) -> &'static [&'static str] {
     }
 }
 
-fn handler(section: &str, keys: &[(String, String)]) -> Result<Value, ConfigError> {
+fn handler(
+    section: &str,
+    keys: &[(String, String)],
+    warnings: &mut Vec<ConfigWarning>,
+) -> Result<Value, ConfigError> {
     let mut h = Map::new();
     let class =
         get(keys, "class").ok_or_else(|| ConfigError::new(section, ErrorKind::Missing("class")))?;
@@ -270,7 +275,7 @@ fn handler(section: &str, keys: &[(String, String)]) -> Result<Value, ConfigErro
                 }
             }
             "args" | "kwargs" => {}
-            _ => return Err(unknown(section, key)),
+            _ => ignored(warnings, section, key),
         }
     }
     let args = match get(keys, "args") {
@@ -284,8 +289,11 @@ fn handler(section: &str, keys: &[(String, String)]) -> Result<Value, ConfigErro
         )
         .at_key("args"));
     };
-    // An unknown class has no parameters to match: the dict checks then name the class.
-    if let Ok(kind) = classes::resolve(class) {
+    // A class mplog does not know has no parameters to match: its positional arguments go
+    // to a registered factory as the list `args`; unregistered, the dict checks name it.
+    if classes::resolve(class).is_err() && !args.is_empty() {
+        h.insert("args".into(), Value::Array(args));
+    } else if let Ok(kind) = classes::resolve(class) {
         let names = positional(kind);
         if args.len() > names.len() {
             return Err(ConfigError::new(
@@ -335,7 +343,7 @@ mod tests {
             [handler_h]\nclass=handlers.RotatingFileHandler\nformatter=f\n\
             args=('x.log', 'a', 100,\n  3)\nkwargs={'delay': True}\n\
             [formatter_f]\nformat=%(name)s: %(message)s\n";
-        let d = to_dict(text).unwrap();
+        let d = to_dict(text, &mut Vec::new()).unwrap();
         assert_eq!(d["loggers"]["app.core"]["propagate"], json!(false));
         assert_eq!(d["loggers"]["app.core"]["handlers"], json!([]));
         assert_eq!(d["handlers"]["h"]["maxBytes"], json!(100));
@@ -351,14 +359,15 @@ mod tests {
     #[test]
     fn what_is_not_supported_is_refused_by_section() {
         let base = "[loggers]\nkeys=root\n[logger_root]\nlevel=INFO\n";
-        assert!(to_dict("[loggers]\nkeys=app\n").is_err());
-        let e = to_dict(&format!("{base}[handlers]\nkeys=h\n")).unwrap_err();
+        assert!(to_dict("[loggers]\nkeys=app\n", &mut Vec::new()).is_err());
+        let e = to_dict(&format!("{base}[handlers]\nkeys=h\n"), &mut Vec::new()).unwrap_err();
         assert!(e.to_string().contains("missing section [handler_h]"), "{e}");
-        let e = to_dict(&format!(
-            "{base}[handlers]\nkeys=h\n[handler_h]\nclass=StreamHandler\nargs=(1, 2)\n"
-        ))
+        let e = to_dict(
+            &format!("{base}[handlers]\nkeys=h\n[handler_h]\nclass=StreamHandler\nargs=(1, 2)\n"),
+            &mut Vec::new(),
+        )
         .unwrap_err();
         assert!(e.to_string().contains("at most 1 positional"), "{e}");
-        assert!(to_dict("keys=x\n").is_err());
+        assert!(to_dict("keys=x\n", &mut Vec::new()).is_err());
     }
 }

@@ -11,7 +11,12 @@ use super::error::{ConfigError, ErrorKind};
 /// Parses the Python literal `text`, the value of `key` in `section`.
 pub(crate) fn literal(section: &str, key: &str, text: &str) -> Result<Value, ConfigError> {
     let fail = |why: String| {
-        ConfigError::new(section, ErrorKind::Invalid(format!("{why} in {text:?}"))).at_key(key)
+        // A hostile value can be long: it is shown up to 60 characters.
+        let shown = match text.char_indices().nth(60) {
+            Some((end, _)) => format!("{:?}...", &text[..end]),
+            None => format!("{text:?}"),
+        };
+        ConfigError::new(section, ErrorKind::Invalid(format!("{why} in {shown}"))).at_key(key)
     };
     if text.contains("%(") {
         return Err(fail("'%(...)' interpolation is not supported".into()));
@@ -20,6 +25,7 @@ pub(crate) fn literal(section: &str, key: &str, text: &str) -> Result<Value, Con
     let mut p = Parser {
         s: text.as_bytes(),
         i: 0,
+        depth: 0,
     };
     let v = p.value().map_err(fail)?;
     p.skip_ws();
@@ -32,6 +38,8 @@ pub(crate) fn literal(section: &str, key: &str, text: &str) -> Result<Value, Con
 struct Parser<'a> {
     s: &'a [u8],
     i: usize,
+    /// Open tuples, lists and dicts: bounded by [`MAX_DEPTH`](super::load::MAX_DEPTH).
+    depth: usize,
 }
 
 impl Parser<'_> {
@@ -48,13 +56,24 @@ impl Parser<'_> {
 
     fn value(&mut self) -> Result<Value, String> {
         match self.peek() {
-            Some(b'(') | Some(b'[') => self.sequence(),
-            Some(b'{') => self.dict(),
+            Some(b'(' | b'[' | b'{') if self.depth >= super::load::MAX_DEPTH => Err(format!(
+                "nested deeper than {} levels",
+                super::load::MAX_DEPTH
+            )),
+            Some(b'(') | Some(b'[') => self.nested(Self::sequence),
+            Some(b'{') => self.nested(Self::dict),
             Some(q @ (b'\'' | b'"')) => self.string(q).map(Value::String),
             Some(c) if c == b'-' || c == b'+' || c.is_ascii_digit() => self.number(),
             Some(_) => self.name(),
             None => Err("a value is missing".into()),
         }
+    }
+
+    fn nested(&mut self, read: fn(&mut Self) -> Result<Value, String>) -> Result<Value, String> {
+        self.depth += 1;
+        let v = read(self);
+        self.depth -= 1;
+        v
     }
 
     fn sequence(&mut self) -> Result<Value, String> {
@@ -158,6 +177,8 @@ impl Parser<'_> {
             "False" => json!(false),
             "None" => Value::Null,
             "sys.stdout" => json!("ext://sys.stdout"),
+            // logging.handlers' port and syslog facility constants, which fileConfig files name.
+            _ if constant(w).is_some() => json!(constant(w)),
             "sys.stderr" => json!("ext://sys.stderr"),
             _ if matches!(
                 level,
@@ -170,6 +191,51 @@ impl Parser<'_> {
             _ => return Err(format!("'{w}' is not a literal mplog can read")),
         })
     }
+}
+
+/// `logging.handlers` constants as fileConfig's `args` write them (`handlers.SYSLOG_UDP_PORT`,
+/// `handlers.SysLogHandler.LOG_USER`).
+fn constant(name: &str) -> Option<i64> {
+    let name = name.strip_prefix("logging.").unwrap_or(name);
+    let name = name.strip_prefix("handlers.")?;
+    Some(match name {
+        "SYSLOG_UDP_PORT" | "SYSLOG_TCP_PORT" => 514,
+        "DEFAULT_TCP_LOGGING_PORT" => 9020,
+        "DEFAULT_UDP_LOGGING_PORT" => 9021,
+        "DEFAULT_HTTP_LOGGING_PORT" => 9022,
+        "DEFAULT_SOAP_LOGGING_PORT" => 9023,
+        _ => {
+            let facility = name.strip_prefix("SysLogHandler.LOG_")?;
+            let all = [
+                "KERN",
+                "USER",
+                "MAIL",
+                "DAEMON",
+                "AUTH",
+                "SYSLOG",
+                "LPR",
+                "NEWS",
+                "UUCP",
+                "CRON",
+                "AUTHPRIV",
+                "FTP",
+                "NTP",
+                "SECURITY",
+                "CONSOLE",
+                "SOLARIS_CRON",
+                "LOCAL0",
+                "LOCAL1",
+                "LOCAL2",
+                "LOCAL3",
+                "LOCAL4",
+                "LOCAL5",
+                "LOCAL6",
+                "LOCAL7",
+            ];
+            // The position is the facility's number (LOCAL0 is 16).
+            all.iter().position(|f| *f == facility)? as i64
+        }
+    })
 }
 
 #[cfg(test)]
@@ -201,6 +267,15 @@ mod tests {
         );
         assert_eq!(literal("s", "args", "()").unwrap(), json!([]));
         assert_eq!(
+            literal(
+                "s",
+                "args",
+                "(('localhost', handlers.SYSLOG_UDP_PORT), handlers.SysLogHandler.LOG_USER)"
+            )
+            .unwrap(),
+            json!([["localhost", 514], 1])
+        );
+        assert_eq!(
             literal("s", "args", "(sys.stderr,)").unwrap(),
             json!(["ext://sys.stderr"])
         );
@@ -213,5 +288,17 @@ mod tests {
         assert!(e.to_string().contains("'open' is not a literal"), "{e}");
         assert!(literal("s", "args", "('%(here)s/x.log',)").is_err());
         assert_eq!(literal("s", "args", "('100%%',)").unwrap(), json!(["100%"]));
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_without_recursing_into_it() {
+        let deep = format!("{}{}", "(".repeat(100_000), ")".repeat(100_000));
+        let e = literal("handler_h", "args", &deep).unwrap_err();
+        assert!(
+            e.to_string().contains("nested deeper than 128 levels"),
+            "{e}"
+        );
+        let ok = format!("{}1{}", "[".repeat(100), "]".repeat(100));
+        assert!(literal("handler_h", "args", &ok).is_ok());
     }
 }

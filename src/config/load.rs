@@ -4,13 +4,13 @@
 //! TOML, JSON and YAML are parsed into one value tree (JSON's data model); INI goes through
 //! [`ini`](super::ini) into the same tree. Expansion runs on the parsed tree, on string values
 //! only, so a variable's value is never re-parsed as syntax (a `"` or `:` in it is just text).
-//! Python's `cfg://` references are refused where they stand.
+//! Then Python's `ext://` and `cfg://` values are resolved ([`convert`](super::convert)).
 
 use std::path::Path;
 
 use serde_json::Value;
 
-use super::error::{ConfigError, ErrorKind};
+use super::error::{ConfigError, ConfigWarning, ErrorKind};
 
 /// A configuration file's format.
 ///
@@ -57,41 +57,127 @@ impl FileFormat {
     }
 
     /// Parses `text` into the value tree (INI already in the dictConfig shape).
+    #[cfg(test)]
     pub(crate) fn parse(self, text: &str) -> Result<Value, ConfigError> {
+        self.parse_warned(text, &mut Vec::new())
+    }
+
+    /// [`parse`](Self::parse), with the keys fileConfig ignores added to `warnings`.
+    pub(crate) fn parse_warned(
+        self,
+        text: &str,
+        warnings: &mut Vec<ConfigWarning>,
+    ) -> Result<Value, ConfigError> {
         let syntax = |format: &'static str, message: String| {
             ConfigError::new("", ErrorKind::Syntax { format, message })
         };
         match self {
-            FileFormat::Toml => toml::from_str(text).map_err(|e| syntax("TOML", e.to_string())),
+            FileFormat::Toml => {
+                // toml parses nested arrays and inline tables recursively: refuse deep
+                // nesting before it sees them.
+                check_nesting(text, "TOML")?;
+                toml::from_str(text).map_err(|e| syntax("TOML", e.to_string()))
+            }
             FileFormat::Json => {
                 serde_json::from_str(text).map_err(|e| syntax("JSON", e.to_string()))
             }
-            FileFormat::Yaml => {
-                // Merge keys (`<<: *defaults`) are YAML 1.1, which Python users' files rely on.
-                let yaml = |e: serde_yaml_ng::Error| syntax("YAML", e.to_string());
-                let mut v: serde_yaml_ng::Value = serde_yaml_ng::from_str(text).map_err(yaml)?;
-                v.apply_merge().map_err(yaml)?;
-                serde_json::to_value(v).map_err(|e| syntax("YAML", e.to_string()))
-            }
-            FileFormat::Ini => super::ini::to_dict(text),
+            // PyYAML's safe_load (YAML 1.1), bounded: see `yaml`.
+            FileFormat::Yaml => super::yaml::parse(text),
+            FileFormat::Ini => super::ini::to_dict(text, warnings),
         }
     }
 }
 
-/// Reads and parses `path`, then expands `${VAR}` from the environment.
-pub(crate) fn read(path: &Path) -> Result<Value, ConfigError> {
+/// How deeply values may nest, in every format (serde_json's own limit for JSON). Python's
+/// logging configurations nest 4 or 5 levels; the bound keeps every reader off deep
+/// recursion and quadratic work.
+pub(crate) const MAX_DEPTH: usize = 128;
+
+/// How many values (scalars, lists and tables, YAML aliases counted at their full size) a
+/// YAML configuration may hold: a config of 100,000 loggers is well within it, an alias
+/// "bomb" is not.
+pub(crate) const MAX_NODES: usize = 4_000_000;
+
+/// The largest configuration file read (32 MiB, room for 300,000 loggers in JSON): beyond
+/// it, a clear error before reading it all. Parsing takes memory in proportion to the text, so
+/// this bounds what a hostile file can make a listener allocate.
+///
+/// ```
+/// assert_eq!(mplog::config::MAX_FILE_BYTES, 32 << 20);
+/// ```
+pub const MAX_FILE_BYTES: u64 = 32 << 20;
+
+/// Refuses text whose brackets (`[`, `{`, `(`) nest deeper than [`MAX_DEPTH`], before a
+/// recursive parser sees it. Brackets in strings count too: a value with 128 unbalanced
+/// brackets in a row is no logging configuration.
+pub(crate) fn check_nesting(text: &str, format: &'static str) -> Result<(), ConfigError> {
+    let mut depth = 0usize;
+    let mut line = 1usize;
+    for b in text.bytes() {
+        match b {
+            b'[' | b'{' | b'(' => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Err(ConfigError::new(
+                        "",
+                        ErrorKind::Syntax {
+                            format,
+                            message: format!("line {line}: nested deeper than {MAX_DEPTH} levels"),
+                        },
+                    ));
+                }
+            }
+            b']' | b'}' | b')' => depth = depth.saturating_sub(1),
+            b'\n' => line += 1,
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Reads and parses `path` (at most [`MAX_FILE_BYTES`]), then expands `${VAR}` from the
+/// environment.
+pub(crate) fn read(path: &Path, warnings: &mut Vec<ConfigWarning>) -> Result<Value, ConfigError> {
+    use std::io::Read as _;
     let format = FileFormat::from_path(path)?;
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| ConfigError::new("", ErrorKind::Io(e)).in_file(path))?;
-    parse_expanded(&text, format).map_err(|e| e.in_file(path))
+    let io = |e: std::io::Error| ConfigError::new("", ErrorKind::Io(e)).in_file(path);
+    let file = std::fs::File::open(path).map_err(io)?;
+    let mut bytes = Vec::new();
+    // One byte more than the bound tells a file that is too large, whatever its metadata says
+    // (a FIFO or /dev/zero has no size).
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(ConfigError::new(
+            "",
+            ErrorKind::Invalid(format!(
+                "the file is larger than {} MiB: not a logging configuration",
+                MAX_FILE_BYTES >> 20
+            )),
+        )
+        .in_file(path));
+    }
+    let text = String::from_utf8(bytes).map_err(|e| {
+        io(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("not UTF-8 text ({e})"),
+        ))
+    })?;
+    parse_expanded(&text, format, warnings).map_err(|e| e.in_file(path))
 }
 
 /// Parses `text` as `format` and expands the environment in its strings.
-pub(crate) fn parse_expanded(text: &str, format: FileFormat) -> Result<Value, ConfigError> {
-    let mut value = format.parse(text)?;
+pub(crate) fn parse_expanded(
+    text: &str,
+    format: FileFormat,
+    warnings: &mut Vec<ConfigWarning>,
+) -> Result<Value, ConfigError> {
+    let mut value = format.parse_warned(text, warnings)?;
     expand_tree(&mut value, &mut String::new(), &|name| {
         std::env::var(name).ok()
     })?;
+    super::convert::convert_tree(&mut value)?;
     Ok(value)
 }
 
@@ -107,15 +193,6 @@ fn expand_tree(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<(), ConfigError> {
     match value {
-        // Python's `cfg://` points into the configuration itself; mplog takes values in place.
-        Value::String(s) if s.starts_with("cfg://") => {
-            return Err(ConfigError::new(
-                path.clone(),
-                ErrorKind::Unsupported(format!(
-                    "{s:?}: cfg:// references are not supported; write the value in place"
-                )),
-            ));
-        }
         Value::String(s) if s.contains('$') && !is_format_string(path) => {
             *s = expand(s, env).map_err(|kind| ConfigError::new(path.clone(), kind))?;
         }
@@ -227,17 +304,6 @@ mod tests {
         assert_eq!(v["handlers"]["f"]["filename"], "/var/log/app/x.log");
         assert_eq!(v["formatters"]["d"]["format"], "${message}");
         assert_eq!(v["formatters"]["d"]["datefmt"], "%H");
-    }
-
-    #[test]
-    fn cfg_references_are_refused_where_they_stand() {
-        let mut v: Value = serde_json::json!({"formatters": "cfg://true_formatters"});
-        let e = expand_tree(&mut v, &mut String::new(), &env).unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "formatters: \"cfg://true_formatters\": cfg:// references are not supported; \
-             write the value in place"
-        );
     }
 
     #[test]

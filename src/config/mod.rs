@@ -23,8 +23,16 @@
 //!   levels, classes and their arguments, formats, every reference to a formatter, filter or
 //!   handler, MemoryHandler target loops. [`ConfigError`] names the place and the cause, like
 //!   Python's chain: `handlers.file: unable to configure handler 'file': unknown level 'NTOSET'`.
-//!   Python's `()` factories and `.` attributes are refused (mplog loads no code), and so are
-//!   `cfg://` references; `ext://` is read for `sys.stdout` and `sys.stderr` only.
+//! - **As CPython reads it**: keys CPython ignores (a logger's `qualname`, a formatter's
+//!   `fmt`, top-level keys of a project's own) are [`warnings`](DictConfig::warnings), not
+//!   errors; `()` factories and `.` attributes work for the standard classes mplog implements;
+//!   `ext://sys.stdout`, `ext://sys.stderr`, `ext://os.devnull`, `ext://logging.LEVEL` and
+//!   `cfg://` references resolve as CPython's `BaseConfigurator.convert`; YAML is read as
+//!   PyYAML's `safe_load` (YAML 1.1). Classes of a program's own come from a [`Registry`]
+//!   (mplog loads no Python code: an unregistered class is refused, saying how to provide it).
+//! - **Bounded**: nesting deeper than 128 levels, files over [`MAX_FILE_BYTES`] and YAML alias
+//!   bombs are refused with a clear error, in bounded time and memory, before anything is
+//!   applied.
 //! - **All or nothing**: [`DictConfig::build`] and [`DictConfig::apply_to`] create every
 //!   handler (open every file) before touching a logger; a failure leaves the hierarchy as it
 //!   was.
@@ -55,20 +63,26 @@
 
 mod build;
 mod classes;
+mod convert;
+mod custom;
 mod directives;
 mod error;
 pub mod ini;
 mod listener;
 mod literal;
 mod load;
+mod registry;
 mod schema;
 mod value;
+mod yaml;
+mod yaml11;
 
 use std::path::{Path, PathBuf};
 
 pub use self::directives::{Directives, ENV_LEVEL};
-pub use self::error::{ConfigError, ErrorKind};
-pub use self::load::FileFormat;
+pub use self::error::{ConfigError, ConfigWarning, ErrorKind};
+pub use self::load::{FileFormat, MAX_FILE_BYTES};
+pub use self::registry::{FilterFactory, FormatterFactory, HandlerFactory, Kwargs, Registry};
 pub use self::schema::DictConfig;
 
 /// The variable `mplog listen` reads its configuration file from.
@@ -99,8 +113,20 @@ impl ConfigSource {
     /// assert!(ConfigSource::from("/nonexistent/logging.toml").load().is_err());
     /// ```
     pub fn load(self) -> Result<DictConfig, ConfigError> {
+        self.load_with(&Registry::new())
+    }
+
+    /// [`load`](ConfigSource::load) with a program's own classes (see [`Registry`]); a
+    /// configuration already read keeps the classes it was read with.
+    ///
+    /// ```
+    /// use mplog::config::{ConfigSource, Registry};
+    /// let cfg = ConfigSource::from("examples/configs/dev.toml").load_with(&Registry::new()).unwrap();
+    /// assert!(!cfg.is_incremental());
+    /// ```
+    pub fn load_with(self, registry: &Registry) -> Result<DictConfig, ConfigError> {
         match self {
-            ConfigSource::File(path) => DictConfig::from_path(&path),
+            ConfigSource::File(path) => DictConfig::from_path_with(&path, registry),
             ConfigSource::Dict(cfg) => Ok(cfg),
         }
     }
@@ -145,8 +171,29 @@ impl DictConfig {
     /// assert!(!cfg.is_incremental());
     /// ```
     pub fn from_path(path: &Path) -> Result<DictConfig, ConfigError> {
-        let tree = load::read(path)?;
-        DictConfig::from_tree(&tree).map_err(|e| e.in_file(path))
+        DictConfig::from_path_with(path, &Registry::new())
+    }
+
+    /// [`from_path`](DictConfig::from_path), with the classes of `registry` available to
+    /// `class` and `()`.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use mplog::config::{DictConfig, Registry};
+    /// use mplog::handler::{Handler, NullHandler};
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let path = dir.path().join("logging.yaml");
+    /// std::fs::write(&path, "version: 1\nhandlers: {a: {class: myapp.Audit}}\nroot: {handlers: [a]}\n").unwrap();
+    /// assert!(DictConfig::from_path(&path).is_err()); // not registered
+    /// let registry = Registry::new()
+    ///     .handler("myapp.Audit", |_| Ok(Arc::new(NullHandler::new()) as Arc<dyn Handler>));
+    /// let m = DictConfig::from_path_with(&path, &registry).unwrap().build().unwrap();
+    /// assert_eq!(m.root().handlers().len(), 1);
+    /// ```
+    pub fn from_path_with(path: &Path, registry: &Registry) -> Result<DictConfig, ConfigError> {
+        let mut warnings = Vec::new();
+        let tree = load::read(path, &mut warnings)?;
+        DictConfig::from_tree(&tree, registry, warnings).map_err(|e| e.in_file(path))
     }
 
     /// Reads `text` in `format`, expanding `${VAR}` from the environment.
@@ -160,7 +207,25 @@ impl DictConfig {
     /// );
     /// ```
     pub fn from_text(text: &str, format: FileFormat) -> Result<DictConfig, ConfigError> {
-        DictConfig::from_tree(&load::parse_expanded(text, format)?)
+        DictConfig::from_text_with(text, format, &Registry::new())
+    }
+
+    /// [`from_text`](DictConfig::from_text), with the classes of `registry` available to
+    /// `class` and `()` (see [`Registry`]).
+    ///
+    /// ```
+    /// use mplog::config::{DictConfig, FileFormat, Registry};
+    /// let cfg = DictConfig::from_text_with("{\"version\": 1}", FileFormat::Json, &Registry::new());
+    /// assert!(cfg.is_ok());
+    /// ```
+    pub fn from_text_with(
+        text: &str,
+        format: FileFormat,
+        registry: &Registry,
+    ) -> Result<DictConfig, ConfigError> {
+        let mut warnings = Vec::new();
+        let tree = load::parse_expanded(text, format, &mut warnings)?;
+        DictConfig::from_tree(&tree, registry, warnings)
     }
 
     /// [`from_text`](DictConfig::from_text) for TOML.

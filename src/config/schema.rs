@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::classes::{self, Args, Kind};
-use super::error::{ConfigError, ErrorKind};
+use super::custom;
+use super::error::{ConfigError, ConfigWarning, ErrorKind};
+use super::registry::{Custom, FilterFactory, FormatterFactory, HandlerFactory, Registry};
 use super::value::{self, Entry};
 use crate::format::{Formatter, Style};
 use crate::level::Level;
@@ -36,12 +38,21 @@ pub struct DictConfig {
     pub(crate) incremental: bool,
     pub(crate) disable_existing_loggers: bool,
     pub(crate) formatters: BTreeMap<String, FormatterSpec>,
-    pub(crate) filters: BTreeMap<String, String>,
+    pub(crate) filters: BTreeMap<String, FilterSpec>,
     pub(crate) handlers: BTreeMap<String, HandlerSpec>,
     /// Incremental configurations: only the handlers' levels.
     pub(crate) handler_levels: BTreeMap<String, Option<Level>>,
     pub(crate) loggers: BTreeMap<String, LoggerSpec>,
     pub(crate) root: Option<LoggerSpec>,
+    /// Keys CPython ignores, named for `mplog check`.
+    pub(crate) warnings: Vec<ConfigWarning>,
+}
+
+/// A filter entry: Python's `logging.Filter(name)`, or a registered class.
+#[derive(Debug, Clone)]
+pub(crate) enum FilterSpec {
+    Name(String),
+    Custom(Custom<FilterFactory>),
 }
 
 /// A formatter entry.
@@ -53,6 +64,8 @@ pub(crate) struct FormatterSpec {
     pub(crate) validate: bool,
     pub(crate) utc: bool,
     pub(crate) defaults: Vec<(String, record::Value)>,
+    /// A registered formatter class, which makes the formatter instead.
+    pub(crate) custom: Option<Custom<FormatterFactory>>,
 }
 
 /// A handler entry.
@@ -63,6 +76,8 @@ pub(crate) struct HandlerSpec {
     pub(crate) formatter: Option<String>,
     pub(crate) filters: Vec<String>,
     pub(crate) args: Args,
+    /// A registered handler class, which makes the handler instead of `kind`.
+    pub(crate) custom: Option<Custom<HandlerFactory>>,
 }
 
 /// A logger entry (or `root`).
@@ -74,45 +89,13 @@ pub(crate) struct LoggerSpec {
     pub(crate) handlers: Option<Vec<String>>,
 }
 
-const TOP: &[&str] = &[
-    "version",
-    "incremental",
-    "disable_existing_loggers",
-    "formatters",
-    "filters",
-    "handlers",
-    "loggers",
-    "root",
-];
-const FORMATTER_KEYS: &[&str] = &[
-    "format", "datefmt", "style", "validate", "defaults", "class", "utc",
-];
-const LOGGER_KEYS: &[&str] = &["level", "propagate", "filters", "handlers"];
-
-fn unsupported(text: &str) -> ErrorKind {
-    ErrorKind::Unsupported(text.to_owned())
-}
-
-/// Python's `()` and `.` keys would load code or set arbitrary attributes: refused by name.
-fn refuse_code(entry: &mut Entry<'_>) -> Result<(), ConfigError> {
-    if let Some((key, _)) = entry.take("()") {
-        return Err(entry.error(
-            key,
-            unsupported("factories ('()') are not supported: mplog loads no code"),
-        ));
-    }
-    if let Some((key, _)) = entry.take(".") {
-        return Err(entry.error(
-            key,
-            unsupported("attributes ('.') are not supported; give options as keys of the entry"),
-        ));
-    }
-    Ok(())
-}
-
 impl DictConfig {
     /// Reads and checks a configuration from the parsed tree.
-    pub(crate) fn from_tree(tree: &Value) -> Result<DictConfig, ConfigError> {
+    pub(crate) fn from_tree(
+        tree: &Value,
+        registry: &Registry,
+        warnings: Vec<ConfigWarning>,
+    ) -> Result<DictConfig, ConfigError> {
         let mut top = Entry::new(String::new(), tree)?;
         match top.take("version") {
             None => return Err(ConfigError::new("", ErrorKind::NoVersion)),
@@ -129,6 +112,7 @@ impl DictConfig {
             disable_existing_loggers: top
                 .get("disable_existing_loggers", value::boolean)?
                 .unwrap_or(true),
+            warnings,
             ..DictConfig::default()
         };
         let sections: Vec<(&str, &str, &Value)> = ["formatters", "filters", "handlers", "loggers"]
@@ -136,7 +120,7 @@ impl DictConfig {
             .filter_map(|s| top.take(s).map(|(written, v)| (s, written, v)))
             .collect();
         let root = top.take("root");
-        top.finish(TOP)?;
+        top.ignore_rest(&mut cfg.warnings, "not part of Python's dictConfig schema");
         for (section, written, v) in sections {
             if v.is_null() {
                 continue;
@@ -145,12 +129,12 @@ impl DictConfig {
             for (name, item) in map {
                 let path = format!("{written}.{name}");
                 let what = &section[..section.len() - 1];
-                cfg.read_entry(section, name, path, item)
+                cfg.read_entry(section, name, path, item, registry)
                     .map_err(|e| e.context(|| format!("unable to configure {what} '{name}'")))?;
             }
         }
         if let Some((written, v)) = root.filter(|(_, v)| !v.is_null()) {
-            let spec = logger(Entry::new(written.to_owned(), v)?)
+            let spec = logger(Entry::new(written.to_owned(), v)?, &mut cfg.warnings)
                 .map_err(|e| e.context(|| "unable to configure root logger".into()))?;
             cfg.root = Some(spec);
         }
@@ -166,30 +150,42 @@ impl DictConfig {
         name: &str,
         path: String,
         item: &Value,
+        registry: &Registry,
     ) -> Result<(), ConfigError> {
         let mut entry = Entry::new(path, item)?;
+        let warnings = &mut self.warnings;
         match section {
             "formatters" if !self.incremental => {
-                self.formatters.insert(name.to_owned(), formatter(entry)?);
+                let spec = formatter(entry, registry, warnings)?;
+                self.formatters.insert(name.to_owned(), spec);
             }
             "filters" if !self.incremental => {
-                refuse_code(&mut entry)?;
-                let filter_name = entry.get("name", value::string)?.unwrap_or_default();
-                entry.finish(&["name"])?;
-                self.filters.insert(name.to_owned(), filter_name);
+                let spec = custom::filter(entry, registry, warnings)?;
+                self.filters.insert(name.to_owned(), spec);
             }
             "handlers" if self.incremental => {
-                // Python's incremental mode reads only the level of a handler.
-                let level = entry
-                    .get("level", value::level)
-                    .map_err(|e| e.quiet_key())?;
+                // Python's incremental mode reads only the level of a handler; `if level:`
+                // skips a missing one and the number 0, not the string "NOTSET".
+                let level = match entry.take("level") {
+                    Some((_, Value::Number(n))) if n.as_u64() == Some(0) => None,
+                    Some((written, v)) => {
+                        Some(value::level(v).map_err(|k| entry.error(written, k).quiet_key())?)
+                    }
+                    None => None,
+                };
+                entry.ignore_rest(
+                    warnings,
+                    "an incremental configuration reads a handler's level only",
+                );
                 self.handler_levels.insert(name.to_owned(), level);
             }
             "handlers" => {
-                self.handlers.insert(name.to_owned(), handler(entry)?);
+                let spec = handler(entry, registry, warnings)?;
+                self.handlers.insert(name.to_owned(), spec);
             }
             "loggers" => {
-                self.loggers.insert(name.to_owned(), logger(entry)?);
+                self.loggers
+                    .insert(name.to_owned(), logger(entry, warnings)?);
             }
             // Formatters and filters are ignored in incremental mode, as in Python.
             _ => {}
@@ -311,21 +307,34 @@ impl DictConfig {
     pub fn is_incremental(&self) -> bool {
         self.incremental
     }
+
+    /// The keys read but ignored, as CPython ignores them (a logger's `qualname`, a
+    /// formatter's `fmt`, top-level keys of a project's own): each one has no effect.
+    ///
+    /// ```
+    /// let cfg = mplog::config::DictConfig::from_yaml(
+    ///     "version: 1\nformatters: {f: {fmt: '%(message)s'}}\n",
+    /// ).unwrap();
+    /// let w: Vec<String> = cfg.warnings().iter().map(|w| w.path()).collect();
+    /// assert_eq!(w, ["formatters.f.fmt"]); // the default format applies, as in Python
+    /// ```
+    pub fn warnings(&self) -> &[ConfigWarning] {
+        &self.warnings
+    }
 }
 
-fn formatter(mut entry: Entry<'_>) -> Result<FormatterSpec, ConfigError> {
-    refuse_code(&mut entry)?;
-    if let Some(class) = entry.get("class", value::string)? {
-        if !matches!(class.as_str(), "logging.Formatter" | "Formatter") {
-            return Err(entry.error(
-                "class",
-                ErrorKind::Unsupported(format!(
-                    "formatter class '{class}' is not available in mplog"
-                )),
-            ));
-        }
+fn formatter(
+    mut entry: Entry<'_>,
+    registry: &Registry,
+    warnings: &mut Vec<ConfigWarning>,
+) -> Result<FormatterSpec, ConfigError> {
+    if let Some((key, factory)) = entry.take("()") {
+        return custom::formatter_factory(entry, key, factory, registry, warnings);
     }
-    let spec = FormatterSpec {
+    let class = entry.get("class", value::string)?;
+    // Python passes `validate` to a formatter class only when the entry has it.
+    let validate_given = entry.items.iter().any(|(c, _, _)| c == "validate");
+    let mut spec = FormatterSpec {
         format: entry.get("format", value::string)?,
         datefmt: entry.get("datefmt", value::string)?,
         style: entry
@@ -338,14 +347,40 @@ fn formatter(mut entry: Entry<'_>) -> Result<FormatterSpec, ConfigError> {
         validate: entry.get("validate", value::boolean)?.unwrap_or(true),
         utc: entry.get("utc", value::boolean)?.unwrap_or(false),
         defaults: entry.get("defaults", defaults)?.unwrap_or_default(),
+        custom: None,
     };
-    entry.finish(FORMATTER_KEYS)?;
-    spec.build()
-        .map_err(|e| ConfigError::new(entry.path.clone(), ErrorKind::Format(e)))?;
+    if let Some(class) = class {
+        if let Some(factory) = registry.find_formatter(&class) {
+            // Python calls the class with (fmt, datefmt, style[, validate]).
+            spec.custom = Some(custom::formatter_by_class(
+                class,
+                factory,
+                &spec,
+                validate_given,
+            ));
+        } else if !matches!(class.as_str(), "logging.Formatter" | "Formatter") {
+            return Err(entry.error(
+                "class",
+                ErrorKind::Unsupported(super::registry::not_registered(
+                    "formatter",
+                    &class,
+                    "formatter",
+                )),
+            ));
+        }
+    }
+    entry.ignore_rest(
+        warnings,
+        "Python's dictConfig does not read it for a formatter",
+    );
+    if spec.custom.is_none() {
+        spec.build()
+            .map_err(|e| ConfigError::new(entry.path.clone(), ErrorKind::Format(e)))?;
+    }
     Ok(spec)
 }
 
-fn defaults(v: &Value) -> Result<Vec<(String, record::Value)>, ErrorKind> {
+pub(crate) fn defaults(v: &Value) -> Result<Vec<(String, record::Value)>, ErrorKind> {
     value::table(v)?
         .iter()
         .map(|(k, v)| {
@@ -390,28 +425,68 @@ impl FormatterSpec {
     }
 }
 
-fn handler(mut entry: Entry<'_>) -> Result<HandlerSpec, ConfigError> {
-    refuse_code(&mut entry)?;
-    let class = entry
-        .get("class", value::string)?
-        .ok_or_else(|| ConfigError::new(entry.path.clone(), ErrorKind::Missing("class")))?;
-    let kind = classes::resolve(&class).map_err(|k| entry.error("class", k).quiet_key())?;
+fn handler(
+    mut entry: Entry<'_>,
+    registry: &Registry,
+    warnings: &mut Vec<ConfigWarning>,
+) -> Result<HandlerSpec, ConfigError> {
+    // `()` names the class as `class` does (CPython then passes the other keys alike).
+    let factory = entry.get("()", value::string)?;
+    let class = match (factory, entry.get("class", value::string)?) {
+        (Some(_), Some(_)) => {
+            return Err(entry.error(
+                "class",
+                ErrorKind::Invalid("both '()' and 'class' given".into()),
+            ))
+        }
+        (Some(c), None) | (None, Some(c)) => c,
+        (None, None) => {
+            return Err(ConfigError::new(
+                entry.path.clone(),
+                ErrorKind::Missing("class"),
+            ))
+        }
+    };
     let level = entry
         .get("level", value::level)
         .map_err(ConfigError::quiet_key)?;
     let formatter = entry.get("formatter", value::string)?;
     let filters = entry.get("filters", value::names)?.unwrap_or_default();
-    let args = classes::args(kind, &class, &mut entry)?;
+    let attributes = entry
+        .get(".", |v| value::table(v).cloned())?
+        .unwrap_or_default();
+    if let Some(factory) = registry.find_handler(&class) {
+        let kwargs = custom::kwargs(&mut entry)?;
+        return Ok(HandlerSpec {
+            kind: Kind::Null,
+            level,
+            formatter,
+            filters,
+            args: Args::default(),
+            custom: Some(Custom {
+                class,
+                factory,
+                kwargs: super::registry::Kwargs::new(kwargs, attributes),
+            }),
+        });
+    }
+    let kind = classes::resolve(&class).map_err(|k| entry.error("class", k).quiet_key())?;
+    let mut args = classes::args(kind, &class, &mut entry)?;
+    custom::handler_attributes(kind, &mut args, &attributes, &entry.path, warnings)?;
     Ok(HandlerSpec {
         kind,
         level,
         formatter,
         filters,
         args,
+        custom: None,
     })
 }
 
-fn logger(mut entry: Entry<'_>) -> Result<LoggerSpec, ConfigError> {
+fn logger(
+    mut entry: Entry<'_>,
+    warnings: &mut Vec<ConfigWarning>,
+) -> Result<LoggerSpec, ConfigError> {
     let spec = LoggerSpec {
         level: entry
             .get("level", value::level)
@@ -420,6 +495,9 @@ fn logger(mut entry: Entry<'_>) -> Result<LoggerSpec, ConfigError> {
         filters: entry.get("filters", value::names)?,
         handlers: entry.get("handlers", value::names)?,
     };
-    entry.finish(LOGGER_KEYS)?;
+    entry.ignore_rest(
+        warnings,
+        "Python's dictConfig does not read it for a logger",
+    );
     Ok(spec)
 }

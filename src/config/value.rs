@@ -6,7 +6,7 @@
 
 use serde_json::{Map, Value};
 
-use super::error::{ConfigError, ErrorKind};
+use super::error::{ConfigError, ConfigWarning, ErrorKind};
 use crate::level::Level;
 
 /// `maxBytes` -> `max_bytes`; snake_case stays as it is.
@@ -98,6 +98,13 @@ impl<'a> Entry<'a> {
         }
     }
 
+    /// Every key left over becomes a warning: CPython does not read it here.
+    pub(crate) fn ignore_rest(&mut self, warnings: &mut Vec<ConfigWarning>, why: &str) {
+        for (_, written, _) in self.items.drain(..) {
+            warnings.push(ConfigWarning::ignored(&self.path, written, why));
+        }
+    }
+
     /// Fails on the first key left over: one this place does not take.
     pub(crate) fn finish(&self, accepted: &[&str]) -> Result<(), ConfigError> {
         match self.items.first() {
@@ -115,6 +122,13 @@ impl<'a> Entry<'a> {
             )),
         }
     }
+}
+
+/// Python's `valid_ident`: the keys dictConfig passes to a constructor as keyword arguments
+/// (`^[a-z_][a-z0-9_]*$`, any case); it raises for any other key.
+pub(crate) fn is_identifier(key: &str) -> bool {
+    key.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 pub(crate) fn table(v: &Value) -> Result<&Map<String, Value>, ErrorKind> {

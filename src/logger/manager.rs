@@ -7,44 +7,36 @@
 //!
 //! Python caches `isEnabledFor` per logger and clears every cache when a level or `disable`
 //! changes. Here the cache is computed eagerly instead: each logger holds its *threshold* (the
-//! lowest enabled level, `max(effective level, disable + 1)`, or "never" when disabled), and any
-//! change to a level, a parent or `disable` recomputes every threshold under the registry lock.
-//! Changes are rare; checks happen on every log call and cost one relaxed atomic load.
-//!
-//! The same recompute keeps each logger's *handler chain*: the handlers a record of it goes
-//! to (its own, then its ancestors' up to the first that does not propagate), so handling a
-//! record loads one list instead of walking the parents. Adding or removing a handler and
-//! changing `propagate` recompute too.
+//! lowest enabled level, `max(effective level, disable + 1)`, or "never" when disabled) and its
+//! *handler chain* (the handlers a record of it goes to), and a change to a logger recomputes
+//! that logger and its descendants under the registry lock (see [`hierarchy`](super::hierarchy):
+//! creating a logger costs the depth of its name, a change the size of the subtree it affects).
+//! Checks happen on every log call and cost one relaxed atomic load.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 
 use parking_lot::RwLock;
 
+use super::hierarchy::Registry;
 use super::{Logger, LoggerInner};
 use crate::handler::{Handler, StreamHandler};
 use crate::level::Level;
-
-enum Node {
-    Logger(Arc<LoggerInner>),
-    /// Loggers created below a name that has no logger yet.
-    Placeholder(Vec<Arc<LoggerInner>>),
-}
 
 type LevelHook = Arc<dyn Fn(Level) + Send + Sync>;
 
 pub(crate) struct Shared {
     root: Arc<LoggerInner>,
-    registry: RwLock<HashMap<Arc<str>, Node>>,
+    registry: RwLock<Registry>,
     disable: AtomicU32,
     last_resort: RwLock<Option<Arc<dyn Handler>>>,
     emitted_no_handler_warning: AtomicBool,
     /// Told the lowest enabled level after every recompute (the `log` bridge keeps
     /// `log::max_level` in step with it).
     level_hook: RwLock<Option<LevelHook>>,
-    /// Bumped by every recompute (any level, handler, `propagate` or parent change), so a
-    /// cache of the hierarchy's handlers knows when to look again.
+    /// Bumped by every recompute (any level, handler, `propagate` or `disabled` change), so a
+    /// cache of the hierarchy's handlers knows when to look again. Not by a new logger: it
+    /// has no handler, and changes nothing another logger answers.
     generation: AtomicU64,
 }
 
@@ -107,18 +99,21 @@ impl Manager {
     /// assert!(m.loggers().is_empty() && m.last_resort().is_some());
     /// ```
     pub fn new() -> Manager {
-        let shared = Arc::new_cyclic(|weak: &Weak<Shared>| Shared {
-            root: Arc::new(LoggerInner::new(
+        let shared = Arc::new_cyclic(|weak: &Weak<Shared>| {
+            let root = Arc::new(LoggerInner::new(
                 Arc::from("root"),
                 Level::WARNING,
                 weak.clone(),
-            )),
-            registry: RwLock::new(HashMap::new()),
-            disable: AtomicU32::new(0),
-            last_resort: RwLock::new(Some(default_last_resort())),
-            emitted_no_handler_warning: AtomicBool::new(false),
-            level_hook: RwLock::new(None),
-            generation: AtomicU64::new(0),
+            ));
+            Shared {
+                root: root.clone(),
+                registry: RwLock::new(Registry::new(root)),
+                disable: AtomicU32::new(0),
+                last_resort: RwLock::new(Some(default_last_resort())),
+                emitted_no_handler_warning: AtomicBool::new(false),
+                level_hook: RwLock::new(None),
+                generation: AtomicU64::new(0),
+            }
         });
         let manager = Manager { shared };
         manager.recompute();
@@ -151,52 +146,66 @@ impl Manager {
         if name.is_empty() || name == "root" {
             return self.root();
         }
-        if let Some(Node::Logger(l)) = self.shared.registry.read().get(name) {
+        if let Some(l) = self.shared.registry.read().logger(name) {
             return Logger(l.clone());
         }
         let mut registry = self.shared.registry.write();
-        let placeholder_children = match registry.get(name) {
-            Some(Node::Logger(l)) => return Logger(l.clone()),
-            Some(Node::Placeholder(children)) => Some(children.clone()),
-            None => None,
-        };
-        let logger = Arc::new(LoggerInner::new(
-            Arc::from(name),
-            Level::NOTSET,
-            Arc::downgrade(&self.shared),
-        ));
-        registry.insert(logger.name.clone(), Node::Logger(logger.clone()));
-        if let Some(children) = placeholder_children {
-            fixup_children(&logger, &children);
+        let lowest = registry.lowest_threshold();
+        let disable = self.shared.disable.load(Ordering::Relaxed);
+        let logger = registry.get_or_insert(name, disable, |name| {
+            Arc::new(LoggerInner::new(
+                name,
+                Level::NOTSET,
+                Arc::downgrade(&self.shared),
+            ))
+        });
+        if registry.lowest_threshold() != lowest {
+            self.tell_level_hook(&registry);
         }
-        self.fixup_parents(&mut registry, &logger);
-        self.recompute_locked(&registry);
         Logger(logger)
     }
 
-    /// CPython's `_fixupParents`: the parent is the nearest existing ancestor; every missing
-    /// ancestor name gets (or extends) a placeholder remembering this logger.
-    fn fixup_parents(&self, registry: &mut HashMap<Arc<str>, Node>, logger: &Arc<LoggerInner>) {
-        let name = &*logger.name;
-        let mut parent = None;
+    /// The logger called `name` if it was created (`""` and `"root"`: the root), without
+    /// creating it (Python's `manager.loggerDict.get`, placeholders excluded).
+    ///
+    /// ```
+    /// let m = mplog::Manager::new();
+    /// m.get_logger("app.db");
+    /// assert!(m.existing_logger("app.db").is_some());
+    /// assert!(m.existing_logger("app").is_none()); // only a placeholder
+    /// ```
+    pub fn existing_logger(&self, name: &str) -> Option<Logger> {
+        if name.is_empty() || name == "root" {
+            return Some(self.root());
+        }
+        self.shared
+            .registry
+            .read()
+            .logger(name)
+            .cloned()
+            .map(Logger)
+    }
+
+    /// The nearest created ancestor of `name` (by its dotted prefixes; else the root), without
+    /// creating anything: O(depth of the name).
+    ///
+    /// ```
+    /// let m = mplog::Manager::new();
+    /// let app = m.get_logger("app");
+    /// assert_eq!(m.nearest_ancestor("app.db.pool"), app);
+    /// assert!(m.nearest_ancestor("other.x").is_root());
+    /// ```
+    pub fn nearest_ancestor(&self, name: &str) -> Logger {
+        let registry = self.shared.registry.read();
         let mut end = name.len();
         while let Some(dot) = name[..end].rfind('.') {
-            let ancestor = &name[..dot];
-            match registry.get_mut(ancestor) {
-                Some(Node::Logger(l)) => {
-                    parent = Some(l.clone());
-                    break;
-                }
-                Some(Node::Placeholder(children)) => children.push(logger.clone()),
-                None => {
-                    registry.insert(Arc::from(ancestor), Node::Placeholder(vec![logger.clone()]));
-                }
+            if let Some(l) = registry.logger(&name[..dot]) {
+                return Logger(l.clone());
             }
             end = dot;
         }
-        logger
-            .parent
-            .store(Some(parent.unwrap_or_else(|| self.shared.root.clone())));
+        drop(registry);
+        self.root()
     }
 
     /// The global `disable` level: records at or below it are dropped everywhere.
@@ -304,19 +313,13 @@ impl Manager {
     /// ```
     pub fn loggers(&self) -> Vec<Logger> {
         let registry = self.shared.registry.read();
-        let mut out: Vec<Logger> = registry
-            .values()
-            .filter_map(|n| match n {
-                Node::Logger(l) => Some(Logger(l.clone())),
-                Node::Placeholder(_) => None,
-            })
-            .collect();
+        let mut out: Vec<Logger> = registry.loggers().map(|l| Logger(l.clone())).collect();
         out.sort_by(|a, b| a.name().cmp(b.name()));
         out
     }
 
-    /// A number that changes whenever the hierarchy changes (a level, a handler, `propagate`,
-    /// a new logger): caches of [`handlers`](Manager::handlers) compare it to know when they
+    /// A number that changes whenever the hierarchy's answers change (a level, a handler,
+    /// `propagate`, `disabled`, `disable`; not a new logger, which changes none): caches of [`handlers`](Manager::handlers) compare it to know when they
     /// are stale.
     ///
     /// ```
@@ -439,68 +442,38 @@ impl Manager {
         self.recompute();
     }
 
-    /// Recomputes every logger's threshold and handler chain (after a level, parent,
-    /// handler, `propagate`, `disabled` or `disable` change).
-    /// Watchers (see [`watch`](super::watch)) are told afterwards, with no lock held.
+    /// Recomputes every logger's threshold and handler chain (after a `disable` change, or a
+    /// new level hook). Watchers (see [`watch`](super::watch)) are told afterwards, with no
+    /// lock held.
     pub(crate) fn recompute(&self) {
+        let root = self.shared.root.clone();
+        self.recompute_from(&root);
+    }
+
+    /// Recomputes `logger`'s threshold and handler chain and those of every logger below it
+    /// (after a change to its level, handlers, `propagate` or `disabled`), then tells the
+    /// watchers, with no lock held.
+    pub(crate) fn recompute_from(&self, logger: &Arc<LoggerInner>) {
         // The write lock serialises recomputes, so the last one sees every change.
-        let registry = self.shared.registry.write();
-        self.recompute_locked(&registry);
+        let mut registry = self.shared.registry.write();
+        self.shared.generation.fetch_add(1, Ordering::Release);
+        let disable = self.shared.disable.load(Ordering::Relaxed);
+        registry.recompute(logger, disable);
+        self.tell_level_hook(&registry);
         drop(registry);
         super::notify(&super::Change::Levels(self));
     }
 
-    fn recompute_locked(&self, registry: &HashMap<Arc<str>, Node>) {
-        self.shared.generation.fetch_add(1, Ordering::Release);
-        let disable = self.shared.disable.load(Ordering::Relaxed);
-        let mut lowest = u32::MAX;
-        let loggers = registry.values().filter_map(|n| match n {
-            Node::Logger(l) => Some(l),
-            Node::Placeholder(_) => None,
-        });
-        let mut scratch = Vec::new();
-        for logger in std::iter::once(&self.shared.root).chain(loggers) {
-            update_chain(logger, &mut scratch);
-            let threshold = if logger.disabled.load(Ordering::Relaxed) {
-                u32::MAX
-            } else {
-                effective_level(logger)
-                    .as_u32()
-                    .max(disable.saturating_add(1))
-            };
-            logger.threshold.store(threshold, Ordering::Relaxed);
-            lowest = lowest.min(threshold);
-        }
+    fn tell_level_hook(&self, registry: &Registry) {
         if let Some(hook) = &*self.shared.level_hook.read() {
-            hook(Level::new(lowest));
+            hook(Level::new(registry.lowest_threshold()));
         }
     }
-}
 
-/// Recomputes `logger.chain` (its handlers, then its ancestors' up to the first that does not
-/// propagate: CPython's `callHandlers` walk, done once here instead of on every record).
-/// Stores a new list only when it differs, so an unchanged hierarchy costs no allocation.
-pub(crate) fn update_chain(logger: &LoggerInner, scratch: &mut Vec<Arc<dyn Handler>>) {
-    scratch.clear();
-    scratch.extend(logger.handlers.load().iter().cloned());
-    if logger.propagate.load(Ordering::Relaxed) {
-        let mut current = logger.parent.load_full();
-        while let Some(l) = current {
-            scratch.extend(l.handlers.load().iter().cloned());
-            if !l.propagate.load(Ordering::Relaxed) {
-                break;
-            }
-            current = l.parent.load_full();
-        }
-    }
-    let old = logger.chain.load();
-    let same = old.len() == scratch.len()
-        && old
-            .iter()
-            .zip(scratch.iter())
-            .all(|(a, b)| Arc::ptr_eq(a, b));
-    if !same {
-        logger.chain.store(Arc::new(scratch.clone()));
+    /// The lowest effective level of any logger, disabled ones included (the `tracing`
+    /// layer's max level, before `disable` applies). O(log n).
+    pub(crate) fn lowest_effective_level(&self) -> Level {
+        Level::new(self.shared.registry.read().lowest_effective())
     }
 }
 
@@ -519,19 +492,4 @@ pub(crate) fn effective_level(logger: &LoggerInner) -> Level {
         current = l.parent.load_full();
     }
     Level::NOTSET
-}
-
-/// CPython's `_fixupChildren`: a new logger takes over the children a placeholder remembered,
-/// unless a child already has a closer parent below the new logger.
-fn fixup_children(logger: &Arc<LoggerInner>, children: &[Arc<LoggerInner>]) {
-    let name = &*logger.name;
-    for child in children {
-        let parent = child.parent.load_full();
-        // A parent whose name starts with the new name is already below it: keep it.
-        let closer = parent.as_ref().is_some_and(|p| p.name.starts_with(name));
-        if !closer {
-            logger.parent.store(parent);
-            child.parent.store(Some(logger.clone()));
-        }
-    }
 }

@@ -12,6 +12,7 @@
 //! handler takes the record. [`Logger::handle`] does not check the logger's level: that is what
 //! a queue listener needs to apply its own configuration to records made elsewhere.
 
+mod hierarchy;
 mod manager;
 mod watch;
 
@@ -32,7 +33,9 @@ use crate::record::{Location, Record};
 pub(crate) struct LoggerInner {
     pub(crate) name: Arc<str>,
     pub(crate) level: AtomicU32,
-    /// The lowest enabled level number (see `manager`), `u32::MAX` when disabled.
+    /// The effective level, as of the last recompute (see `hierarchy`).
+    pub(crate) effective: AtomicU32,
+    /// The lowest enabled level number (see `hierarchy`), `u32::MAX` when disabled.
     pub(crate) threshold: AtomicU32,
     pub(crate) parent: ArcSwapOption<LoggerInner>,
     pub(crate) propagate: AtomicBool,
@@ -51,6 +54,7 @@ impl LoggerInner {
         LoggerInner {
             name,
             level: AtomicU32::new(level.as_u32()),
+            effective: AtomicU32::new(level.as_u32()),
             threshold: AtomicU32::new(u32::MAX),
             parent: ArcSwapOption::empty(),
             propagate: AtomicBool::new(true),
@@ -128,9 +132,9 @@ impl Logger {
 
     fn recompute(&self) {
         match self.manager() {
-            Some(m) => m.recompute(),
+            Some(m) => m.recompute_from(&self.0),
             // No hierarchy left to update: at least this logger's own list is right.
-            None => manager::update_chain(&self.0, &mut Vec::new()),
+            None => hierarchy::update_chain(&self.0, &mut Vec::new()),
         }
     }
 
@@ -146,7 +150,8 @@ impl Logger {
         Level::new(self.0.level.load(Ordering::Relaxed))
     }
 
-    /// Sets the level; every logger's enabled check is updated before this returns.
+    /// Sets the level; the enabled check of this logger and every logger below it is updated
+    /// before this returns (a walk of that subtree, not of every logger).
     ///
     /// ```
     /// use mplog::Level;

@@ -91,6 +91,45 @@ pub(crate) fn encode_record(record: &Record, prepared: Option<&str>, out: &mut V
     }
 }
 
+/// At least as many bytes as [`encode_record`] writes for `record` (and `prepared`), in
+/// O(fields): the string lengths plus the most every integer, length and tag can take. A
+/// handler compares it with its record limit and encodes only when it is over (rare).
+pub(crate) fn encoded_len_bound(record: &Record, prepared: Option<&str>) -> usize {
+    let message = prepared.unwrap_or(&record.message);
+    let (exc_text, stack_info) = match prepared {
+        Some(_) => (None, None),
+        None => (record.exc_text.as_deref(), record.stack_info.as_deref()),
+    };
+    let strings = [
+        record.name.len(),
+        record.level_name.len(),
+        message.len(),
+        record.pathname.len(),
+        record.module_path.len(),
+        record.func_name.len(),
+        record.thread_name.len(),
+        record.process_name.len(),
+        record.task_name.as_deref().map_or(0, str::len),
+        exc_text.map_or(0, str::len),
+        stack_info.map_or(0, str::len),
+    ];
+    let extra: usize = record
+        .extra
+        .iter()
+        .map(|(key, value)| {
+            let value = match value {
+                Value::Str(s) => 10 + s.len(),
+                Value::Int(_) => 10,
+                Value::Float(_) => 8,
+                Value::Bool(_) => 1,
+                Value::None => 0,
+            };
+            10 + key.len() + 1 + value
+        })
+        .sum();
+    6 * 10 + 11 * 10 + 3 + 10 + strings.iter().sum::<usize>() + extra
+}
+
 /// Writes into a slice known to be large enough (see [`encode_record`]).
 struct Writer<'a> {
     buf: &'a mut [u8],
@@ -208,6 +247,11 @@ mod tests {
                 (Cow::Borrowed("n"), Value::None),
             ];
             prop_assert_eq!(encoded(&r, None), postcard::to_allocvec(&r).unwrap());
+            prop_assert!(encoded(&r, None).len() <= encoded_len_bound(&r, None));
+            prop_assert!(
+                encoded(&r, Some("prepared text")).len()
+                    <= encoded_len_bound(&r, Some("prepared text"))
+            );
             let mut prepared = r.clone();
             prepared.message = Cow::Borrowed("prepared text");
             prepared.exc_text = None;

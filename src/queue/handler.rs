@@ -58,6 +58,19 @@
 //! dead listener cannot hang an exit, and what it never acknowledged is counted as dropped.
 //! Records logged after `close` are dropped and counted.
 //!
+//! # Record size
+//! A record of any size up to [`max_record`](QueueHandlerBuilder::max_record) encoded bytes
+//! ([`DEFAULT_MAX_RECORD`]: a 16 MiB message and its other fields) is delivered on both
+//! transports, in order with the handler's other records: on the socket it travels in a frame
+//! of its own size (the listener's default frame limit,
+//! [`DEFAULT_MAX_FRAME`](super::wire::DEFAULT_MAX_FRAME), holds the largest record and the
+//! batch around it); on shm, a record larger than half the ring is carried through the ring in
+//! pieces and put back together by the listener (see the ring's `pieces` module). A larger
+//! record is refused at the call: counted as dropped (the count reaches the listener) and
+//! reported through the handler's error policy (stderr by default), whatever the overflow
+//! policy. Checking costs one sum of field lengths per record; only a record near the limit
+//! is encoded to measure it.
+//!
 //! A handler made by [`ListenerHandle::local_handler`](super::ListenerHandle::local_handler)
 //! is the in-process variant: the same type, pushing straight onto the listener thread's
 //! channel with the same overflow policy and no socket.
@@ -72,6 +85,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{bounded, SendTimeoutError, Sender};
 use parking_lot::Mutex;
 
+use super::encode::{encode_record, encoded_len_bound};
 use super::link::{Counters, Link};
 use super::listener::DispatchMsg;
 #[cfg(target_os = "linux")]
@@ -80,6 +94,7 @@ pub(crate) use super::sender::SENDER_THREAD;
 use super::sender::{AsyncSink, Msg, SenderConfig};
 use super::transport::{socket::SocketTransport, Transport, TransportKind};
 use super::wire::Hello;
+pub use super::wire::DEFAULT_MAX_RECORD;
 use super::QueueError;
 use crate::format::RenderError;
 use crate::handler::{Handler, HandlerBase, HandlerError};
@@ -166,6 +181,8 @@ pub(crate) struct Inner {
     closed: AtomicBool,
     /// The process that made the handler; in a forked child it does nothing.
     owner_pid: u32,
+    /// Largest encoded record sent (see the module docs); none for the in-process variant.
+    max_record: Option<usize>,
 }
 
 /// Live handlers, drained by the exit hooks.
@@ -227,6 +244,8 @@ pub struct QueueHandlerBuilder {
     process_name: Option<String>,
     transport: TransportKind,
     ring_bytes: usize,
+    listener_uid: Option<u32>,
+    max_record: usize,
 }
 
 impl QueueHandler {
@@ -260,6 +279,8 @@ impl QueueHandler {
             process_name: None,
             transport: TransportKind::default(),
             ring_bytes: DEFAULT_RING_BYTES,
+            listener_uid: None,
+            max_record: DEFAULT_MAX_RECORD,
         }
     }
 
@@ -273,6 +294,7 @@ impl QueueHandler {
             closing: Arc::default(),
             closed: AtomicBool::new(false),
             owner_pid: crate::record::current_pid(),
+            max_record: None,
         })
     }
 
@@ -428,6 +450,34 @@ impl Inner {
         }
     }
 
+    /// Refuses (counted, reported) a record whose encoding is larger than `max` bytes.
+    fn check_size(
+        &self,
+        record: &Record,
+        prepared: Option<&str>,
+        max: usize,
+    ) -> Result<(), HandlerError> {
+        if encoded_len_bound(record, prepared) <= max {
+            return Ok(());
+        }
+        let mut bytes = Vec::new();
+        encode_record(record, prepared, &mut bytes);
+        if bytes.len() <= max {
+            return Ok(());
+        }
+        self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+        // The socket sinks send the count in their next `Report` or `Goodbye`.
+        #[cfg(target_os = "linux")]
+        if let Sink::Shm(rings) = &self.sink {
+            rings.report(self.counters.dropped.load(Ordering::Relaxed));
+        }
+        Err(HandlerError::Other(format!(
+            "queue handler: record of {} bytes refused, larger than the largest record ({max} \
+             bytes, see QueueHandlerBuilder::max_record)",
+            bytes.len()
+        )))
+    }
+
     #[cfg(target_os = "linux")]
     fn push_shm(
         &self,
@@ -450,6 +500,9 @@ impl Inner {
     /// is made.
     fn push(&self, record: &Record, prepared: Option<String>) -> Result<(), HandlerError> {
         let prepared_ref = prepared.as_deref();
+        if let Some(max) = self.max_record {
+            self.check_size(record, prepared_ref, max)?;
+        }
         match &self.sink {
             Sink::Async(sink) => sink
                 .push(record, prepared_ref, self.overflow)
@@ -768,7 +821,7 @@ impl QueueHandlerBuilder {
     }
 
     /// Data bytes of each thread's ring, shm transport only ([`DEFAULT_RING_BYTES`]; rounded
-    /// up to a power of two, at least 4 KiB). A record larger than half of it is dropped.
+    /// up to a power of two, at least 4 KiB). A record larger than half of it travels in pieces.
     ///
     /// ```
     /// use mplog::queue::QueueHandler;
@@ -778,6 +831,38 @@ impl QueueHandlerBuilder {
     /// ```
     pub fn ring_bytes(mut self, bytes: usize) -> Self {
         self.ring_bytes = bytes;
+        self
+    }
+
+    /// Sends only to a listener running as `uid` (default: `MPLOG_LISTENER_UID` if set, else
+    /// this process's uid); checked with `SO_PEERCRED` before anything is sent, see
+    /// [`SocketTransport::listener_uid`].
+    ///
+    /// ```
+    /// use mplog::queue::QueueHandler;
+    /// // Workers running as an application user, logging to a listener run by root.
+    /// let b = QueueHandler::builder("/run/app/mplog.sock").listener_uid(0);
+    /// # let _ = b;
+    /// ```
+    pub fn listener_uid(mut self, uid: u32) -> Self {
+        self.listener_uid = Some(uid);
+        self
+    }
+
+    /// Largest record sent, in encoded bytes ([`DEFAULT_MAX_RECORD`]); a larger one is refused
+    /// at the call, counted as dropped and reported through the handler's error policy. The
+    /// listener's [`max_frame`](super::QueueListenerBuilder::max_frame) must hold it plus the
+    /// batch around it (the defaults do); on shm at most
+    /// [`DEFAULT_MAX_FRAME`](super::wire::DEFAULT_MAX_FRAME) is carried whatever this says.
+    ///
+    /// ```
+    /// use mplog::queue::QueueHandler;
+    /// // Nothing above 1 MiB leaves this process.
+    /// let b = QueueHandler::builder("/tmp/nowhere/mplog.sock").max_record(1 << 20);
+    /// # let _ = b;
+    /// ```
+    pub fn max_record(mut self, bytes: usize) -> Self {
+        self.max_record = bytes;
         self
     }
 
@@ -797,7 +882,11 @@ impl QueueHandlerBuilder {
             hello.process_name.clone_from(name);
         }
         let counters = Arc::<Counters>::default();
-        let transport: Box<dyn Transport> = Box::new(SocketTransport::new(&self.endpoint));
+        let socket = SocketTransport::new(&self.endpoint);
+        let transport: Box<dyn Transport> = Box::new(match self.listener_uid {
+            Some(uid) => socket.listener_uid(uid),
+            None => socket,
+        });
         let closing = Arc::<AtomicBool>::default();
         let sink = self.sink(transport, hello, &counters, &closing)?;
         Ok(QueueHandler::from_inner(Inner {
@@ -808,6 +897,7 @@ impl QueueHandlerBuilder {
             closing,
             closed: AtomicBool::new(false),
             owner_pid: crate::record::current_pid(),
+            max_record: Some(self.max_record),
         }))
     }
 

@@ -73,7 +73,9 @@ pub mod worker;
 
 use std::io;
 
-pub use self::handler::{Delivery, HandlerStats, Overflow, QueueHandler, QueueHandlerBuilder};
+pub use self::handler::{
+    Delivery, HandlerStats, Overflow, QueueHandler, QueueHandlerBuilder, DEFAULT_MAX_RECORD,
+};
 pub use self::link::{RECONNECT_MAX, RECONNECT_MIN};
 pub use self::listener::{
     Endpoint, ListenerHandle, ListenerStats, QueueListener, QueueListenerBuilder, WorkerStats,

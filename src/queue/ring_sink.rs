@@ -40,7 +40,7 @@ static SINK_IDS: AtomicU64 = AtomicU64::new(0);
 pub(crate) enum Refused {
     /// The ring stayed full for the whole block timeout, or at once under `Drop`.
     Full,
-    /// The record is larger than a ring entry can be.
+    /// The record is larger than a ring carries, even in pieces.
     TooLarge,
     /// No ring could be made (the directory, the file or the mapping failed).
     NoRing(String),
@@ -50,7 +50,7 @@ impl Refused {
     pub(crate) fn reason(&self) -> String {
         match self {
             Refused::Full => "ring full".into(),
-            Refused::TooLarge => "record larger than the ring".into(),
+            Refused::TooLarge => "record larger than a ring carries".into(),
             Refused::NoRing(why) => format!("no ring: {why}"),
         }
     }
@@ -306,27 +306,31 @@ impl RingSink {
     }
 }
 
-/// Commits `bytes` to `producer`, backing off by sleeping while the ring is full.
+/// Commits `bytes` to `producer` (in pieces when larger than half the ring), backing off by
+/// sleeping while the ring is full. Under `Block` the timeout runs again after every piece
+/// the listener made room for: a big record through a small ring is progress, not a stall.
 fn write(producer: &mut Producer, bytes: &[u8], overflow: Overflow) -> Result<(), Refused> {
-    let mut deadline = None;
-    loop {
-        match producer.write(bytes) {
-            Ok(()) => return Ok(()),
-            Err(WriteError::TooLarge) => return Err(Refused::TooLarge),
-            Err(WriteError::Full) => {
-                let Overflow::Block { timeout } = overflow else {
-                    return Err(Refused::Full);
-                };
-                let now = Instant::now();
-                let until = *deadline.get_or_insert(now + timeout);
-                if now >= until {
-                    return Err(Refused::Full);
-                }
-                // Woken by the listener's next commit; the bound only covers a listener that
-                // died or stopped (then this polls, sleeping, until the block timeout).
-                producer.wait_for_space((until - now).min(FULL_WAIT_MAX));
-            }
+    let mut deadline = Instant::now();
+    let wait = |producer: &Producer, fresh: bool| {
+        let Overflow::Block { timeout } = overflow else {
+            return false;
+        };
+        let now = Instant::now();
+        if fresh {
+            deadline = now + timeout;
         }
+        if now >= deadline {
+            return false;
+        }
+        // Woken by the listener's next commit; the bound only covers a listener that died
+        // or stopped (then this polls, sleeping, until the block timeout).
+        producer.wait_for_space((deadline - now).min(FULL_WAIT_MAX));
+        true
+    };
+    match producer.write_any(bytes, wait) {
+        Ok(()) => Ok(()),
+        Err(WriteError::TooLarge) => Err(Refused::TooLarge),
+        Err(WriteError::Full) => Err(Refused::Full),
     }
 }
 

@@ -47,8 +47,17 @@ pub const MAGIC: [u8; 4] = *b"MPLG";
 /// The protocol version this crate speaks (2: the listener acknowledges what it wrote).
 pub const VERSION: u16 = 2;
 
-/// The largest frame a listener accepts unless configured otherwise: 16 MiB.
-pub const DEFAULT_MAX_FRAME: usize = 16 * 1024 * 1024;
+/// The largest record a worker sends unless configured otherwise, in encoded bytes: a 16 MiB
+/// message with its record's other fields (name, path, thread...) in the 64 KiB beyond.
+/// A larger one is refused at the call and counted
+/// ([`QueueHandlerBuilder::max_record`](super::QueueHandlerBuilder::max_record)).
+pub const DEFAULT_MAX_RECORD: usize = 16 * 1024 * 1024 + 64 * 1024;
+
+/// The largest frame a listener accepts unless configured otherwise: the largest record
+/// ([`DEFAULT_MAX_RECORD`]) with room for the records batched with it (a worker's batch is
+/// sealed once it holds [`DEFAULT_BATCH_BYTES`](super::handler::DEFAULT_BATCH_BYTES)) and the
+/// frame's own bytes: 16 MiB + 1088 KiB.
+pub const DEFAULT_MAX_FRAME: usize = DEFAULT_MAX_RECORD + 1024 * 1024;
 
 /// Bytes of the length prefix in front of every frame.
 pub const PREFIX_LEN: usize = 4;

@@ -148,6 +148,12 @@ pub fn builder_from_env() -> Result<QueueHandlerBuilder, QueueError> {
         name: ENV_ENDPOINT,
         reason: "not set (the supervisor sets it, see CommandExt::mplog_endpoint)".into(),
     })?;
+    if endpoint.is_empty() {
+        return Err(QueueError::Env {
+            name: ENV_ENDPOINT,
+            reason: "empty: it must be the listener's socket path".into(),
+        });
+    }
     let mut builder = QueueHandler::builder(endpoint);
     if let Ok(name) = std::env::var(ENV_PROCESS_NAME) {
         crate::record::set_process_name(&name);

@@ -64,10 +64,10 @@ pub enum TransportArg {
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Worker processes.
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = 4, value_parser = crate::workers, allow_hyphen_values = true)]
     workers: usize,
     /// Records each worker logs.
-    #[arg(long, default_value_t = 1_000_000)]
+    #[arg(long, default_value_t = 1_000_000, value_parser = crate::records, allow_hyphen_values = true)]
     records: usize,
     /// When a log call returns.
     #[arg(long, value_enum, default_value_t = DeliveryArg::Async)]
@@ -86,7 +86,7 @@ pub struct Args {
 #[derive(Debug, clap::Args)]
 pub struct WorkerArgs {
     /// Records to log.
-    #[arg(long)]
+    #[arg(long, value_parser = crate::records, allow_hyphen_values = true)]
     records: usize,
 }
 

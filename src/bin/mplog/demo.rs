@@ -37,10 +37,10 @@ const LEVELS: [Level; 5] = [
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Worker processes.
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = 4, value_parser = crate::workers, allow_hyphen_values = true)]
     workers: usize,
     /// Records each worker logs.
-    #[arg(long, default_value_t = 100_000)]
+    #[arg(long, default_value_t = 100_000, value_parser = crate::records, allow_hyphen_values = true)]
     records: usize,
     /// Directory for the log files (created; files from an earlier run are replaced).
     #[arg(long, default_value = "mplog-demo")]
@@ -53,7 +53,7 @@ pub struct WorkerArgs {
     #[arg(long)]
     id: usize,
     /// Records to log.
-    #[arg(long)]
+    #[arg(long, value_parser = crate::records, allow_hyphen_values = true)]
     records: usize,
 }
 

@@ -3,19 +3,27 @@
 //! Its handlers come from `--config FILE` (or `MPLOG_CONFIG`), or else from `--file`,
 //! `--format` and `--level`. SIGHUP reloads the configuration file: the new one replaces the
 //! old between two batches; one that fails is reported on stderr and on the `mplog.listener`
-//! logger, and the running one stays. SIGINT and SIGTERM drain and stop; the exit status is 1
-//! when records could not be written (the statistics say how many).
+//! logger, and the running one stays. SIGINT and SIGTERM drain and stop, within
+//! `--drain-timeout` (10 s) whatever the workers do; what was left undelivered then is
+//! reported. They stop it at once while a large configuration is still being built. The exit
+//! status is 1 when records could not be written or were left undelivered (the statistics say
+//! how many). A listener whose socket file is removed says so on stderr and goes on serving
+//! the workers already connected; it cannot be reached by new ones.
 
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use mplog::config::ENV_CONFIG;
 use mplog::handler::{FileHandler, Handler, StreamHandler};
-use mplog::queue::{ListenerStats, QueueListener};
+use mplog::queue::listener::{DEFAULT_DRAIN_TIMEOUT, DISPATCH_GRACE};
+use mplog::queue::{ListenerHandle, ListenerStats, QueueListener};
 use mplog::{Formatter, Level, Manager};
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{SigSet, Signal};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
 
 use crate::CliResult;
 
@@ -41,26 +49,47 @@ pub struct Args {
     /// Lowest level written.
     #[arg(long, default_value = "NOTSET")]
     level: Level,
+    /// On SIGINT/SIGTERM, drain for at most this many seconds, then exit reporting what was
+    /// left undelivered (it stays with the workers, or in their rings, for the next listener).
+    #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_DRAIN_TIMEOUT.as_secs_f64(),
+          value_parser = seconds, allow_hyphen_values = true)]
+    drain_timeout: f64,
+}
+
+/// Most seconds `--drain-timeout` takes (a day).
+const MAX_DRAIN_SECONDS: f64 = 86_400.0;
+
+/// How often the serving loop looks at the socket file between signals.
+const WATCH_EVERY: Duration = Duration::from_secs(1);
+
+/// A number of seconds, from 0 to a day.
+fn seconds(text: &str) -> Result<f64, String> {
+    let value: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
+    if !(0.0..=MAX_DRAIN_SECONDS).contains(&value) {
+        return Err(format!(
+            "{text} is out of range: from 0 to {MAX_DRAIN_SECONDS} seconds"
+        ));
+    }
+    Ok(value)
 }
 
 pub fn run(args: Args) -> CliResult {
     // Block the stop and reload signals in every thread (the listener's threads inherit the
-    // mask), so this thread receives them with `sigwait`: it stops the listener in order, or
-    // reloads between two batches.
+    // mask); this thread reads them from a signalfd, also while the configuration is built:
+    // it stops the listener in order, or reloads between two batches.
     let mut signals = SigSet::empty();
     signals.add(Signal::SIGINT);
     signals.add(Signal::SIGTERM);
     signals.add(Signal::SIGHUP);
     signals.thread_block()?;
+    let signal_fd = SignalFd::with_flags(&signals, SfdFlags::SFD_CLOEXEC)?;
 
-    let mut builder = match &args.config {
-        Some(path) => QueueListener::from_config(path)?,
-        None => QueueListener::builder().manager(flag_manager(&args)?),
+    let Some(listener) = start(&args, &signal_fd)? else {
+        return Ok(ExitCode::FAILURE);
     };
-    if let Some(path) = &args.endpoint {
-        builder = builder.endpoint(path);
-    }
-    let listener = builder.start()?;
     // The endpoint alone on stdout, for scripts: `EP=$(mplog listen | head -1)`.
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "{}", listener.endpoint().display())?;
@@ -77,8 +106,19 @@ pub fn run(args: Args) -> CliResult {
         }
     );
 
+    let mut lost_said = false;
     let signal = loop {
-        let signal = signals.wait()?;
+        let Some(signal) = next_signal(&signal_fd, WATCH_EVERY)? else {
+            if !lost_said && listener.endpoint_lost() {
+                lost_said = true;
+                eprintln!(
+                    "mplog: the socket file {} was removed or replaced: new workers cannot \
+                     reach this listener; it still serves those connected (SIGTERM stops it)",
+                    listener.endpoint().display()
+                );
+            }
+            continue;
+        };
         if signal != Signal::SIGHUP {
             break signal;
         }
@@ -93,28 +133,131 @@ pub fn run(args: Args) -> CliResult {
             None => eprintln!("mplog: SIGHUP: no --config to reload"),
         }
     };
-    eprintln!("mplog: {signal}: draining");
+    eprintln!(
+        "mplog: {signal}: draining (at most {} s)",
+        args.drain_timeout
+    );
+    let stats = finish(&listener);
+    eprint!("{}", describe(&stats));
+    Ok(if stats.not_written + stats.held > 0 || stats.drain_cut {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Builds the configuration and starts the listener on another thread, while this one
+/// watches the signals: SIGINT or SIGTERM meanwhile stops at once (`None`).
+fn start(
+    args: &Args,
+    signal_fd: &SignalFd,
+) -> Result<Option<ListenerHandle>, Box<dyn std::error::Error + Send + Sync>> {
+    let config = args.config.clone();
+    let endpoint = args.endpoint.clone();
+    let drain = Duration::from_secs_f64(args.drain_timeout);
+    let flags = match &config {
+        Some(_) => None,
+        None => Some(flag_manager(args)?),
+    };
+    let (tx, rx) = crossbeam_channel::bounded(1);
+    std::thread::Builder::new()
+        .name("mplog-configure".into())
+        .spawn(move || {
+            let started =
+                (|| -> Result<ListenerHandle, Box<dyn std::error::Error + Send + Sync>> {
+                    let mut builder = match (&config, flags) {
+                        (Some(path), _) => QueueListener::from_config(path)?,
+                        (None, Some(manager)) => QueueListener::builder().manager(manager),
+                        (None, None) => QueueListener::builder(),
+                    };
+                    if let Some(path) = &endpoint {
+                        builder = builder.endpoint(path);
+                    }
+                    Ok(builder.drain_timeout(drain).start()?)
+                })();
+            if tx.send(started).is_err() {
+                // The receiver is gone only when a signal ended the wait: nothing to hand over.
+            }
+        })?;
+    loop {
+        match rx.try_recv() {
+            Ok(started) => return started.map(Some),
+            Err(crossbeam_channel::TryRecvError::Disconnected) => {
+                return Err("the configuration thread ended without a word".into())
+            }
+            Err(crossbeam_channel::TryRecvError::Empty) => {}
+        }
+        match next_signal(signal_fd, Duration::from_millis(50))? {
+            Some(Signal::SIGHUP) => eprintln!("mplog: SIGHUP while starting: ignored"),
+            Some(signal) => {
+                eprintln!(
+                    "mplog: {signal} while the configuration was being built: stopped before \
+                     listening (no records were received)"
+                );
+                return Ok(None);
+            }
+            None => {}
+        }
+    }
+}
+
+/// The next of the blocked signals, waiting at most `timeout` (`None`: none came).
+fn next_signal(
+    signal_fd: &SignalFd,
+    timeout: Duration,
+) -> Result<Option<Signal>, Box<dyn std::error::Error + Send + Sync>> {
+    let mut fds = [PollFd::new(
+        std::os::fd::AsFd::as_fd(signal_fd),
+        PollFlags::POLLIN,
+    )];
+    let ms = u16::try_from(timeout.as_millis()).unwrap_or(u16::MAX);
+    match poll(&mut fds, PollTimeout::from(ms)) {
+        Ok(0) | Err(nix::errno::Errno::EINTR) => return Ok(None),
+        Ok(_) => {}
+        Err(e) => return Err(e.into()),
+    }
+    let Some(info) = signal_fd.read_signal()? else {
+        return Ok(None);
+    };
+    let number = i32::try_from(info.ssi_signo)?;
+    Ok(Some(Signal::try_from(number)?))
+}
+
+/// Stops the listener and closes its handlers, each bounded (a handler stuck in a hung file
+/// system does not keep the process from exiting); the statistics, with what closing gave up.
+fn finish(listener: &ListenerHandle) -> ListenerStats {
     let mut stats = listener.stop();
     if let Some(manager) = listener.manager() {
-        // Closing the handlers tries what they hold once more, and gives up on the rest.
         let handlers = manager.handlers();
-        let given_up = || -> u64 {
+        let given_up = move || -> u64 {
             handlers
                 .iter()
                 .map(|h| h.base().records_not_written())
                 .sum()
         };
         let before = given_up();
-        manager.shutdown();
-        stats.not_written += given_up().saturating_sub(before);
-        stats.held = 0;
+        // Closing the handlers tries what they hold once more, and gives up on the rest.
+        let (done, closed) = crossbeam_channel::bounded(1);
+        let closing = std::thread::Builder::new().spawn(move || {
+            manager.shutdown();
+            if done.send(given_up()).is_err() {
+                // Gave up waiting already: said so on stderr.
+            }
+        });
+        match closing.map(|_| closed.recv_timeout(DISPATCH_GRACE)) {
+            Ok(Ok(after)) => {
+                stats.not_written += after.saturating_sub(before);
+                stats.held = 0;
+            }
+            _ => eprintln!(
+                "mplog: the handlers did not close within {} s (a hung file system?); \
+                 {} records they held may not be written",
+                DISPATCH_GRACE.as_secs(),
+                stats.held
+            ),
+        }
     }
-    eprint!("{}", describe(&stats));
-    Ok(if stats.not_written + stats.held > 0 {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    })
+    stats
 }
 
 /// The hierarchy of `--file`, `--format` and `--level`.
@@ -154,6 +297,21 @@ pub fn describe(stats: &ListenerStats) -> String {
             "mplog:   {} refused over max_connections, {} closed for leaving their \
              acknowledgements unread\n",
             stats.over_capacity, stats.stalled
+        ));
+    }
+    if stats.drain_cut {
+        text.push_str(&format!(
+            "mplog: the drain deadline passed: {} inputs were still delivering, {} bytes of \
+             records left undelivered (kept by their workers, or in their rings, for the next \
+             listener)\n",
+            stats.cut_inputs, stats.undelivered_bytes
+        ));
+    }
+    if stats.names_capped > 0 {
+        text.push_str(&format!(
+            "mplog:   {} records handled by an ancestor logger: their names were past the \
+             caps on logger names\n",
+            stats.names_capped
         ));
     }
     let lost = stats.not_written + stats.held;

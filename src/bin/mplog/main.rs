@@ -2,7 +2,8 @@
 //!
 //! - `mplog listen`: the cookbook's listener process; workers connect to its endpoint and it is
 //!   the only writer of the log files. SIGINT/SIGTERM drain every connection and exit with
-//!   the statistics (status 1 if records could not be written). With `--config FILE` (or `MPLOG_CONFIG`) the handlers come from a
+//!   the statistics within `--drain-timeout` (status 1 if records could not be written, or
+//!   were left undelivered at the deadline). With `--config FILE` (or `MPLOG_CONFIG`) the handlers come from a
 //!   configuration file, and SIGHUP reloads it.
 //! - `mplog check FILE...`: checks configuration files (dictConfig in TOML/JSON/YAML, or
 //!   fileConfig INI); prints `ok` or the errors, exit status 0 or 1.
@@ -66,14 +67,46 @@ fn main() -> ExitCode {
             let mut text = e.to_string();
             let mut source = e.source();
             while let Some(cause) = source {
-                text.push_str(": ");
-                text.push_str(&cause.to_string());
+                // An error that quotes its source already (`cannot bind ...: {0}`) is not
+                // followed by it again.
+                let cause_text = cause.to_string();
+                if !text.ends_with(&cause_text) {
+                    text.push_str(": ");
+                    text.push_str(&cause_text);
+                }
                 source = cause.source();
             }
             eprintln!("mplog: {text}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// Most worker processes `--workers` takes (each is a process of its own).
+pub const MAX_WORKERS: usize = 1024;
+/// Most records per worker `--records` takes.
+pub const MAX_RECORDS: usize = 1_000_000_000;
+
+/// `--workers`: a whole number from 1 to [`MAX_WORKERS`].
+pub fn workers(text: &str) -> Result<usize, String> {
+    count(text, MAX_WORKERS)
+}
+
+/// `--records`: a whole number from 1 to [`MAX_RECORDS`].
+pub fn records(text: &str) -> Result<usize, String> {
+    count(text, MAX_RECORDS)
+}
+
+/// A whole number from 1 to `max`, or a message saying what is wrong with `text`.
+fn count(text: &str, max: usize) -> Result<usize, String> {
+    let value: i128 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a whole number (from 1 to {max})"))?;
+    usize::try_from(value)
+        .ok()
+        .filter(|n| (1..=max).contains(n))
+        .ok_or_else(|| format!("{text} is out of range: from 1 to {max}"))
 }
 
 /// What every subcommand returns.

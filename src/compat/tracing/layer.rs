@@ -86,11 +86,8 @@ impl Bound {
     fn max_level(&self) -> LevelFilter {
         let m = self.targets.manager();
         let floor = m.disable_level().as_u32().saturating_add(1);
-        let lowest = std::iter::once(m.root())
-            .chain(m.loggers())
-            .map(|l| l.effective_level().as_u32().max(floor))
-            .min()
-            .unwrap_or(u32::MAX);
+        // Kept by the hierarchy as loggers change: no walk over every logger.
+        let lowest = m.lowest_effective_level().as_u32().max(floor);
         match FacadeLevel::most_verbose(crate::Level::new(lowest)) {
             Some(FacadeLevel::Trace) => LevelFilter::TRACE,
             Some(FacadeLevel::Debug) => LevelFilter::DEBUG,

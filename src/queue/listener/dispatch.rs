@@ -19,18 +19,17 @@
 //! overflow policy says (then drop and count), and records the listener could not write stay in
 //! the rings for the next listener if this one stops first.
 
-use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
+use super::names::{Capped, LoggerCache, NameCaps};
 use super::peer::{Acknowledge, WorkerEntry};
 use super::{Shared, Target, LISTENER_LOGGER, NOTICES_PER_SECOND};
 use crate::handler::Handler;
 use crate::level::Level;
-use crate::logger::{Logger, Manager};
 use crate::record::Record;
 
 /// Messages to the dispatch thread, in the order they must be handled.
@@ -72,38 +71,6 @@ pub(crate) enum DispatchMsg {
     Reload(Target, Sender<()>),
     /// Handle what is left, flush, end.
     Stop,
-}
-
-/// The listener's loggers by name (a reload clears it: the new hierarchy has its own).
-#[derive(Default)]
-struct LoggerCache {
-    by_name: HashMap<Arc<str>, Logger>,
-    /// The logger of the last record, by the `Arc` of its name: records of one worker share
-    /// their logger's name (see `decode`), so most lookups are a pointer compare.
-    last: Option<(Arc<str>, Logger)>,
-}
-
-impl LoggerCache {
-    fn get(&mut self, manager: &Manager, name: &Arc<str>) -> &Logger {
-        let hit = matches!(&self.last, Some((last, _)) if Arc::ptr_eq(last, name));
-        if !hit {
-            let logger = self
-                .by_name
-                .entry(name.clone())
-                .or_insert_with(|| manager.get_logger(name))
-                .clone();
-            self.last = Some((name.clone(), logger));
-        }
-        let (_, logger) = self
-            .last
-            .get_or_insert_with(|| (name.clone(), manager.get_logger(name)));
-        logger
-    }
-
-    fn clear(&mut self) {
-        self.by_name.clear();
-        self.last = None;
-    }
 }
 
 /// Confirmations (`Ack`s, barrier answers) held while flushes fail; past this the oldest is
@@ -149,6 +116,8 @@ pub(crate) struct Dispatcher {
     lost_at_good_flush: u64,
     /// Records given up on by handlers of targets swapped out by a reload.
     lost_before: u64,
+    /// Whether reaching each name cap (count, length) was logged: once per listener.
+    caps_told: [bool; 2],
 }
 
 impl Dispatcher {
@@ -165,7 +134,14 @@ impl Dispatcher {
             failing: false,
             lost_at_good_flush: 0,
             lost_before: 0,
+            caps_told: [false; 2],
         }
+    }
+
+    /// Sets the caps on the logger names records make it create (see `names`).
+    pub(crate) fn with_name_caps(mut self, caps: NameCaps) -> Self {
+        self.loggers = LoggerCache::new(caps);
+        self
     }
 
     /// The next message; while flushes fail, retries them every [`RETRY_EVERY`] meanwhile.
@@ -214,11 +190,24 @@ impl Dispatcher {
                 offset,
                 confirm,
             } => {
+                if self.shared.cut() {
+                    // Past the drain deadline: left unhandled and unconfirmed (its sender
+                    // keeps it for the next listener), and counted.
+                    let n = bytes.len() as u64;
+                    self.shared
+                        .undelivered_bytes
+                        .fetch_add(n, Ordering::Relaxed);
+                    return false;
+                }
                 self.decode_frame(&worker, &bytes, offset);
                 if let Some((ack, frames)) = confirm {
                     self.hold_ack(ack, frames, false);
                 }
             }
+            // Past the drain deadline a `Sync` or a ring's commit may cover a frame skipped
+            // above: neither is given (a commit not made means records handled twice, never
+            // lost).
+            DispatchMsg::Sync { .. } | DispatchMsg::AfterFlush { .. } if self.shared.cut() => {}
             DispatchMsg::Sync { ack, frames } => self.hold_ack(ack, frames, true),
             DispatchMsg::Local(r) => {
                 self.dispatch(&r);
@@ -279,7 +268,13 @@ impl Dispatcher {
 
     fn dispatch(&mut self, record: &Record) {
         match &self.target {
-            Target::Manager(m) => self.loggers.get(m, &record.name).handle(record),
+            Target::Manager(m) => {
+                let (logger, capped) = self.loggers.get(m, &record.name);
+                logger.handle(record);
+                if let Some(cap) = capped {
+                    self.name_capped(cap, &record.name);
+                }
+            }
             Target::Handlers {
                 handlers,
                 respect_level,
@@ -291,6 +286,24 @@ impl Dispatcher {
                 }
             }
         }
+    }
+
+    /// Counts a record redirected to an ancestor by a name cap; logs the first of each cap.
+    fn name_capped(&mut self, cap: Capped, name: &str) {
+        self.shared.names_capped.fetch_add(1, Ordering::Relaxed);
+        let (told, text) = match cap {
+            Capped::Count => (&mut self.caps_told[0], "the cap on logger names"),
+            Capped::Length => (&mut self.caps_told[1], "the cap on logger name length"),
+        };
+        if std::mem::replace(told, true) {
+            return;
+        }
+        let shown: String = name.chars().take(80).collect();
+        let text = format!(
+            "reached {text}: records of new loggers (first: {shown:?}) are handled by their \
+             nearest existing ancestor from now on, and counted (names_capped)"
+        );
+        self.notice(Level::WARNING, text);
     }
 
     /// Flushes every handler, then runs the held work if every flush succeeded (see the

@@ -37,10 +37,34 @@
 //! [`max_connections`](QueueListenerBuilder::max_connections) connections are served at once;
 //! one more is refused, logged and counted ([`ListenerStats::over_capacity`]).
 //!
-//! # Stopping
+//! # Stopping, always within a bound
 //! [`ListenerHandle::stop`] stops accepting, lets every reader drain what its worker has
 //! already written (until the connection ends or stays quiet for [`STOP_GRACE`]), has the
 //! dispatch thread handle all of it and flush, and returns [`ListenerStats`]. It is idempotent.
+//!
+//! It returns within [`drain_timeout`](QueueListenerBuilder::drain_timeout)
+//! ([`DEFAULT_DRAIN_TIMEOUT`], 10 s) plus [`DISPATCH_GRACE`], whatever the peers do: a worker
+//! that never stops logging, a peer that never reads its acknowledgements, a socket file
+//! removed by a cleaner (the acceptor does not need it to wake). At the deadline every input
+//! stops where it is and the dispatch thread handles no more records (it flushes and confirms
+//! what it handled); what was not delivered stays with its sender for the next listener (a
+//! socket worker keeps its unacknowledged frames, a ring its uncommitted records) and is
+//! reported: [`ListenerStats::drain_cut`], [`ListenerStats::cut_inputs`],
+//! [`ListenerStats::undelivered_bytes`], and a notice on [`LISTENER_LOGGER`]. A dispatch thread
+//! stuck in a handler (a hung file system) is left behind after [`DISPATCH_GRACE`] more.
+//!
+//! # One endpoint, one listener
+//! The shm ring directory of an endpoint belongs to one live listener: it takes an exclusive
+//! lock on it before it binds its socket and keeps it until its last commit (see
+//! [`shm`](super::transport::shm)). A second listener on the same path is refused with an
+//! error naming the first one's pid, even when the first lost its socket file; a listener that
+//! was killed leaves the lock with its life, and the next one drains and deletes its rings.
+//!
+//! A listener whose socket file is removed or replaced (a `/tmp` cleaner, a careless script)
+//! notices within [`ACCEPT_POLL`](super::transport::socket::ACCEPT_POLL) and says so on
+//! [`LISTENER_LOGGER`] ([`ListenerHandle::endpoint_lost`] tells a supervisor, and `mplog
+//! listen` prints it): it goes on serving the workers already connected and their rings (their
+//! records are not stranded), but no new worker can reach it; stop it and start another.
 //!
 //! # Reloading
 //! [`ListenerHandle::reload`] (in [`crate::config`]) hands the dispatch thread a new hierarchy;
@@ -49,14 +73,16 @@
 
 mod dispatch;
 mod inputs;
+mod names;
 mod peer;
+mod shutdown;
 mod stats;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{bounded, Sender};
 use parking_lot::Mutex;
@@ -64,9 +90,14 @@ use parking_lot::Mutex;
 pub(crate) use self::dispatch::DispatchMsg;
 pub use self::inputs::replies::DEFAULT_REPLY_TIMEOUT;
 pub use self::inputs::socket::DEFAULT_MAX_CONNECTIONS;
+pub use self::names::{DEFAULT_MAX_LOGGER_NAMES, DEFAULT_MAX_LOGGER_NAME_LEN};
 pub(crate) use self::stats::Shared;
 pub use self::stats::{ListenerStats, WorkerStats};
 use super::handler::{Overflow, QueueHandler};
+#[cfg(target_os = "linux")]
+use super::transport::address::check_socket_path;
+#[cfg(target_os = "linux")]
+use super::transport::shm::{self, owner::DirLock};
 use super::transport::socket::SocketAcceptor;
 use super::transport::Acceptor;
 use super::wire::DEFAULT_MAX_FRAME;
@@ -76,6 +107,10 @@ use crate::logger::Manager;
 
 /// Stack of each reader thread: it decodes into heap buffers, so little is needed.
 pub const READER_STACK: usize = 128 * 1024;
+/// How long [`ListenerHandle::stop`] drains before it cuts the inputs off (see "Stopping").
+pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+/// After the drain deadline, how long stop waits more for the dispatch thread's last flush.
+pub const DISPATCH_GRACE: Duration = Duration::from_secs(2);
 /// Batches waiting for the dispatch thread before readers wait (bounds the listener's memory).
 pub const DISPATCH_CAPACITY: usize = 64;
 /// After stop, a reader ends once its connection is quiet for this long.
@@ -147,6 +182,8 @@ impl QueueListener {
             allowed_uids: vec![nix::unistd::getuid().as_raw()],
             max_connections: DEFAULT_MAX_CONNECTIONS,
             reply_timeout: DEFAULT_REPLY_TIMEOUT,
+            drain_timeout: DEFAULT_DRAIN_TIMEOUT,
+            name_caps: names::NameCaps::default(),
         }
     }
 }
@@ -170,6 +207,8 @@ pub struct QueueListenerBuilder {
     allowed_uids: Vec<u32>,
     max_connections: usize,
     reply_timeout: Duration,
+    drain_timeout: Duration,
+    name_caps: names::NameCaps,
 }
 
 impl std::fmt::Debug for QueueListenerBuilder {
@@ -180,6 +219,7 @@ impl std::fmt::Debug for QueueListenerBuilder {
             .field("allowed_uids", &self.allowed_uids)
             .field("max_connections", &self.max_connections)
             .field("reply_timeout", &self.reply_timeout)
+            .field("drain_timeout", &self.drain_timeout)
             .finish_non_exhaustive()
     }
 }
@@ -332,6 +372,51 @@ impl QueueListenerBuilder {
         self
     }
 
+    /// How long [`stop`](ListenerHandle::stop) drains before it cuts the inputs off
+    /// ([`DEFAULT_DRAIN_TIMEOUT`]); what was not delivered by then is left with its senders
+    /// and reported in the statistics (see the module docs, "Stopping").
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let listener = mplog::queue::QueueListener::builder()
+    ///     .drain_timeout(Duration::from_secs(3))
+    ///     .start()
+    ///     .unwrap();
+    /// let stats = listener.stop();
+    /// assert!(!stats.drain_cut); // nothing was sending
+    /// ```
+    pub fn drain_timeout(mut self, timeout: Duration) -> Self {
+        self.drain_timeout = timeout;
+        self
+    }
+
+    /// Most loggers created for the names of received records ([`DEFAULT_MAX_LOGGER_NAMES`];
+    /// loggers that exist already never count). Past it a record is handled by the nearest
+    /// existing ancestor of its name and keeps its name for formatting; the first time is
+    /// logged on [`LISTENER_LOGGER`], every such record counted in
+    /// [`ListenerStats::names_capped`].
+    ///
+    /// ```
+    /// let listener = mplog::queue::QueueListener::builder().max_logger_names(500).start().unwrap();
+    /// assert_eq!(listener.stop().names_capped, 0);
+    /// ```
+    pub fn max_logger_names(mut self, names: usize) -> Self {
+        self.name_caps.names = names;
+        self
+    }
+
+    /// Longest name, in bytes, a logger is created for ([`DEFAULT_MAX_LOGGER_NAME_LEN`]); a
+    /// record with a longer name is handled as past [`max_logger_names`](Self::max_logger_names).
+    ///
+    /// ```
+    /// let listener = mplog::queue::QueueListener::builder().max_logger_name_len(200).start().unwrap();
+    /// assert_eq!(listener.stop().names_capped, 0);
+    /// ```
+    pub fn max_logger_name_len(mut self, bytes: usize) -> Self {
+        self.name_caps.len = bytes;
+        self
+    }
+
     /// Binds the endpoint and starts the threads.
     ///
     /// ```
@@ -343,13 +428,25 @@ impl QueueListenerBuilder {
     /// listener.stop();
     /// ```
     pub fn start(self) -> Result<ListenerHandle, QueueError> {
-        let acceptor: Option<Arc<dyn Acceptor>> = match &self.endpoint {
+        // The rings' lock before the socket: a second listener on a path must not replace
+        // the socket file of one that still serves (and drains) it.
+        #[cfg(target_os = "linux")]
+        let mut lock = match &self.endpoint {
+            Endpoint::Path(p) => {
+                check_socket_path(p).map_err(QueueError::Bind)?;
+                Some(DirLock::acquire(&shm::ring_dir(p), p).map_err(QueueError::Bind)?)
+            }
+            _ => None,
+        };
+        let acceptor: Option<Arc<SocketAcceptor>> = match &self.endpoint {
             Endpoint::Auto => Some(Arc::new(
                 SocketAcceptor::bind_private().map_err(QueueError::Bind)?,
             )),
             Endpoint::Path(p) => Some(Arc::new(SocketAcceptor::bind(p).map_err(QueueError::Bind)?)),
             Endpoint::InProcess => None,
         };
+        let socket = acceptor.as_ref().map(Arc::downgrade);
+        let acceptor: Option<Arc<dyn Acceptor>> = acceptor.map(|a| a as Arc<dyn Acceptor>);
         let endpoint = acceptor
             .as_ref()
             .map(|a| PathBuf::from(a.endpoint()))
@@ -363,7 +460,8 @@ impl QueueListenerBuilder {
         let shared = Arc::new(Shared::default());
         let (tx, rx) = bounded(DISPATCH_CAPACITY);
         let target_copy = target.clone();
-        let dispatch = dispatch::Dispatcher::new(target, rx, shared.clone());
+        let dispatch =
+            dispatch::Dispatcher::new(target, rx, shared.clone()).with_name_caps(self.name_caps);
         let dispatch = std::thread::Builder::new()
             .name("mplog-dispatch".into())
             .spawn(move || dispatch.run())
@@ -373,7 +471,11 @@ impl QueueListenerBuilder {
         let rings = match &acceptor {
             Some(_) => Some(
                 inputs::rings::RingSet::start(
-                    &endpoint,
+                    match lock.take() {
+                        Some(lock) => lock,
+                        None => DirLock::acquire(&shm::ring_dir(&endpoint), &endpoint)
+                            .map_err(QueueError::Bind)?,
+                    },
                     self.endpoint == Endpoint::Auto,
                     self.allowed_uids.clone(),
                     shared.clone(),
@@ -418,6 +520,8 @@ impl QueueListenerBuilder {
             current: Mutex::new(target_copy),
             tx,
             shared,
+            socket,
+            drain_timeout: self.drain_timeout,
             acceptor: Mutex::new(acceptor),
             #[cfg(target_os = "linux")]
             rings,
@@ -444,6 +548,10 @@ pub struct ListenerHandle {
     current: Mutex<Target>,
     tx: Sender<DispatchMsg>,
     shared: Arc<Shared>,
+    /// The socket, to tell whether its path still names it (not an owner: `stop` closes it).
+    socket: Option<std::sync::Weak<SocketAcceptor>>,
+    /// How long `stop` drains before it cuts the inputs off.
+    drain_timeout: Duration,
     /// Dropped by `stop`: the socket closes and its file goes, so a worker that reconnects
     /// finds no half-dead listener whose kernel backlog would swallow its records.
     acceptor: Mutex<Option<Arc<dyn Acceptor>>>,
@@ -570,7 +678,9 @@ impl ListenerHandle {
         let Some((acceptor_thread, dispatch)) = self.threads.lock().take() else {
             return self.stats();
         };
+        let deadline = Instant::now() + self.drain_timeout;
         self.shared.stopping.store(true, Ordering::Release);
+        let watchdog = shutdown::Deadline::start(deadline, self.shared.clone(), self.tx.clone());
         let acceptor = self.acceptor.lock().take();
         if let Some(acceptor) = &acceptor {
             acceptor.wake();
@@ -587,15 +697,41 @@ impl ListenerHandle {
         }
         drop(acceptor); // the last reference: closes the socket, removes its file
         let _ = self.tx.send(DispatchMsg::Stop);
-        let _ = dispatch.join();
+        // A dispatch thread stuck in a handler (a hung file system) is not waited for forever.
+        let joined = shutdown::join_until(dispatch, deadline.max(Instant::now()) + DISPATCH_GRACE);
+        watchdog.finish();
         // The last flush confirmed what the connections sent: acknowledge it, so a worker
         // that reconnects to the next listener does not send it again.
         if let Some(replies) = &self.replies {
             replies.stop();
         }
+        // Only now may another listener drain these rings: every commit of this one is made.
+        #[cfg(target_os = "linux")]
+        if let (Some(rings), true) = (&self.rings, joined) {
+            rings.release();
+        }
         let stats = self.shared.snapshot();
         *self.stats.lock() = Some(stats.clone());
         stats
+    }
+
+    /// Whether the socket file was removed or replaced while the listener runs (a cleaner, a
+    /// careless script): new workers cannot reach it any more. It goes on serving the workers
+    /// already connected; a supervisor should stop it and start a new one. `false` once
+    /// stopped.
+    ///
+    /// ```
+    /// let listener = mplog::queue::QueueListener::builder().start().unwrap();
+    /// assert!(!listener.endpoint_lost());
+    /// std::fs::remove_file(listener.endpoint()).unwrap();
+    /// assert!(listener.endpoint_lost());
+    /// listener.stop(); // still stops at once
+    /// ```
+    pub fn endpoint_lost(&self) -> bool {
+        self.socket
+            .as_ref()
+            .and_then(std::sync::Weak::upgrade)
+            .is_some_and(|s| !s.still_bound())
     }
 }
 

@@ -72,6 +72,20 @@ pub struct ListenerStats {
     /// [`stop`](super::ListenerHandle::stop), those the last flush could not write either
     /// (closing the handlers gives up on them: they join `not_written`).
     pub held: u64,
+    /// Whether the drain deadline of [`stop`](super::ListenerHandle::stop) passed before every
+    /// input was drained ([`QueueListenerBuilder::drain_timeout`](super::QueueListenerBuilder::drain_timeout)).
+    pub drain_cut: bool,
+    /// Connections and rings still delivering when the drain deadline passed; what they had
+    /// not delivered stays with them (a socket worker keeps its unacknowledged frames, a ring
+    /// keeps its records) for the next listener.
+    pub cut_inputs: u64,
+    /// Bytes of records received or committed but not handled when the drain deadline
+    /// passed (left in rings, or received and not acknowledged): the next listener gets them.
+    pub undelivered_bytes: u64,
+    /// Records handled by the nearest existing ancestor of their logger's name, because
+    /// creating their logger would have passed a cap on names (see
+    /// [`QueueListenerBuilder::max_logger_names`](super::QueueListenerBuilder::max_logger_names)).
+    pub names_capped: u64,
 }
 
 /// Counters shared by the listener's threads.
@@ -87,11 +101,27 @@ pub(crate) struct Shared {
     /// The handlers' records given up on and held, as of the last flush.
     pub(crate) not_written: AtomicU64,
     pub(crate) held: AtomicU64,
+    pub(crate) names_capped: AtomicU64,
     pub(crate) stopping: AtomicBool,
+    /// The drain deadline passed: inputs stop reading, the dispatch thread stops handling.
+    pub(crate) cut: AtomicBool,
+    pub(crate) cut_inputs: AtomicU64,
+    pub(crate) undelivered_bytes: AtomicU64,
     pub(crate) workers: Mutex<Vec<Arc<WorkerEntry>>>,
 }
 
 impl Shared {
+    /// Whether the drain deadline passed (checked by every input and the dispatch thread).
+    pub(crate) fn cut(&self) -> bool {
+        self.cut.load(Ordering::Acquire)
+    }
+
+    /// An input stopped at the drain deadline with `bytes` not delivered.
+    pub(crate) fn left_at_deadline(&self, bytes: u64) {
+        self.cut_inputs.fetch_add(1, Ordering::Relaxed);
+        self.undelivered_bytes.fetch_add(bytes, Ordering::Relaxed);
+    }
+
     /// The counts so far.
     pub(crate) fn snapshot(&self) -> ListenerStats {
         let s = self;
@@ -126,6 +156,10 @@ impl Shared {
             stalled: s.stalled.load(Ordering::Relaxed),
             not_written: s.not_written.load(Ordering::Relaxed),
             held: s.held.load(Ordering::Relaxed),
+            drain_cut: s.cut.load(Ordering::Relaxed),
+            cut_inputs: s.cut_inputs.load(Ordering::Relaxed),
+            undelivered_bytes: s.undelivered_bytes.load(Ordering::Relaxed),
+            names_capped: s.names_capped.load(Ordering::Relaxed),
         }
     }
 }

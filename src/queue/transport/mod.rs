@@ -6,6 +6,8 @@
 //! listeners. [`shm`] (Linux): single-producer rings in shared memory written by the calling
 //! thread, the default local transport; it keeps a socket connection as its control channel
 //! (hello, ring announcements, drop reports) and moves the records through the rings.
+//! [`address`]: what a socket path must be (its length limit, its directory) and who must
+//! serve it (a worker checks its listener's uid before sending anything).
 //!
 //! # Why batched frames on a socket, and not ipc-channel
 //! Measured on the reference machine (2 cores) with 4 child processes and ~100-byte records:
@@ -24,6 +26,7 @@
 //! `SO_PEERCRED` and `MSG_NOSIGNAL`; `interprocess` would matter for Windows named pipes, which
 //! a second file here can add behind the same traits.
 
+pub mod address;
 #[cfg(target_os = "linux")]
 pub mod shm;
 pub mod socket;

@@ -9,15 +9,16 @@
 use std::fs;
 use std::io::{self, Read};
 use std::os::fd::AsFd;
-use std::os::unix::fs::{DirBuilderExt, FileTypeExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, FileTypeExt, MetadataExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::socket::{getsockopt, recv, send, sockopt::PeerCredentials, MsgFlags};
 
+use super::address::{check_listener, check_socket_path, expected_listener_uid};
 use super::{Acceptor, Connection, Peer, Transport};
 
 /// A worker waits at most this long for one `write` to a listener that stopped reading; then
@@ -107,9 +108,13 @@ impl Connection for SocketConnection {
 /// let t = SocketTransport::new("/nonexistent/mplog.sock");
 /// assert!(t.connect().is_err());
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct SocketTransport {
     path: PathBuf,
+    /// The uid the listener must run as (`None`: [`expected_listener_uid`] at each connect).
+    listener_uid: Option<u32>,
+    /// A refused listener was reported on stderr (once per transport: it retries).
+    reported: AtomicBool,
 }
 
 impl SocketTransport {
@@ -122,15 +127,49 @@ impl SocketTransport {
     pub fn new(path: impl AsRef<Path>) -> SocketTransport {
         SocketTransport {
             path: path.as_ref().to_path_buf(),
+            listener_uid: None,
+            reported: AtomicBool::new(false),
         }
+    }
+
+    /// Connects only to a listener running as `uid` (default: [`ENV_LISTENER_UID`] if set,
+    /// else this process's uid). The check is the kernel's (`SO_PEERCRED`), made before
+    /// anything is sent.
+    ///
+    /// ```
+    /// use mplog::queue::transport::{socket::{SocketAcceptor, SocketTransport}, Transport};
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let _ours = SocketAcceptor::bind(dir.path().join("t.sock")).unwrap();
+    /// let me = nix::unistd::getuid().as_raw();
+    /// let other = SocketTransport::new(dir.path().join("t.sock")).listener_uid(me.wrapping_add(1));
+    /// let err = other.connect().err().unwrap(); // not the listener it expects
+    /// assert_eq!(err.kind(), std::io::ErrorKind::PermissionDenied);
+    /// ```
+    ///
+    /// [`ENV_LISTENER_UID`]: super::address::ENV_LISTENER_UID
+    pub fn listener_uid(mut self, uid: u32) -> SocketTransport {
+        self.listener_uid = Some(uid);
+        self
     }
 }
 
 impl Transport for SocketTransport {
     fn connect(&self) -> io::Result<Box<dyn Connection>> {
-        Ok(Box::new(SocketConnection::new(UnixStream::connect(
-            &self.path,
-        )?)?))
+        check_socket_path(&self.path)?;
+        let stream = UnixStream::connect(&self.path)?;
+        let checked = match self.listener_uid {
+            Some(uid) => Ok(uid),
+            None => expected_listener_uid(),
+        }
+        .and_then(|uid| check_listener(&stream, &self.path, uid));
+        if let Err(e) = checked {
+            // Retried with backoff by the caller: said once, not at every attempt.
+            if !self.reported.swap(true, Ordering::Relaxed) {
+                eprintln!("mplog: {e}");
+            }
+            return Err(e);
+        }
+        Ok(Box::new(SocketConnection::new(stream)?))
     }
 
     fn endpoint(&self) -> String {
@@ -154,7 +193,17 @@ pub struct SocketAcceptor {
     listener: UnixListener,
     path: PathBuf,
     private_dir: Option<PathBuf>,
+    /// Device and inode of the socket file this acceptor bound: the path still names it
+    /// while they match.
+    bound: (u64, u64),
+    /// Set by [`wake`](Acceptor::wake): a waiting `accept` returns.
+    woken: AtomicBool,
+    /// The socket file was found removed or replaced (said once).
+    lost: AtomicBool,
 }
+
+/// How often a waiting `accept` looks at the wake flag and at the socket file.
+pub const ACCEPT_POLL: Duration = Duration::from_millis(250);
 
 static PRIVATE_DIRS: AtomicU64 = AtomicU64::new(0);
 
@@ -177,6 +226,7 @@ impl SocketAcceptor {
     /// ```
     pub fn bind(path: impl AsRef<Path>) -> io::Result<SocketAcceptor> {
         let path = path.as_ref().to_path_buf();
+        check_socket_path(&path)?;
         // `symlink_metadata`: a symlink is not followed, so it is never taken for a socket.
         if let Ok(meta) = fs::symlink_metadata(&path) {
             if !meta.file_type().is_socket() {
@@ -198,13 +248,34 @@ impl SocketAcceptor {
                 Err(_) => fs::remove_file(&path)?,
             }
         }
-        let listener = UnixListener::bind(&path)?;
+        let listener = UnixListener::bind(&path).map_err(|e| {
+            io::Error::new(e.kind(), format!("cannot bind {}: {e}", path.display()))
+        })?;
         fs::set_permissions(&path, fs::Permissions::from_mode(0o600))?;
+        let meta = fs::symlink_metadata(&path)?;
         Ok(SocketAcceptor {
             listener,
             path,
             private_dir: None,
+            bound: (meta.dev(), meta.ino()),
+            woken: AtomicBool::new(false),
+            lost: AtomicBool::new(false),
         })
+    }
+
+    /// Whether the socket path still names this acceptor's socket: `false` once a cleaner
+    /// removed it or another listener bound a new socket there (new workers then cannot
+    /// reach this listener).
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let acceptor = mplog::queue::transport::socket::SocketAcceptor::bind(dir.path().join("t.sock")).unwrap();
+    /// assert!(acceptor.still_bound());
+    /// std::fs::remove_file(acceptor.path()).unwrap(); // a /tmp cleaner
+    /// assert!(!acceptor.still_bound());
+    /// ```
+    pub fn still_bound(&self) -> bool {
+        fs::symlink_metadata(&self.path).is_ok_and(|m| (m.dev(), m.ino()) == self.bound)
     }
 
     /// Binds a socket in a fresh directory of mode 0700 under the temporary directory.
@@ -266,9 +337,37 @@ impl SocketAcceptor {
 }
 
 impl Acceptor for SocketAcceptor {
+    /// Waits for a connection, looking every [`ACCEPT_POLL`] at the wake flag (so `wake`
+    /// works even when the socket file is gone and cannot be connected to) and at the socket
+    /// file: the first look that finds it removed or replaced returns an error saying so
+    /// (later ones do not repeat it), and the listener goes on serving whoever is connected.
     fn accept(&self) -> io::Result<(Box<dyn Connection>, Peer)> {
-        let (stream, _) = self.listener.accept()?;
-        SocketAcceptor::accepted(stream)
+        loop {
+            if self.woken.load(Ordering::Acquire) {
+                return Err(io::Error::new(io::ErrorKind::Interrupted, "woken to stop"));
+            }
+            let mut fds = [PollFd::new(self.listener.as_fd(), PollFlags::POLLIN)];
+            let ms = u16::try_from(ACCEPT_POLL.as_millis()).unwrap_or(u16::MAX);
+            match poll(&mut fds, PollTimeout::from(ms)) {
+                Ok(0) | Err(nix::errno::Errno::EINTR) => {}
+                Ok(_) => match self.try_accept()? {
+                    Some(accepted) => return Ok(accepted),
+                    None => continue, // taken by nobody else; a spurious wake-up
+                },
+                Err(e) => return Err(e.into()),
+            }
+            if !self.still_bound() && !self.lost.swap(true, Ordering::AcqRel) {
+                return Err(io::Error::new(
+                    io::ErrorKind::NotFound,
+                    format!(
+                        "the socket file {} was removed or replaced: new workers cannot reach \
+                         this listener (those connected, and their rings, are still served); \
+                         stop it (SIGTERM) and start a listener again",
+                        self.path.display()
+                    ),
+                ));
+            }
+        }
     }
 
     fn try_accept(&self) -> io::Result<Option<(Box<dyn Connection>, Peer)>> {
@@ -283,7 +382,12 @@ impl Acceptor for SocketAcceptor {
     }
 
     fn wake(&self) {
-        let _ = UnixStream::connect(&self.path);
+        self.woken.store(true, Ordering::Release);
+        // Faster than the next poll, when the file is still ours to connect to (a probe:
+        // the listener closes it without a word).
+        if self.still_bound() {
+            let _ = UnixStream::connect(&self.path);
+        }
     }
 
     fn endpoint(&self) -> String {
@@ -293,7 +397,10 @@ impl Acceptor for SocketAcceptor {
 
 impl Drop for SocketAcceptor {
     fn drop(&mut self) {
-        let _ = fs::remove_file(&self.path);
+        // Only our own socket: another listener may have bound a new one at the path.
+        if self.still_bound() {
+            let _ = fs::remove_file(&self.path);
+        }
         if let Some(dir) = &self.private_dir {
             let _ = fs::remove_dir(dir);
         }

@@ -8,6 +8,14 @@
 //! also looks at the producer's pidfd and at stop). A ring is deleted only when its producer
 //! is finished (the ring is marked closed, or the process ended: pidfd) *and* everything up to
 //! its final tail was committed; a listener that stops first leaves it for the next one.
+//!
+//! The set holds the endpoint's ring directory lock ([`DirLock`]) for the listener's life:
+//! no other listener drains these rings meanwhile. At start it also deletes the temporary
+//! files of rings whose maker died while making them (a SIGKILLed worker's leftovers).
+//! An announced ring whose file does not exist is not remembered (a peer announcing names
+//! costs nothing that lasts), so a ring made later under that name is still attached.
+//! When the drain deadline passes (`Shared::cut`), a drainer stops where it is: the records
+//! after its position stay in the ring for the next listener, and are counted as left.
 
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -25,6 +33,7 @@ use crate::queue::encode::put_varint;
 use crate::queue::listener::dispatch::DispatchMsg;
 use crate::queue::listener::peer::{register_worker, ReleaseDecoder, WorkerEntry};
 use crate::queue::listener::{Shared, READER_STACK, STOP_GRACE};
+use crate::queue::transport::shm::owner::DirLock;
 use crate::queue::transport::shm::{self, Ring};
 
 /// Most records a drainer hands over in one batch.
@@ -56,20 +65,21 @@ pub(crate) struct RingSet {
     attached: Mutex<HashSet<String>>,
     drainers: Mutex<Vec<JoinHandle<()>>>,
     scanner: Mutex<Option<JoinHandle<()>>>,
+    /// The directory's lock: held until the listener has committed what it handled.
+    lock: Mutex<Option<DirLock>>,
 }
 
 impl RingSet {
     /// Prepares the ring directory of `endpoint`, attaches the rings already there (a
     /// restarted listener resumes them at their committed head) and starts the scanner.
     pub(crate) fn start(
-        endpoint: &std::path::Path,
+        lock: DirLock,
         private: bool,
         allowed_uids: Vec<u32>,
         shared: Arc<Shared>,
         tx: Sender<DispatchMsg>,
     ) -> std::io::Result<Arc<RingSet>> {
-        let dir = shm::ring_dir(endpoint);
-        shm::ensure_dir(&dir)?;
+        let dir = lock.dir().to_path_buf();
         let set = Arc::new(RingSet {
             dir,
             private,
@@ -79,7 +89,9 @@ impl RingSet {
             attached: Mutex::new(HashSet::new()),
             drainers: Mutex::new(Vec::new()),
             scanner: Mutex::new(None),
+            lock: Mutex::new(Some(lock)),
         });
+        set.remove_half_made();
         set.scan();
         let scanner = set.clone();
         let thread = std::thread::Builder::new()
@@ -93,6 +105,42 @@ impl RingSet {
             })?;
         *set.scanner.lock() = Some(thread);
         Ok(set)
+    }
+
+    /// Deletes `.<pid>-….ring.tmp` files whose maker is gone (killed while making a ring):
+    /// nobody would ever rename or delete them.
+    fn remove_half_made(&self) {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else { continue };
+            let Some(pid) = name
+                .strip_prefix('.')
+                .filter(|n| n.ends_with(".ring.tmp"))
+                .and_then(|n| n.split('-').next())
+                .and_then(|pid| pid.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            if shm::process_start_time(pid).is_none() && std::fs::remove_file(entry.path()).is_err()
+            {
+                self.notice(
+                    Level::WARNING,
+                    format!(
+                        "cannot delete the half-made ring {}",
+                        entry.path().display()
+                    ),
+                );
+            }
+        }
+    }
+
+    /// Lets go of the directory's lock (after the last commit: see `ListenerHandle::stop`);
+    /// an empty directory goes with it.
+    pub(crate) fn release(&self) {
+        drop(self.lock.lock().take());
     }
 
     fn scan(self: &Arc<Self>) {
@@ -128,9 +176,14 @@ impl RingSet {
                 return;
             }
             Err(e) => {
-                // Gone already (drained and deleted by a previous listener), or not ours.
-                if !matches!(&e, shm::RingError::Io(io) if io.kind() == std::io::ErrorKind::NotFound)
+                // Gone already (drained and deleted by a previous listener), or never made (a
+                // peer announcing names): forgotten, so memory does not grow with announcements
+                // and a ring made later under the name is attached. Others (not a ring, not
+                // ours) stay remembered: a scan does not report them again.
+                if matches!(&e, shm::RingError::Io(io) if io.kind() == std::io::ErrorKind::NotFound)
                 {
+                    self.attached.lock().remove(name);
+                } else {
                     self.shared.malformed.fetch_add(1, Ordering::Relaxed);
                     self.notice(Level::ERROR, format!("ignored ring {name}: {e}"));
                 }
@@ -173,6 +226,14 @@ impl RingSet {
             if worker.bad.load(Ordering::Acquire) {
                 return; // the dispatch thread found a malformed record and said why
             }
+            if self.shared.cut() {
+                // The drain deadline: the rest stays in the ring for the next listener.
+                let left = ring.tail().saturating_sub(pos);
+                if left > 0 {
+                    self.shared.left_at_deadline(left);
+                }
+                return;
+            }
             let mut tail = ring.tail();
             let waiting = tail.saturating_sub(pos);
             if waiting > 0
@@ -186,6 +247,7 @@ impl RingSet {
             }
             body.clear();
             let mut count = 0u64;
+            let before = pos;
             while count < BATCH_RECORDS && (body.len() as u64) < BATCH_BYTES {
                 match ring.read(&mut pos, tail, &mut body) {
                     Ok(true) => count += 1,
@@ -199,7 +261,14 @@ impl RingSet {
                     }
                 }
             }
-            if count > 0 {
+            let lost = ring.take_lost();
+            if lost > 0 {
+                let text = format!("{who}: {lost} records lost in pieces (see ring::pieces)");
+                self.notice(Level::WARNING, text);
+            }
+            // Pieces of a big record moved `pos` with no record yet: commit them too, or a
+            // record larger than the ring would wait for room forever.
+            if count > 0 || pos != before {
                 if !self.hand_over(&body, count, &worker, ring, pos) {
                     return; // the dispatch thread is gone
                 }
@@ -271,7 +340,10 @@ impl RingSet {
             // While the handlers cannot write, commits wait: a stopping listener leaves the
             // ring (and what it holds) to the next one rather than wait for the disk.
             let stopping = self.shared.stopping.load(Ordering::Acquire);
-            if started.elapsed() >= COMMIT_WAIT || (stopping && started.elapsed() >= STOP_GRACE) {
+            if started.elapsed() >= COMMIT_WAIT
+                || (stopping && started.elapsed() >= STOP_GRACE)
+                || self.shared.cut()
+            {
                 return;
             }
             std::thread::sleep(Duration::from_millis(1));
@@ -282,8 +354,8 @@ impl RingSet {
     }
 
     /// Joins the scanner, attaches the rings it has not seen yet, and joins every drainer once
-    /// it has drained its ring (the stopping flag is set); a private endpoint's leftovers are
-    /// deleted with their directory.
+    /// it has drained its ring (the stopping flag is set) or the drain deadline passed; a
+    /// private endpoint's leftovers are deleted.
     pub(crate) fn stop(self: &Arc<Self>) {
         if let Some(t) = self.scanner.lock().take() {
             t.thread().unpark();
@@ -300,6 +372,6 @@ impl RingSet {
                 let _ = std::fs::remove_file(self.dir.join(name));
             }
         }
-        let _ = std::fs::remove_dir(&self.dir);
+        // The directory goes with its lock (`release`), once the last commit is made.
     }
 }

@@ -241,6 +241,12 @@ fn read_connection(conn: Box<dyn Connection>, peer: Peer, ctx: Context) {
             stalled(&ctx, &who);
             break;
         }
+        if ctx.shared.cut() {
+            // The drain deadline (listener/mod.rs): what this worker did not get acknowledged
+            // it keeps, and sends to the next listener.
+            ctx.shared.left_at_deadline(0);
+            break;
+        }
         let offset = reader.offset();
         let frame = match reader.next_frame_bytes() {
             Ok(Some(bytes)) if is_records(bytes) => {

@@ -54,7 +54,11 @@
 //!   listener's socket owned by another user uses the socket transport instead.
 //! - Workers and listener must share a pid namespace: the listener tells a dead producer by
 //!   the pid (and start time) in the ring header, which another namespace would misread.
-//! - A record larger than half a ring ([`QueueHandlerBuilder::ring_bytes`]) is dropped.
+//! - A record larger than half a ring ([`QueueHandlerBuilder::ring_bytes`]) travels through
+//!   it in pieces (up to [`DEFAULT_MAX_FRAME`](crate::queue::wire::DEFAULT_MAX_FRAME)), which
+//!   the listener puts back together in a private buffer: in order, whatever the ring's size.
+//!   A listener killed after committing some of its pieces loses that one record (the next
+//!   listener skips the rest and logs the loss).
 //! - Exactly once holds except in the window described above (a listener killed between its
 //!   flush and the head store writes that batch again), and only if a batch's output fits the
 //!   handlers' buffers: an unbuffered handler writes before the flush, which widens the window
@@ -72,6 +76,7 @@
 //! (crate-internal), each invariant next to the code that relies on it; this file and the
 //! users of the transport are safe code.
 
+pub(crate) mod owner;
 #[allow(unsafe_code)] // the only module whose code is unsafe throughout; see its docs
 pub(crate) mod ring;
 
@@ -88,6 +93,9 @@ pub(crate) use self::ring::{HeaderInfo, PidFd, Producer, Ring, RingError, WriteE
 pub use crate::queue::handler::DEFAULT_RING_BYTES;
 /// A listener looks for rings nobody announced this often.
 pub const SCAN_INTERVAL: Duration = Duration::from_millis(200);
+/// Names after the first that [`ring_dir`] tries in `/dev/shm` when other users took the
+/// earlier ones; then it uses `<endpoint>.rings` beside the socket.
+pub const ALTERNATE_DIRS: u32 = 8;
 /// A ring file's name ends with this.
 pub const RING_SUFFIX: &str = ".ring";
 
@@ -115,10 +123,17 @@ pub fn ring_dir(endpoint: &Path) -> PathBuf {
     if shm.is_dir() {
         let uid = nix::unistd::getuid().as_raw();
         let hash = fnv1a(endpoint.as_os_str().as_encoded_bytes());
-        shm.join(format!("mplog-{uid}-{hash:016x}"))
-    } else {
-        endpoint.with_extension("rings")
+        // The name is predictable, and /dev/shm writable by all: a name another user took
+        // first is passed over (listener and workers pass over the same ones).
+        let taken =
+            |dir: &Path| fs::symlink_metadata(dir).is_ok_and(|m| !m.is_dir() || m.uid() != uid);
+        let mut names = std::iter::once(format!("mplog-{uid}-{hash:016x}"))
+            .chain((1..=ALTERNATE_DIRS).map(|n| format!("mplog-{uid}-{hash:016x}-{n}")));
+        if let Some(free) = names.find_map(|name| Some(shm.join(name)).filter(|d| !taken(d))) {
+            return free;
+        }
     }
+    endpoint.with_extension("rings")
 }
 
 /// FNV-1a, 64 bits: a stable name for a path (not a security measure: the directory's owner

@@ -29,7 +29,9 @@
 //! A record is `u32 len` + `len` bytes of postcard, padded to [`ALIGN`]. When a record does not
 //! fit before the end of the data, the producer writes [`PAD`] in place of a length and the
 //! record starts again at offset 0; as every entry is aligned, at least [`ALIGN`] bytes remain
-//! before the end whenever any do, so the marker always fits.
+//! before the end whenever any do, so the marker always fits. A record larger than half the
+//! ring travels in several entries, flagged in the high bits of their length word (see
+//! [`pieces`]).
 //!
 //! # Memory ordering
 //! Producer: write the bytes, then `tail.store(Release)`; it reads `head` with `Acquire` before
@@ -58,11 +60,15 @@ use std::fs::File;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::ptr::NonNull;
-use std::sync::atomic::{fence, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{fence, AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use nix::libc;
+use parking_lot::Mutex;
+
+mod pieces;
+use self::pieces::{Assembly, LEN_MASK};
 
 /// The first eight bytes of every ring file.
 pub const MAGIC: [u8; 8] = *b"MPLGRING";
@@ -146,6 +152,11 @@ pub struct Ring {
     /// This side's own copy of the capacity (the consumer's validated one).
     capacity: usize,
     info: HeaderInfo,
+    /// Consumer side: the record being put together from pieces (see [`pieces`]).
+    assembly: Mutex<Assembly>,
+    /// Whether `assembly` holds pieces: a whole record then ends them (read without the lock,
+    /// so the usual record costs no lock; only the consumer's thread reads or writes it).
+    assembling: AtomicBool,
 }
 
 // SAFETY: the mapping is shared memory by design; `Ring` hands out no references into it
@@ -272,6 +283,8 @@ impl Ring {
             len,
             capacity,
             info,
+            assembly: Mutex::default(),
+            assembling: AtomicBool::new(false),
         })
     }
 
@@ -389,9 +402,17 @@ impl Ring {
         sleeping.store(0, Ordering::Relaxed);
     }
 
+    /// Consumer side: records lost in pieces since the last call (see [`pieces`]): a producer
+    /// gave one up part-way, or a previous listener stopped inside one.
+    pub fn take_lost(&self) -> u64 {
+        std::mem::take(&mut self.assembly.lock().lost)
+    }
+
     /// Consumer side: appends the record at `*pos` (which must be below `tail`, a value read
     /// by [`tail`](Ring::tail)) to `out` and advances `*pos` past it, skipping a padding
-    /// marker first. Returns `Ok(false)` when `*pos == tail`. Every length and position is
+    /// marker first. Pieces of a larger record are taken in (and `*pos` moved past them) until
+    /// its last, which appends the whole record. Returns `Ok(false)` once `*pos == tail` with
+    /// no whole record appended (`*pos` may have moved: the caller commits it). Every length and position is
     /// checked against this side's capacity: a corrupt ring yields an error, never an
     /// out-of-bounds read or an allocation larger than the ring.
     pub fn read(&self, pos: &mut u64, tail: u64, out: &mut Vec<u8>) -> Result<bool, RingError> {
@@ -415,9 +436,28 @@ impl Ring {
                 *pos += room as u64;
                 continue;
             }
+            let (flags, len) = (len & !LEN_MASK, len & LEN_MASK);
             let need = entry_len(len as usize);
             if need > room || need as u64 > avail {
                 return corrupt(*pos, format!("record of {len} bytes"));
+            }
+            if flags != 0 {
+                // A piece of a larger record (see `pieces`): bounded by the ring's size.
+                let mut piece = vec![0; len as usize];
+                self.read_bytes(HEADER_LEN + off + 4, &mut piece);
+                *pos += need as u64;
+                self.assembling.store(true, Ordering::Relaxed);
+                match self.assembly.lock().piece(flags, &piece) {
+                    Some(whole) => {
+                        self.assembling.store(false, Ordering::Relaxed);
+                        out.extend_from_slice(&whole);
+                        return Ok(true);
+                    }
+                    None => continue,
+                }
+            }
+            if self.assembling.swap(false, Ordering::Relaxed) {
+                self.assembly.lock().whole_record_seen();
             }
             let start = out.len();
             out.resize(start + len as usize, 0);
@@ -482,11 +522,23 @@ impl Producer {
     }
 
     /// Commits `bytes` as one record: copies them in and then advances the tail (`Release`),
-    /// waking the consumer if it sleeps.
+    /// waking the consumer if it sleeps. Larger than [`max_record`](Producer::max_record):
+    /// `TooLarge` (see [`write_any`](Producer::write_any) for pieces).
     pub fn write(&mut self, bytes: &[u8]) -> Result<(), WriteError> {
         if bytes.len() > self.max_record() {
             return Err(WriteError::TooLarge);
         }
+        self.write_entry(bytes, 0, true)
+    }
+
+    /// Commits one entry: `bytes` with `flags` in its length word; `ends_record`: counted as a
+    /// record written.
+    fn write_entry(
+        &mut self,
+        bytes: &[u8],
+        flags: u32,
+        ends_record: bool,
+    ) -> Result<(), WriteError> {
         let cap = self.ring.capacity;
         let need = entry_len(bytes.len());
         let off = (self.tail & (cap as u64 - 1)) as usize;
@@ -503,14 +555,16 @@ impl Producer {
             self.ring.write_bytes(HEADER_LEN + off, &PAD.to_ne_bytes());
             at = 0;
         }
-        // `bytes.len() <= max_record < u32::MAX`.
-        self.ring
-            .write_bytes(HEADER_LEN + at, &(bytes.len() as u32).to_ne_bytes());
+        // `bytes.len() <= max_record < CONT`: the flag bits are free.
+        let word = bytes.len() as u32 | flags;
+        self.ring.write_bytes(HEADER_LEN + at, &word.to_ne_bytes());
         self.ring.write_bytes(HEADER_LEN + at + 4, bytes);
         self.tail += total as u64;
-        self.ring
-            .atomic_u64(OFF_WRITTEN)
-            .store(self.ring.written() + 1, Ordering::Relaxed);
+        if ends_record {
+            self.ring
+                .atomic_u64(OFF_WRITTEN)
+                .store(self.ring.written() + 1, Ordering::Relaxed);
+        }
         self.ring
             .atomic_u64(OFF_TAIL)
             .store(self.tail, Ordering::Release);
