@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use super::error::{ConfigError, ErrorKind};
 use super::value::{self, describe, Entry};
-use crate::handler::{FileMode, When, DEFAULT_HELD_BYTES};
+use crate::handler::{Encoding, Errors, FileMode, When, DEFAULT_HELD_BYTES};
 use crate::level::Level;
 
 /// Which handler a class builds.
@@ -184,6 +184,8 @@ pub(crate) struct Args {
     pub(crate) flush_level: Level,
     pub(crate) target: Option<String>,
     pub(crate) flush_on_close: bool,
+    /// `encoding` and `errors` of the file handlers.
+    pub(crate) encoding: Encoding,
     /// A stream handler's `terminator`, set by a `.` attribute.
     pub(crate) terminator: Option<String>,
     /// A network class's arguments (`network/`).
@@ -194,6 +196,7 @@ impl Default for Args {
     fn default() -> Self {
         Args {
             filename: None,
+            encoding: Encoding::default(),
             mode: FileMode::Append,
             delay: false,
             buffer: 0,
@@ -239,6 +242,17 @@ fn stream(v: &Value) -> Result<Stream, ErrorKind> {
     }
 }
 
+/// Python's `encoding` (a codec name) as an [`Encoding`], strict until `errors` says otherwise.
+fn encoding(v: &Value) -> Result<Encoding, ErrorKind> {
+    Encoding::new(&value::string(v)?).map_err(|e| ErrorKind::Invalid(e.to_string()))
+}
+
+fn errors(v: &Value) -> Result<Errors, ErrorKind> {
+    value::string(v)?
+        .parse::<Errors>()
+        .map_err(|e| ErrorKind::Invalid(e.to_string()))
+}
+
 /// A path; `ext://sys.stdout` there is a stream, which Python's `os.fspath` refuses too.
 fn filename(v: &Value) -> Result<PathBuf, ErrorKind> {
     let s = value::string(v)?;
@@ -248,20 +262,6 @@ fn filename(v: &Value) -> Result<PathBuf, ErrorKind> {
         )));
     }
     Ok(PathBuf::from(s))
-}
-
-fn utf8(v: &Value) -> Result<(), ErrorKind> {
-    let name = value::string(v)?
-        .to_ascii_lowercase()
-        .replace(['-', '_'], "");
-    if name == "utf8" {
-        Ok(())
-    } else {
-        Err(ErrorKind::Invalid(format!(
-            "encoding {} is not supported: mplog writes UTF-8",
-            describe(v)
-        )))
-    }
 }
 
 fn at_time(v: &Value) -> Result<NaiveTime, ErrorKind> {
@@ -314,9 +314,8 @@ pub(crate) fn args(kind: Kind, class: &str, entry: &mut Entry<'_>) -> Result<Arg
         }
         a.mode = m;
     }
-    entry.get("encoding", utf8)?;
-    // Rust text is always valid UTF-8: an encoding error handler has nothing to do.
-    entry.get("errors", value::string)?;
+    let enc = entry.get("encoding", encoding)?.unwrap_or_default();
+    a.encoding = enc.errors(entry.get("errors", errors)?.unwrap_or_default());
     macro_rules! opt {
         ($field:ident, $key:literal, $convert:expr) => {
             if let Some(v) = entry.get($key, $convert)? {
@@ -414,7 +413,16 @@ mod tests {
         );
         assert!(read(Kind::File, json!({})).is_err());
         assert!(read(Kind::Stream, json!({"stream": "ext://sys.stdin"})).is_err());
-        assert!(read(Kind::File, json!({"filename": "a", "encoding": "latin-1"})).is_err());
+        assert!(read(Kind::File, json!({"filename": "a", "encoding": "klingon"})).is_err());
+        assert!(read(Kind::File, json!({"filename": "a", "errors": "nope"})).is_err());
+        let a = read(
+            Kind::File,
+            json!({"filename": "a", "encoding": "Latin-1", "errors": "replace"}),
+        );
+        assert_eq!(
+            a.unwrap().encoding,
+            Encoding::new("latin1").unwrap().errors(Errors::Replace)
+        );
         assert!(read(Kind::Memory, json!({"target": "x"})).is_err());
         assert!(read(Kind::Timed, json!({"filename": "a", "when": "W9"})).is_err());
         assert!(read(Kind::LockedFile, json!({"filename": "a", "mode": "w"})).is_err());
