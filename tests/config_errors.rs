@@ -268,3 +268,50 @@ fn check_and_listen_accept_the_same_ext_values() {
         "{e}"
     );
 }
+
+/// `mplog listen` names the keys Python ignores on its stderr, as `mplog check` names them.
+#[test]
+fn listen_names_the_ignored_keys_as_check_does() {
+    use std::io::BufRead as _;
+    let mplog = env!("CARGO_BIN_EXE_mplog");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("q.yaml");
+    std::fs::write(
+        &path,
+        "version: 1\nloggers: {app: {level: INFO, qualname: app}}\n",
+    )
+    .unwrap();
+    let mut child = std::process::Command::new(mplog)
+        .args(["listen", "--config"])
+        .arg(&path)
+        .arg("--endpoint")
+        .arg(dir.path().join("l.sock"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let wanted = "loggers.app: key 'qualname' is ignored";
+    let mut seen = Vec::new();
+    let found = loop {
+        match rx.recv_timeout(std::time::Duration::from_secs(60)) {
+            Ok(line) if line.contains(wanted) => break true,
+            // The warnings come before the listener says it is up.
+            Ok(line) if line.contains("listening on") => break false,
+            Ok(line) => seen.push(line),
+            Err(_) => break false,
+        }
+    };
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(found, "no warning on stderr: {seen:?}");
+}
