@@ -13,7 +13,8 @@ mod servers;
 
 use std::time::{Duration, Instant};
 
-use mplog::handler::syslog::{Framing, SockType, SysLogHandler, SyslogAddress};
+use mplog::handler::net::{NetOptions, Overflow};
+use mplog::handler::syslog::{Framing, SockType, SysLogHandler, SyslogAddress, DEFAULT_TIMEOUT};
 use mplog::handler::Handler;
 use mplog::{Level, Record};
 
@@ -31,6 +32,14 @@ fn main() {
         .socktype(SockType::Stream)
         .framing(Framing::OctetCounting)
         .ident("app: ")
+        // Callers wait for room rather than drop: every record must reach rsyslog.
+        .options(NetOptions {
+            overflow: Overflow::Block {
+                timeout: Duration::from_secs(60),
+            },
+            timeout: DEFAULT_TIMEOUT,
+            ..NetOptions::default()
+        })
         .build()
         .expect("handler");
     let start = Instant::now();
@@ -38,6 +47,7 @@ fn main() {
         h.handle(&record);
     }
     let sent = start.elapsed();
+    assert_eq!(h.stats().dropped, 0, "no record dropped");
     let got = servers::wait_for_lines(&rs.file("tcp"), n, Duration::from_secs(300)).len();
     let total = start.elapsed();
     assert_eq!(got, n, "mplog: {got} of {n} lines");

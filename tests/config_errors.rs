@@ -160,11 +160,11 @@ fn other_errors_bad_types_unknown_keys_and_missing_handlers() {
         "handlers.file: unable to configure handler 'file': backupCount: expected a non-negative integer, got 1.5"
     );
     assert_eq!(
-        error(r#"{"version": 1, "handlers": {"s": {"class": "logging.handlers.SysLogHandler", "address": "/dev/log"}}}"#),
-        "handlers.s: unable to configure handler 's': handler class 'logging.handlers.SysLogHandler' is not available in mplog"
+        error(r#"{"version": 1, "handlers": {"s": {"class": "logging.handlers.NTEventLogHandler", "appname": "x"}}}"#),
+        "handlers.s: unable to configure handler 's': handler class 'logging.handlers.NTEventLogHandler' is not available in mplog"
     );
-    assert!(error(r#"{"version": 1, "handlers": {"s": {"class": "logging.handlers.SocketHandler", "host": "h", "port": 9020}}}"#)
-        .contains("is not available in mplog"));
+    assert!(error(r#"{"version": 1, "handlers": {"s": {"class": "logging.handlers.SocketHandler", "host": "h", "port": 70000}}}"#)
+        .contains("expected a port"));
     assert_eq!(
         error(r#"{"version": 1, "handlers": {"f": {"class": "logging.FileHandler"}}}"#),
         "handlers.f: unable to configure handler 'f': missing required key 'filename'"
@@ -267,4 +267,51 @@ fn check_and_listen_accept_the_same_ext_values() {
         e.contains("handlers.f.filename: \"ext://tempfile.gettempdir\" cannot be resolved"),
         "{e}"
     );
+}
+
+/// `mplog listen` names the keys Python ignores on its stderr, as `mplog check` names them.
+#[test]
+fn listen_names_the_ignored_keys_as_check_does() {
+    use std::io::BufRead as _;
+    let mplog = env!("CARGO_BIN_EXE_mplog");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("q.yaml");
+    std::fs::write(
+        &path,
+        "version: 1\nloggers: {app: {level: INFO, qualname: app}}\n",
+    )
+    .unwrap();
+    let mut child = std::process::Command::new(mplog)
+        .args(["listen", "--config"])
+        .arg(&path)
+        .arg("--endpoint")
+        .arg(dir.path().join("l.sock"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let wanted = "loggers.app: key 'qualname' is ignored";
+    let mut seen = Vec::new();
+    let found = loop {
+        match rx.recv_timeout(std::time::Duration::from_secs(60)) {
+            Ok(line) if line.contains(wanted) => break true,
+            // The warnings come before the listener says it is up.
+            Ok(line) if line.contains("listening on") => break false,
+            Ok(line) => seen.push(line),
+            Err(_) => break false,
+        }
+    };
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(found, "no warning on stderr: {seen:?}");
 }

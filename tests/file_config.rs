@@ -87,8 +87,8 @@ fn unsupported_ini_is_refused_naming_the_section() {
         err("class=StreamHandler\nargs=(open('x'),)\n"),
         "handler_h: args: 'open' is not a literal mplog can read in \"(open('x'),)\""
     );
-    assert!(err("class=handlers.SysLogHandler\nargs=('/dev/log',)\n")
-        .contains("handler class 'handlers.SysLogHandler' is not available in mplog"));
+    assert!(err("class=handlers.NTEventLogHandler\nargs=('app',)\n")
+        .contains("handler class 'handlers.NTEventLogHandler' is not available in mplog"));
     assert!(err("class=FileHandler\nargs=('%(logdir)s/a.log',)\n")
         .contains("interpolation is not supported"));
     assert!(err("class=StreamHandler\nargs=sys.stderr\n").contains("args must be a tuple"));

@@ -34,7 +34,7 @@ struct Built {
 /// Sets `delay`, `held_bytes` and the named groups of options on a file handler builder.
 macro_rules! file_options {
     ($builder:expr, $a:expr $(, $opt:ident)*) => {{
-        let b = $builder.delay($a.delay).held_bytes($a.held_bytes);
+        let b = $builder.delay($a.delay).held_bytes($a.held_bytes).encoding($a.encoding);
         $(let b = file_options!(@ $opt b, $a);)*
         b
     }};
@@ -132,6 +132,9 @@ fn create(spec: &HandlerSpec) -> Result<Arc<dyn Handler>, ErrorKind> {
         ),
         Kind::Memory => Arc::new(memory(a)),
         Kind::Null => Arc::new(NullHandler::new()),
+        Kind::Socket | Kind::Datagram | Kind::SysLog | Kind::Smtp | Kind::Http => {
+            super::network::create(a.network.as_ref())?
+        }
     })
 }
 

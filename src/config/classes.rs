@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use super::error::{ConfigError, ErrorKind};
 use super::value::{self, describe, Entry};
-use crate::handler::{FileMode, When, DEFAULT_HELD_BYTES};
+use crate::handler::{Encoding, Errors, FileMode, When, DEFAULT_HELD_BYTES};
 use crate::level::Level;
 
 /// Which handler a class builds.
@@ -28,6 +28,11 @@ pub(crate) enum Kind {
     LockedTimed,
     Memory,
     Null,
+    Socket,
+    Datagram,
+    SysLog,
+    Smtp,
+    Http,
 }
 
 /// Arguments of the plain file handler, in snake_case.
@@ -35,8 +40,11 @@ const FILE_ARGS: &[&str] = &["filename", "mode", "encoding", "errors", "delay"];
 
 impl Kind {
     /// The class's own arguments beyond the file ones it takes.
-    fn extra_args(self) -> &'static [&'static str] {
-        match self {
+    fn extra_args(self) -> Vec<&'static str> {
+        if super::network::is_network(self) {
+            return super::network::args(self);
+        }
+        let own: &[&str] = match self {
             Kind::Stream => &["stream"],
             Kind::File | Kind::Watched | Kind::LockedFile | Kind::Null => &[],
             Kind::Rotating | Kind::LockedRotating => &["max_bytes", "backup_count", "gzip"],
@@ -50,7 +58,9 @@ impl Kind {
                 "gzip",
             ],
             Kind::Memory => &["capacity", "flush_level", "target", "flush_on_close"],
-        }
+            _ => &[],
+        };
+        own.to_vec()
     }
 
     /// Whether the handler can gather lines before writing (mplog's `buffer` option).
@@ -60,6 +70,7 @@ impl Kind {
 
     fn is_file(self) -> bool {
         !matches!(self, Kind::Stream | Kind::Memory | Kind::Null)
+            && !super::network::is_network(self)
     }
 
     fn is_locked(self) -> bool {
@@ -78,7 +89,7 @@ impl Kind {
         if self.is_locked() {
             args.push("lock_path");
         }
-        args.extend_from_slice(self.extra_args());
+        args.extend(self.extra_args());
         if self.buffers() {
             args.push("buffer");
         }
@@ -104,15 +115,15 @@ const CLASSES: &[(&str, Kind)] = &[
     ("ConcurrentTimedRotatingFileHandler", Kind::LockedTimed),
     ("MemoryHandler", Kind::Memory),
     ("NullHandler", Kind::Null),
+    ("SocketHandler", Kind::Socket),
+    ("DatagramHandler", Kind::Datagram),
+    ("SysLogHandler", Kind::SysLog),
+    ("SMTPHandler", Kind::Smtp),
+    ("HTTPHandler", Kind::Http),
 ];
 
 /// Python's handler classes mplog does not have.
 const UNAVAILABLE: &[&str] = &[
-    "SocketHandler",
-    "DatagramHandler",
-    "SysLogHandler",
-    "SMTPHandler",
-    "HTTPHandler",
     "NTEventLogHandler",
     "QueueHandler",
     "BufferingHandler",
@@ -173,14 +184,19 @@ pub(crate) struct Args {
     pub(crate) flush_level: Level,
     pub(crate) target: Option<String>,
     pub(crate) flush_on_close: bool,
+    /// `encoding` and `errors` of the file handlers.
+    pub(crate) encoding: Encoding,
     /// A stream handler's `terminator`, set by a `.` attribute.
     pub(crate) terminator: Option<String>,
+    /// A network class's arguments (`network/`).
+    pub(crate) network: Option<super::network::Spec>,
 }
 
 impl Default for Args {
     fn default() -> Self {
         Args {
             filename: None,
+            encoding: Encoding::default(),
             mode: FileMode::Append,
             delay: false,
             buffer: 0,
@@ -199,6 +215,7 @@ impl Default for Args {
             target: None,
             flush_on_close: true,
             terminator: None,
+            network: None,
         }
     }
 }
@@ -225,6 +242,17 @@ fn stream(v: &Value) -> Result<Stream, ErrorKind> {
     }
 }
 
+/// Python's `encoding` (a codec name) as an [`Encoding`], strict until `errors` says otherwise.
+fn encoding(v: &Value) -> Result<Encoding, ErrorKind> {
+    Encoding::new(&value::string(v)?).map_err(|e| ErrorKind::Invalid(e.to_string()))
+}
+
+fn errors(v: &Value) -> Result<Errors, ErrorKind> {
+    value::string(v)?
+        .parse::<Errors>()
+        .map_err(|e| ErrorKind::Invalid(e.to_string()))
+}
+
 /// A path; `ext://sys.stdout` there is a stream, which Python's `os.fspath` refuses too.
 fn filename(v: &Value) -> Result<PathBuf, ErrorKind> {
     let s = value::string(v)?;
@@ -234,20 +262,6 @@ fn filename(v: &Value) -> Result<PathBuf, ErrorKind> {
         )));
     }
     Ok(PathBuf::from(s))
-}
-
-fn utf8(v: &Value) -> Result<(), ErrorKind> {
-    let name = value::string(v)?
-        .to_ascii_lowercase()
-        .replace(['-', '_'], "");
-    if name == "utf8" {
-        Ok(())
-    } else {
-        Err(ErrorKind::Invalid(format!(
-            "encoding {} is not supported: mplog writes UTF-8",
-            describe(v)
-        )))
-    }
 }
 
 fn at_time(v: &Value) -> Result<NaiveTime, ErrorKind> {
@@ -279,6 +293,9 @@ pub(crate) fn args(kind: Kind, class: &str, entry: &mut Entry<'_>) -> Result<Arg
         ));
     }
     let mut a = Args {
+        network: (super::network::is_network(kind))
+            .then(|| super::network::read(kind, entry))
+            .transpose()?,
         filename: entry.get("filename", filename)?,
         ..Args::default()
     };
@@ -297,9 +314,8 @@ pub(crate) fn args(kind: Kind, class: &str, entry: &mut Entry<'_>) -> Result<Arg
         }
         a.mode = m;
     }
-    entry.get("encoding", utf8)?;
-    // Rust text is always valid UTF-8: an encoding error handler has nothing to do.
-    entry.get("errors", value::string)?;
+    let enc = entry.get("encoding", encoding)?.unwrap_or_default();
+    a.encoding = enc.errors(entry.get("errors", errors)?.unwrap_or_default());
     macro_rules! opt {
         ($field:ident, $key:literal, $convert:expr) => {
             if let Some(v) = entry.get($key, $convert)? {
@@ -356,10 +372,10 @@ mod tests {
         );
         assert_eq!(resolve("handlers.MemoryHandler").unwrap(), Kind::Memory);
         assert_eq!(
-            resolve("logging.handlers.SysLogHandler")
+            resolve("logging.handlers.NTEventLogHandler")
                 .unwrap_err()
                 .to_string(),
-            "handler class 'logging.handlers.SysLogHandler' is not available in mplog"
+            "handler class 'logging.handlers.NTEventLogHandler' is not available in mplog"
         );
         let e = resolve("myapp.Fancy").unwrap_err().to_string();
         assert!(
@@ -397,7 +413,16 @@ mod tests {
         );
         assert!(read(Kind::File, json!({})).is_err());
         assert!(read(Kind::Stream, json!({"stream": "ext://sys.stdin"})).is_err());
-        assert!(read(Kind::File, json!({"filename": "a", "encoding": "latin-1"})).is_err());
+        assert!(read(Kind::File, json!({"filename": "a", "encoding": "klingon"})).is_err());
+        assert!(read(Kind::File, json!({"filename": "a", "errors": "nope"})).is_err());
+        let a = read(
+            Kind::File,
+            json!({"filename": "a", "encoding": "Latin-1", "errors": "replace"}),
+        );
+        assert_eq!(
+            a.unwrap().encoding,
+            Encoding::new("latin1").unwrap().errors(Errors::Replace)
+        );
         assert!(read(Kind::Memory, json!({"target": "x"})).is_err());
         assert!(read(Kind::Timed, json!({"filename": "a", "when": "W9"})).is_err());
         assert!(read(Kind::LockedFile, json!({"filename": "a", "mode": "w"})).is_err());

@@ -173,6 +173,9 @@ fn ext(name: &str) -> Result<Value, String> {
         "sys.stdout" => Ok(Value::String(STDOUT.into())),
         "sys.stderr" => Ok(Value::String(STDERR.into())),
         "os.devnull" => Ok(Value::String("/dev/null".into())),
+        other if super::network::python_ext(other).is_some() => {
+            Ok(super::network::python_ext(other).unwrap_or_default())
+        }
         other => {
             let level = other
                 .strip_prefix("logging.")

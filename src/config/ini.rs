@@ -256,6 +256,7 @@ fn positional(kind: Kind) -> &'static [&'static str] {
         ],
         Kind::Memory => &["capacity", "flushLevel", "target", "flushOnClose"],
         Kind::Null => &[],
+        _ => super::network::positional(kind),
     }
 }
 

@@ -171,6 +171,9 @@ impl Parser<'_> {
 
     fn name(&mut self) -> Result<Value, String> {
         let w = self.word(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'.');
+        if let Some(v) = super::network::python_name(w) {
+            return Ok(v);
+        }
         let level = w.strip_prefix("logging.").unwrap_or(w);
         Ok(match w {
             "True" => json!(true),

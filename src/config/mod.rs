@@ -71,6 +71,7 @@ pub mod ini;
 mod listener;
 mod literal;
 mod load;
+mod network;
 mod registry;
 mod schema;
 mod value;

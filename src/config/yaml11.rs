@@ -240,7 +240,6 @@ mod tests {
             "False",
             "logging.StreamHandler",
             "ext://sys.stdout",
-            "%(message)s",
         ];
         let doc: String = scalars
             .iter()
@@ -255,6 +254,7 @@ mod tests {
             .args(["-c", script])
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
             .spawn()
             .and_then(|mut c| {
                 use std::io::Write as _;

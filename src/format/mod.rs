@@ -13,10 +13,13 @@
 //! template parser (`template`) and specs with nested fields (`nested`) are private rooms of
 //! this module.
 
+mod access;
 mod date;
 mod nested;
 pub mod spec;
+mod strftime;
 mod template;
+mod zone;
 
 use std::str::FromStr;
 
@@ -24,6 +27,7 @@ use self::date::DateFormat;
 pub use self::date::DEFAULT_TIME_FORMAT;
 use self::spec::{write_str, FieldValue, ValueError};
 use self::template::{Field, Piece, Render, Template};
+pub use self::zone::Zone;
 use crate::record::{Record, Value};
 
 /// The default format: the message alone (Python's `Formatter()` default).
@@ -141,14 +145,6 @@ pub enum FormatError {
     /// The style is none of `%`, `{`, `$`.
     #[error("style must be one of '%', '{{' or '$', not {0:?}")]
     UnknownStyle(String),
-    /// The `datefmt` does not parse.
-    #[error("invalid datefmt {datefmt:?}: {reason}")]
-    InvalidDatefmt {
-        /// The date format.
-        datefmt: String,
-        /// What is wrong.
-        reason: String,
-    },
 }
 
 /// An error formatting one record (the handler's error policy reports it).
@@ -261,6 +257,7 @@ impl Formatter {
             style: Style::Percent,
             datefmt: None,
             utc: false,
+            zone: None,
             validate: true,
             defaults: Vec::new(),
         }
@@ -340,6 +337,14 @@ impl Formatter {
             Field::ExcText => opt(r.exc_text.as_deref()),
             Field::StackInfo => opt(r.stack_info.as_deref()),
             Field::Asctime => FieldValue::Str(asctime),
+            Field::Access(access) => {
+                let (base, accessors) = &**access;
+                let value = self.value(base, r, asctime)?;
+                access::apply(value, accessors).map_err(|source| RenderError::Value {
+                    field: field_name(base).to_owned(),
+                    source,
+                })?
+            }
             Field::Other(name) => {
                 let found = r.get_extra(name).or_else(|| {
                     self.defaults
@@ -364,7 +369,7 @@ impl Default for Formatter {
                 pieces: vec![Piece::Field(Field::Message, Render::Plain)],
             },
             uses_time: false,
-            date: DateFormat::new(None, false).unwrap_or_else(|_| unreachable!()),
+            date: DateFormat::new(None, false, Zone::system()),
             defaults: Vec::new(),
         }
     }
@@ -435,6 +440,7 @@ fn field_name(field: &Field) -> &str {
         Field::Message => "message",
         Field::Asctime => "asctime",
         Field::Other(name) => name,
+        Field::Access(access) => field_name(&access.0),
     }
 }
 
@@ -452,6 +458,7 @@ pub struct FormatterBuilder {
     style: Style,
     datefmt: Option<String>,
     utc: bool,
+    zone: Option<Zone>,
     validate: bool,
     defaults: Vec<(String, Value)>,
 }
@@ -471,7 +478,10 @@ impl FormatterBuilder {
         self
     }
 
-    /// A strftime format for `asctime` (then no milliseconds are added, as in Python).
+    /// A strftime format for `asctime` (then no milliseconds are added, as in Python), rendered
+    /// as glibc's `strftime` renders it for CPython's `time.strftime`: every glibc directive,
+    /// flag, width and modifier; `%Z` is the zone's abbreviation; directives glibc does not know,
+    /// `%f` among them, are copied as written.
     ///
     /// ```
     /// let f = mplog::Formatter::builder("%(asctime)s").datefmt("%Y-%m-%dT%H:%M:%S").utc(true).build().unwrap();
@@ -494,6 +504,25 @@ impl FormatterBuilder {
     /// ```
     pub fn utc(mut self, utc: bool) -> Self {
         self.utc = utc;
+        self
+    }
+
+    /// The local zone for `asctime` (default [`Zone::system`]: `TZ`, else `/etc/localtime`).
+    /// With [`utc`](Self::utc), only `%s` reads it, as `mktime` does in CPython.
+    ///
+    /// ```
+    /// use mplog::format::Zone;
+    /// let f = mplog::Formatter::builder("%(asctime)s")
+    ///     .datefmt("%Y-%m-%d %H:%M:%S %Z")
+    ///     .time_zone(Zone::from_tz("America/New_York"))
+    ///     .build()
+    ///     .unwrap();
+    /// let mut r = mplog::Record::new("a", mplog::Level::INFO, "m");
+    /// r.created_ns = 1_700_000_000_000_000_000;
+    /// assert_eq!(f.format_time(&r), "2023-11-14 17:13:20 EST");
+    /// ```
+    pub fn time_zone(mut self, zone: Zone) -> Self {
+        self.zone = Some(zone);
         self
     }
 
@@ -535,7 +564,11 @@ impl FormatterBuilder {
         Ok(Formatter {
             uses_time: template.uses_time(),
             template,
-            date: DateFormat::new(self.datefmt.as_deref(), self.utc)?,
+            date: DateFormat::new(
+                self.datefmt.as_deref(),
+                self.utc,
+                self.zone.unwrap_or_else(Zone::system),
+            ),
             defaults: self.defaults,
         })
     }

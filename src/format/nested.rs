@@ -5,7 +5,8 @@
 //! Validation follows CPython's `StrFormatStyle.validate`, whose `fmt_spec` pattern admits a
 //! nested field only as the width or the precision; with validation off, as with Python's
 //! `validate=False`, a nested field may stand anywhere in the spec (`{message:{fill}>8}`).
-//! Nested fields are bare names: their own conversions or specs are refused.
+//! Nested fields are names, with index and attribute access when validation is off (CPython's
+//! pattern admits `{\w+}` only); their own conversions or specs are refused.
 
 use super::spec::{write_str, BraceSpec, FieldValue, SpecError};
 use super::template::Field;
@@ -31,7 +32,7 @@ impl NestedSpec {
         conversion: Option<char>,
         spec: &str,
         validate: bool,
-        check_name: impl Fn(&str) -> Result<(), &'static str>,
+        field_of: impl Fn(&str) -> Result<Field, &'static str>,
     ) -> Result<NestedSpec, (usize, String)> {
         let mut parts = Vec::new();
         let mut rest = spec;
@@ -50,8 +51,8 @@ impl NestedSpec {
                     "a nested field takes a bare name, as in {message:>{width}}".to_owned(),
                 ));
             }
-            check_name(name).map_err(|why| (at + open + 1, why.to_owned()))?;
-            parts.push(SpecPart::Field(Field::from_name(name)));
+            let field = field_of(name).map_err(|why| (at + open + 1, why.to_owned()))?;
+            parts.push(SpecPart::Field(field));
             let consumed = open + 1 + close + 1;
             at += consumed;
             rest = &rest[consumed.min(rest.len())..];
@@ -109,6 +110,8 @@ fn python_validates(parts: &[SpecPart]) -> bool {
         .iter()
         .flat_map(|p| match p {
             SpecPart::Literal(s) => s.chars().map(Tok::Char).collect::<Vec<_>>(),
+            // `{\w+}` admits no index or attribute access: as raw text, which never matches.
+            SpecPart::Field(Field::Access(_)) => "{.}".chars().map(Tok::Char).collect(),
             SpecPart::Field(_) => vec![Tok::Nested],
         })
         .collect();

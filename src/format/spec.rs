@@ -85,7 +85,7 @@ pub struct SpecError(String);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
-pub struct ValueError(String);
+pub struct ValueError(pub(crate) String);
 
 /// A spec known only per record (nested fields, `{message:>{w}}`) that does not parse is,
 /// as in Python, an error of that record's value.

@@ -5,6 +5,7 @@
 //! (`Lib/logging/__init__.py`), including their validation: a format must name at least one
 //! field (unless validation is off), and every error names the style, the byte offset and why.
 
+use super::access::{self, Accessor};
 use super::nested::NestedSpec;
 use super::spec::{BraceSpec, PercentSpec};
 use super::{FormatError, Style};
@@ -38,9 +39,20 @@ pub(crate) enum Field {
     Asctime,
     /// An `extra` field of the record, or a formatter default.
     Other(Box<str>),
+    /// A field with index or attribute access (`{name[0]}`, `{lineno.real}`).
+    Access(Box<(Field, Vec<Accessor>)>),
 }
 
 impl Field {
+    /// `asctime`, or access into it (`{asctime[0]}`).
+    pub(crate) fn is_asctime(&self) -> bool {
+        match self {
+            Field::Asctime => true,
+            Field::Access(access) => access.0 == Field::Asctime,
+            _ => false,
+        }
+    }
+
     pub(crate) fn from_name(name: &str) -> Field {
         match name {
             "name" => Field::Name,
@@ -129,8 +141,8 @@ impl Template {
 
     pub(crate) fn uses_time(&self) -> bool {
         self.pieces.iter().any(|p| match p {
-            Piece::Field(Field::Asctime, _) => true,
-            Piece::Field(_, Render::Nested(spec)) => spec.fields().any(|f| *f == Field::Asctime),
+            Piece::Field(f, _) if f.is_asctime() => true,
+            Piece::Field(_, Render::Nested(spec)) => spec.fields().any(Field::is_asctime),
             _ => false,
         })
     }
@@ -258,13 +270,13 @@ fn parse_brace(
                         }
                     }
                 };
-                check_identifier(name).map_err(|why| invalid(body_start, why))?;
+                let field = field_of(name).map_err(|why| invalid(body_start, why))?;
                 let spec_at = body_start + head.len() + 1;
                 let render = if conversion.is_none() && spec.is_empty() {
                     Render::Plain
                 } else if spec.contains('{') {
                     Render::Nested(Box::new(
-                        NestedSpec::parse(conversion, spec, validate, check_identifier)
+                        NestedSpec::parse(conversion, spec, validate, field_of)
                             .map_err(|(at, why)| invalid(spec_at + at, &why))?,
                     ))
                 } else {
@@ -273,7 +285,7 @@ fn parse_brace(
                             .map_err(|e| invalid(spec_at, &e.to_string()))?,
                     )
                 };
-                pieces.push(Piece::Field(Field::from_name(name), render));
+                pieces.push(Piece::Field(field, render));
                 i = close + 1;
                 lit_start = i;
             }
@@ -310,17 +322,14 @@ fn field_end(src: &str, body_start: usize) -> Result<usize, (usize, &'static str
     }
 }
 
-fn check_identifier(name: &str) -> Result<(), &'static str> {
-    if name.is_empty() {
-        return Err("a field needs a name, as in {message}");
-    }
-    if name.contains(['.', '[']) {
-        return Err("attribute and index access in fields is not available; name a record field");
-    }
-    if !name.chars().all(|c| c.is_alphanumeric() || c == '_') {
-        return Err("invalid field name");
-    }
-    Ok(())
+/// A `{}` field's name, with its index and attribute access, as CPython validates it.
+fn field_of(name: &str) -> Result<Field, &'static str> {
+    let (base, accessors) = access::parse(name)?;
+    Ok(if accessors.is_empty() {
+        Field::from_name(base)
+    } else {
+        Field::Access(Box::new((Field::from_name(base), accessors)))
+    })
 }
 
 fn parse_dollar(

@@ -253,11 +253,11 @@ fn validation_errors_say_what_and_where() {
         .unwrap_err();
     assert!(matches!(err, FormatError::NoField { style: '$', .. }));
     assert!(Formatter::builder("plain").validate(false).build().is_ok());
-    let err = Formatter::builder("%(message)s")
+    // glibc copies an unknown directive as written, so CPython accepts any datefmt.
+    assert!(Formatter::builder("%(message)s")
         .datefmt("%Q")
         .build()
-        .unwrap_err();
-    assert!(matches!(err, FormatError::InvalidDatefmt { .. }));
+        .is_ok());
 }
 
 #[test]

@@ -30,6 +30,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
+use super::encoding::Encoding;
 use super::outbox::{Outbox, DEFAULT_HELD_BYTES};
 use super::{Handler, HandlerBase, HandlerError};
 use crate::record::Record;
@@ -70,6 +71,10 @@ pub(crate) struct FileStream {
     ident: Option<(u64, u64)>,
     /// When the file's link count was last checked, and its size and `out.written()` then.
     checked: Checked,
+    /// How lines are encoded (UTF-8 lines are written as they are).
+    encoding: Encoding,
+    /// A line encoded in another encoding, reused from record to record.
+    encoded: Vec<u8>,
 }
 
 /// A check that the open file is still linked (see `FileStream::check_linked`).
@@ -103,7 +108,49 @@ impl FileStream {
                 written: 0,
                 at: Instant::now(),
             },
+            encoding: Encoding::default(),
+            encoded: Vec::new(),
         }
+    }
+
+    /// Lines are written in `encoding`.
+    pub(crate) fn set_encoding(&mut self, encoding: Encoding) {
+        self.encoding = encoding;
+    }
+
+    /// Where the next line lands in the file: what it holds (or will hold once opened) plus
+    /// what waits to be written. 0 is the start of a file (where a byte-order mark goes).
+    fn position(&self) -> u64 {
+        let pending = self.out.len() as u64;
+        if self.file.is_some() {
+            return self.size + pending;
+        }
+        match self.mode {
+            FileMode::Truncate => pending,
+            FileMode::Append => std::fs::metadata(&self.path).map_or(0, |m| m.len()) + pending,
+        }
+    }
+
+    /// Encodes `line` and queues it as [`write_line`](Self::write_line) does. A line the
+    /// encoding refuses (`errors` strict) is not written and is returned as the error.
+    pub(crate) fn write_text(
+        &mut self,
+        line: &str,
+        base: &HandlerBase,
+    ) -> Result<(), HandlerError> {
+        if self.encoding.is_utf8() {
+            self.write_line(line.as_bytes(), base);
+            return Ok(());
+        }
+        let mut encoded = std::mem::take(&mut self.encoded);
+        encoded.clear();
+        let at_start = self.position() == 0;
+        let result = self.encoding.encode(line, at_start, &mut encoded);
+        if result.is_ok() {
+            self.write_line(&encoded, base);
+        }
+        self.encoded = encoded;
+        result.map_err(|e| HandlerError::Other(e.to_string()))
     }
 
     pub(crate) fn path(&self) -> &Path {
@@ -388,6 +435,7 @@ impl FileHandler {
             delay: false,
             buffer: 0,
             held_bytes: DEFAULT_HELD_BYTES,
+            encoding: Encoding::default(),
         }
     }
 
@@ -414,9 +462,9 @@ impl Handler for FileHandler {
         line.clear();
         self.base.format(record, line)?;
         line.push('\n');
-        // A write that fails holds the line (or counts it) and reports through the base.
-        stream.write_line(line.as_bytes(), &self.base);
-        Ok(())
+        // A write that fails holds the line (or counts it) and reports through the base; a
+        // line the encoding refuses is the error.
+        stream.write_text(line, &self.base)
     }
 
     fn flush(&self) -> io::Result<()> {
@@ -449,9 +497,28 @@ pub struct FileHandlerBuilder {
     delay: bool,
     buffer: usize,
     held_bytes: usize,
+    encoding: Encoding,
 }
 
 impl FileHandlerBuilder {
+    /// The file's encoding and error policy (Python's `encoding` and `errors`; default UTF-8,
+    /// strict). A line the encoding refuses under `strict` is not written: the handler's error
+    /// policy reports it, as Python's `handleError` does.
+    ///
+    /// ```
+    /// use mplog::handler::{Encoding, FileHandler, Handler};
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let path = dir.path().join("app.log");
+    /// let h = FileHandler::builder(&path).encoding(Encoding::new("utf-16").unwrap()).build().unwrap();
+    /// h.handle(&mplog::Record::new("a", mplog::Level::INFO, "hi"));
+    /// drop(h);
+    /// assert_eq!(std::fs::read(&path).unwrap(), b"\xff\xfeh\0i\0\n\0"); // BOM, then UTF-16LE
+    /// ```
+    pub fn encoding(mut self, encoding: Encoding) -> Self {
+        self.encoding = encoding;
+        self
+    }
+
     /// Append (default) or truncate.
     ///
     /// ```
@@ -531,6 +598,7 @@ impl FileHandlerBuilder {
     /// ```
     pub fn build(self) -> Result<FileHandler, HandlerError> {
         let mut stream = FileStream::new(self.path, self.mode, self.buffer, self.held_bytes);
+        stream.set_encoding(self.encoding);
         if !self.delay {
             stream.open_now()?;
         }

@@ -97,7 +97,7 @@ macro_rules! locked_handler {
             opts: Options,
         }
 
-        option_setters!($name => $builder { lock_path, delay, held_bytes $(, $opt)* });
+        option_setters!($name => $builder { lock_path, delay, held_bytes, encoding $(, $opt)* });
 
         impl $builder {
             /// Builds the handler: opens (creates) the lock file, and the log unless delayed.

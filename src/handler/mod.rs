@@ -47,6 +47,7 @@
 mod b64;
 mod compress;
 mod datagram;
+mod encoding;
 mod file;
 #[cfg(feature = "http")]
 pub mod http;
@@ -79,6 +80,7 @@ use std::time::{Duration, Instant};
 use parking_lot::{Mutex, RwLock};
 
 pub use self::datagram::{Datagram, DatagramHandler};
+pub use self::encoding::{Encoding, EncodingError, Errors};
 pub use self::file::{FileHandler, FileHandlerBuilder, FileMode};
 #[cfg(feature = "http")]
 pub use self::http::{HTTPHandler, HTTPHandlerBuilder, HttpError};

@@ -21,6 +21,7 @@ use chrono::NaiveTime;
 use parking_lot::Mutex;
 
 use super::compress::Compressor;
+use super::encoding::Encoding;
 use super::file::{FileMode, FileStream};
 use super::outbox::DEFAULT_HELD_BYTES;
 use super::rotation::{Archive, ArchiveLock, Namer, Rotator};
@@ -73,8 +74,9 @@ fn close_for_rollover(stream: &mut FileStream, base: &HandlerBase) -> Result<(),
 }
 
 impl Rolling {
-    /// Rolls over if due. `Ok(true)` when the next rollover time changed.
-    fn maybe_roll(&mut self, len: u64, base: &HandlerBase) -> Result<bool, HandlerError> {
+    /// Rolls over if due. `Ok(true)` when the next rollover time changed. The size check is
+    /// CPython's: the file's size in bytes plus the line's length in characters.
+    fn maybe_roll(&mut self, chars: u64, base: &HandlerBase) -> Result<bool, HandlerError> {
         // While writes fail (records held) or the file cannot be opened, the write reports
         // it; rolling over waits until writing works again.
         if self.stream.is_holding() || self.stream.open().is_err() {
@@ -94,7 +96,7 @@ impl Rolling {
         if self.max_bytes > 0 {
             let pos = self.stream.size();
             // Never roll an empty file (gh-116263): one huge record would roll forever.
-            if pos > 0 && pos + len >= self.max_bytes && !not_regular(self.stream.path()) {
+            if pos > 0 && pos + chars >= self.max_bytes && !not_regular(self.stream.path()) {
                 self.roll_size(base)?;
             }
         }
@@ -215,7 +217,12 @@ impl FileCore {
                 time.rollover_at = time.rollover_at.max(shared);
             }
         }
-        match st.maybe_roll(st.line.len() as u64, &self.base) {
+        let chars = if st.max_bytes > 0 {
+            st.line.chars().count() as u64
+        } else {
+            0
+        };
+        match st.maybe_roll(chars, &self.base) {
             Ok(changed) => {
                 if let (true, Some(g), Some(time)) = (changed, &guard, &st.time) {
                     if let Err(e) = write_shared(g.file(), time.rollover_at) {
@@ -227,9 +234,9 @@ impl FileCore {
             Err(e) => self.base.handle_error(record, &e),
         }
         let Rolling { stream, line, .. } = st;
-        // A write that fails holds the line (or counts it) and reports through the base.
-        stream.write_line(line.as_bytes(), &self.base);
-        Ok(())
+        // A write that fails holds the line (or counts it) and reports through the base; a
+        // line the encoding refuses is the error.
+        stream.write_text(line, &self.base)
     }
 
     pub(crate) fn flush(&self) -> io::Result<()> {
@@ -270,6 +277,7 @@ pub(crate) struct Options {
     pub(crate) lock_path: Option<PathBuf>,
     pub(crate) locked: bool,
     pub(crate) watch: bool,
+    pub(crate) encoding: Encoding,
 }
 
 /// The time options (`when`, `interval`, `utc`, `at_time`, `clock`).
@@ -321,6 +329,7 @@ impl Options {
             lock_path: None,
             locked: false,
             watch: false,
+            encoding: Encoding::default(),
         }
     }
 
@@ -349,6 +358,7 @@ impl Options {
         };
         let buffer = if self.locked { 0 } else { self.buffer };
         let mut stream = FileStream::new(self.path.clone(), mode, buffer, self.held_bytes);
+        stream.set_encoding(self.encoding);
         let archive_lock = ArchiveLock::new(lock.clone());
         let gzip = self
             .gzip
@@ -461,6 +471,27 @@ macro_rules! option_setters {
         /// ```
         pub fn mode(mut self, mode: $crate::handler::FileMode) -> Self {
             self.opts.mode = mode;
+            self
+        }
+    };
+    (@one $h:ident, encoding) => {
+        /// The file's encoding and error policy (Python's `encoding` and `errors`; default
+        /// UTF-8, strict). A byte-order mark (`utf-16`, `utf-8-sig`) starts each new file,
+        /// after a rollover too, as in Python. A line the encoding refuses under `strict` is not
+        /// written: the handler's error policy reports it.
+        ///
+        /// ```
+        #[doc = concat!(" use mplog::handler::", stringify!($h), " as H;")]
+        /// use mplog::handler::{Encoding, Errors, Handler};
+        /// let dir = tempfile::tempdir().unwrap();
+        /// let enc = Encoding::new("ascii").unwrap().errors(Errors::XmlCharRefReplace);
+        /// let h = H::builder(dir.path().join("app.log")).encoding(enc).build().unwrap();
+        /// h.handle(&mplog::Record::new("a", mplog::Level::INFO, "5 €"));
+        /// h.flush().unwrap();
+        /// assert_eq!(std::fs::read(h.path()).unwrap(), b"5 &#8364;\n");
+        /// ```
+        pub fn encoding(mut self, encoding: $crate::handler::Encoding) -> Self {
+            self.opts.encoding = encoding;
             self
         }
     };

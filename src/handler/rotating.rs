@@ -9,8 +9,9 @@
 //! - a path that is not a regular file (`/dev/null`, a FIFO) never rolls;
 //! - a `namer` maps the names (`app.log.1` -> `app.log.1.gz`), a `rotator` does the move.
 //!
-//! Sizes are bytes (Python compares the byte position with the line's *characters*; with
-//! non-ASCII text ours keeps the file under `max_bytes` as the option says).
+//! The size check is CPython's: the file's size in bytes plus the next line's length in
+//! *characters* (so with non-ASCII text, or UTF-16, the same records roll at the same lines as
+//! in Python).
 //!
 //! With [`gzip`](RotatingFileHandlerBuilder::gzip) the archives are compressed by a background
 //! thread: the rollover only renames, so a rollover never stalls logging. An archive is plain
@@ -27,9 +28,8 @@ use super::rolling::{file_core_handler, option_setters, FileCore, Options};
 
 /// Rolls the file over by size, keeping `backup_count` numbered archives.
 ///
-/// The size check counts the line's UTF-8 bytes, where Python 3.13 counts the characters of
-/// the `str`: bytes are what the file holds, so with non-ASCII text the file stays under
-/// `max_bytes` as the option promises.
+/// The size check is Python 3.13's: the file's size in bytes plus the characters of the next
+/// line, so the same records roll over at the same lines as in Python, whatever the encoding.
 ///
 /// ```
 /// use mplog::handler::{Handler, RotatingFileHandler};
@@ -134,6 +134,7 @@ pub struct RotatingFileHandlerBuilder {
 
 option_setters!(RotatingFileHandler => RotatingFileHandlerBuilder {
     mode,
+    encoding,
     delay,
     buffer,
     held_bytes,

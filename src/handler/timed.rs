@@ -128,6 +128,7 @@ pub struct TimedRotatingFileHandlerBuilder {
 }
 
 option_setters!(TimedRotatingFileHandler => TimedRotatingFileHandlerBuilder {
+    encoding,
     when,
     interval,
     utc,

@@ -83,7 +83,7 @@ pub struct WatchedFileHandlerBuilder {
     opts: Options,
 }
 
-option_setters!(WatchedFileHandler => WatchedFileHandlerBuilder { mode, delay, held_bytes });
+option_setters!(WatchedFileHandler => WatchedFileHandlerBuilder { mode, delay, held_bytes, encoding });
 
 impl WatchedFileHandlerBuilder {
     /// Builds the handler, opening the file unless delayed.

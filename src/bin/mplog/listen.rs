@@ -212,7 +212,14 @@ fn start(
             let started =
                 (|| -> Result<ListenerHandle, Box<dyn std::error::Error + Send + Sync>> {
                     let mut builder = match (&config, flags) {
-                        (Some(path), _) => QueueListener::from_config(path)?,
+                        (Some(path), _) => {
+                            // The keys Python ignores, named as `mplog check` names them.
+                            let cfg = mplog::config::DictConfig::from_path(path)?;
+                            for w in cfg.warnings() {
+                                eprintln!("mplog: {}: warning: {w}", path.display());
+                            }
+                            QueueListener::from_config(cfg)?
+                        }
                         (None, Some(manager)) => QueueListener::builder().manager(manager),
                         (None, None) => QueueListener::builder(),
                     };

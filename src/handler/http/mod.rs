@@ -3,17 +3,30 @@
 //! `application/x-www-form-urlencoded` body of a POST, with HTTP Basic credentials if given;
 //! over HTTPS when `secure`. ureq makes the request.
 //!
-//! Differences from Python, each a bound Python lacks: a request waits at most the handler's
-//! `timeout` (Python's connection has none), and a response with an error status (4xx, 5xx)
-//! is reported through the error policy (Python reads the response and drops it).
+//! Differences from Python, each a bound Python lacks:
+//! - the caller does not wait for the server: the body is encoded when the record is handled
+//!   and put in the handler's bounded buffer; the handler's own output thread makes the
+//!   requests, as the other network handlers do (see [`net`](super::net)). A server that
+//!   cannot be reached (refused, timed out) keeps the records in the buffer, retried in order
+//!   with Python's backoff; beyond the bound the oldest are dropped. Every drop is counted
+//!   ([`HTTPHandler::stats`]) and reported through the error policy. A request whose answer
+//!   was lost (a timeout after the server read it) may so reach the server twice;
+//! - a request waits at most the handler's `timeout` (Python's connection has none);
+//! - a response with an error status (4xx, 5xx) drops that record, reported (Python reads
+//!   the response and drops it).
+//!
+//! Python's `context` argument (an `ssl.SSLContext`) has no counterpart in a configuration
+//! file: [`HTTPHandlerBuilder::secure`] takes the CA file and client certificate instead.
 
 mod form;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use parking_lot::Mutex;
-
+use super::net::output::NetOutput;
+use super::net::request::{Request, RequestTransport};
+use super::net::transport::SendError;
+use super::net::{NetOptions, NetStats};
 use super::tls::{TlsError, TlsOptions};
 use super::{Handler, HandlerBase, HandlerError};
 use crate::record::Record;
@@ -85,6 +98,7 @@ pub struct HTTPHandlerBuilder {
     secure: Option<TlsOptions>,
     credentials: Option<(String, String)>,
     timeout: Duration,
+    options: NetOptions,
 }
 
 impl HTTPHandlerBuilder {
@@ -132,6 +146,20 @@ impl HTTPHandlerBuilder {
         self
     }
 
+    /// The buffer bound, backoff, overflow policy and drain timeouts of the output thread
+    /// (see [`net`](crate::handler::net)); the request timeout stays [`Self::timeout`].
+    ///
+    /// ```
+    /// use mplog::handler::net::NetOptions;
+    /// let b = mplog::handler::HTTPHandler::builder("localhost", "/log")
+    ///     .options(NetOptions { max_pending: 1 << 20, ..NetOptions::default() });
+    /// # drop(b);
+    /// ```
+    pub fn options(mut self, options: NetOptions) -> Self {
+        self.options = options;
+        self
+    }
+
     /// Checks the options, reads the TLS files, builds the handler.
     ///
     /// ```
@@ -169,13 +197,31 @@ impl HTTPHandlerBuilder {
             crate::handler::b64::encode(format!("{user}:{password}").as_bytes(), &mut value);
             value
         });
-        Ok(HTTPHandler {
-            base: HandlerBase::new(),
+        let base_url = format!("{scheme}://{}{}", self.host, self.url);
+        let client = Client {
             agent: config.build().into(),
-            base_url: format!("{scheme}://{}{}", self.host, self.url),
+            base_url: base_url.clone(),
             method: self.method,
             authorization,
-            body: Mutex::new(String::new()),
+        };
+        let base = Arc::new(HandlerBase::new());
+        let options = NetOptions {
+            timeout: self.timeout,
+            ..self.options
+        };
+        let output = NetOutput::start(
+            Box::new(RequestTransport::new(client)),
+            format!("http {base_url}"),
+            options,
+            base.clone(),
+        )
+        .map_err(|e| HttpError::Options(format!("starting the output thread: {e}")))?;
+        Ok(HTTPHandler {
+            base,
+            output,
+            flush_timeout: options.flush_timeout,
+            base_url,
+            method: self.method,
         })
     }
 }
@@ -214,12 +260,68 @@ fn tls_config(options: &TlsOptions) -> Result<ureq::tls::TlsConfig, HttpError> {
 /// ```
 #[allow(clippy::upper_case_acronyms)]
 pub struct HTTPHandler {
-    base: HandlerBase,
+    base: Arc<HandlerBase>,
+    output: NetOutput,
+    flush_timeout: Duration,
+    base_url: String,
+    method: Method,
+}
+
+/// One request per record, on the output thread.
+struct Client {
     agent: ureq::Agent,
     base_url: String,
     method: Method,
     authorization: Option<String>,
-    body: Mutex<String>,
+}
+
+impl Request for Client {
+    fn call(&mut self, message: &[u8]) -> Result<(), SendError> {
+        // The body is urlencoded: ASCII.
+        let body = String::from_utf8_lossy(message);
+        let result = match self.method {
+            Method::Get => {
+                // Python: url + ('&' if '?' in url else '?') + data.
+                let sep = if self.base_url.contains('?') {
+                    '&'
+                } else {
+                    '?'
+                };
+                let url = format!("{}{sep}{body}", self.base_url);
+                let mut request = self.agent.get(&url);
+                if let Some(auth) = &self.authorization {
+                    request = request.header("Authorization", auth);
+                }
+                request.call()
+            }
+            Method::Post => {
+                let mut request = self
+                    .agent
+                    .post(&self.base_url)
+                    .header("Content-type", "application/x-www-form-urlencoded");
+                if let Some(auth) = &self.authorization {
+                    request = request.header("Authorization", auth);
+                }
+                request.send(message)
+            }
+        };
+        let method = match self.method {
+            Method::Get => "GET",
+            Method::Post => "POST",
+        };
+        // A success status is all that counts; the response's content is of no use, as in
+        // Python.
+        match result {
+            Ok(_) => Ok(()),
+            Err(e @ ureq::Error::StatusCode(_)) => Err(SendError::Message(std::io::Error::other(
+                format!("{method} {}: {e}", self.base_url),
+            ))),
+            Err(e) => Err(SendError::Connection(std::io::Error::other(format!(
+                "{method} {}: {e}",
+                self.base_url
+            )))),
+        }
+    }
 }
 
 impl std::fmt::Debug for HTTPHandler {
@@ -246,7 +348,18 @@ impl HTTPHandler {
             secure: None,
             credentials: None,
             timeout: DEFAULT_TIMEOUT,
+            options: NetOptions::default(),
         }
+    }
+
+    /// Records sent, dropped (counted and reported), and waiting in the buffer.
+    ///
+    /// ```
+    /// let h = mplog::handler::HTTPHandler::builder("localhost:8000", "/log").build().unwrap();
+    /// assert_eq!(h.stats().dropped, 0);
+    /// ```
+    pub fn stats(&self) -> NetStats {
+        self.output.stats()
     }
 
     /// `urlencode(mapLogRecord(record))`: the body (POST) or query (GET) sent for `record`.
@@ -268,48 +381,21 @@ impl Handler for HTTPHandler {
         &self.base
     }
 
+    /// Encodes the record's attributes into the buffer; the output thread makes the request.
     fn emit(&self, record: &Record) -> Result<(), HandlerError> {
-        let mut body = self.body.lock();
-        body.clear();
+        let mut body = String::new();
         form::urlencode_record(record, &mut body);
-        let result = match self.method {
-            Method::Get => {
-                // Python: url + ('&' if '?' in url else '?') + data.
-                let sep = if self.base_url.contains('?') {
-                    '&'
-                } else {
-                    '?'
-                };
-                let url = format!("{}{sep}{}", self.base_url, *body);
-                let mut request = self.agent.get(&url);
-                if let Some(auth) = &self.authorization {
-                    request = request.header("Authorization", auth);
-                }
-                request.call()
-            }
-            Method::Post => {
-                let mut request = self
-                    .agent
-                    .post(&self.base_url)
-                    .header("Content-type", "application/x-www-form-urlencoded");
-                if let Some(auth) = &self.authorization {
-                    request = request.header("Authorization", auth);
-                }
-                request.send(body.as_bytes())
-            }
-        };
-        // A success status is all that counts; the response's content is of no use, as in
-        // Python.
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) => Err(HandlerError::Other(format!(
-                "{} {}: {e}",
-                match self.method {
-                    Method::Get => "GET",
-                    Method::Post => "POST",
-                },
-                self.base_url
-            ))),
-        }
+        self.output
+            .send(|out| out.extend_from_slice(body.as_bytes()))
+    }
+
+    fn flush(&self) -> std::io::Result<()> {
+        self.output.flush(self.flush_timeout)
+    }
+
+    /// Sends what is buffered within the drain timeout (plus one request's own timeout), the
+    /// rest counted and reported.
+    fn close(&self) {
+        self.output.close();
     }
 }

@@ -23,6 +23,13 @@
 //! connection quietly (it is always closed and retried here; without the flag, the first
 //! error of each outage is reported).
 //!
+//! Every network handler runs on this: [`SocketHandler`](super::SocketHandler) and
+//! [`DatagramHandler`](super::DatagramHandler), [`SysLogHandler`](super::syslog::SysLogHandler)
+//! (UDP, TCP, TLS, Unix sockets), and the request-per-record ones, `SMTPHandler` and
+//! `HTTPHandler` (a request that cannot reach its server keeps the record and backs off; one
+//! the server refuses is dropped, counted and reported). For those two, `close` may wait one
+//! request's own timeout beyond the drain timeout: a request under way is not cut.
+//!
 //! A handler made before a `fork` does not send from the child (the connection and the thread
 //! belong to the parent): the child's records are counted as dropped, and that is reported
 //! once. Make the handler in the child.
@@ -30,6 +37,9 @@
 mod backoff;
 mod outbox;
 pub(crate) mod output;
+pub(crate) mod request;
+#[cfg(feature = "tls")]
+pub(crate) mod tls;
 pub(crate) mod transport;
 
 use std::fmt;

@@ -43,20 +43,20 @@ pub(crate) trait Transport: Send + 'static {
 pub(crate) const WAIT_SLICE: Duration = Duration::from_millis(50);
 
 /// The write timeout for the next slice, or `None` when the deadline has passed.
-fn slice(deadline: &dyn Fn() -> Instant) -> Option<Duration> {
+pub(crate) fn slice(deadline: &dyn Fn() -> Instant) -> Option<Duration> {
     let left = deadline().checked_duration_since(Instant::now())?;
     (!left.is_zero()).then(|| left.min(WAIT_SLICE))
 }
 
 /// An interrupted or timed-out slice: ask the deadline and go on.
-fn try_again(e: &io::Error) -> bool {
+pub(crate) fn try_again(e: &io::Error) -> bool {
     matches!(
         e.kind(),
         io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
     )
 }
 
-fn timed_out() -> io::Error {
+pub(crate) fn timed_out() -> io::Error {
     io::Error::new(io::ErrorKind::TimedOut, "the peer stopped reading")
 }
 
@@ -70,6 +70,22 @@ fn resolve(host: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
         ));
     }
     Ok(addrs)
+}
+
+/// Connects to the first address of `host:port` that accepts within `timeout` (Python's
+/// `socket.create_connection`), with Nagle off: records are small and each is written whole.
+pub(crate) fn connect_tcp(host: &str, port: u16, timeout: Duration) -> io::Result<TcpStream> {
+    let mut last = None;
+    for addr in resolve(host, port)? {
+        match TcpStream::connect_timeout(&addr, timeout) {
+            Ok(s) => {
+                s.set_nodelay(true)?;
+                return Ok(s);
+            }
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| io::ErrorKind::NotConnected.into()))
 }
 
 enum Stream {
@@ -96,25 +112,7 @@ impl Transport for StreamTransport {
     fn open(&mut self, timeout: Duration) -> io::Result<()> {
         let timeout = timeout.max(Duration::from_millis(1));
         let stream = match &self.address {
-            Address::Tcp { host, port } => {
-                let mut last = None;
-                let mut conn = None;
-                for addr in resolve(host, *port)? {
-                    match TcpStream::connect_timeout(&addr, timeout) {
-                        Ok(s) => {
-                            conn = Some(s);
-                            break;
-                        }
-                        Err(e) => last = Some(e),
-                    }
-                }
-                let Some(s) = conn else {
-                    return Err(last.unwrap_or_else(|| io::ErrorKind::NotConnected.into()));
-                };
-                // Records are small and each is written whole: send them at once.
-                s.set_nodelay(true)?;
-                Stream::Tcp(s)
-            }
+            Address::Tcp { host, port } => Stream::Tcp(connect_tcp(host, *port, timeout)?),
             Address::Unix(path) => {
                 let socket =
                     socket2::Socket::new(socket2::Domain::UNIX, socket2::Type::STREAM, None)?;
@@ -207,12 +205,14 @@ fn write_whole(
 }
 
 enum Datagram {
-    Udp(UdpSocket, SocketAddr),
+    Udp(UdpSocket),
     Unix(UnixDatagram),
 }
 
-/// A UDP or Unix datagram socket (`DatagramHandler`, and SysLogHandler over UDP): one message,
-/// one datagram, sent to the address with `sendto` as Python does.
+/// A UDP or Unix datagram socket (`DatagramHandler`, and SysLogHandler over UDP or a Unix
+/// datagram socket): one message, one datagram. The socket is connected to the peer, so that
+/// a peer that is not there says so (a missing Unix socket at `open`; a refusing UDP port, by
+/// ICMP, at a later send) and its records are kept and retried rather than sent into nothing.
 pub(crate) struct DatagramTransport {
     address: Address,
     socket: Option<Datagram>,
@@ -237,9 +237,15 @@ impl Transport for DatagramTransport {
                 } else {
                     (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
                 };
-                Datagram::Udp(UdpSocket::bind(local)?, target)
+                let s = UdpSocket::bind(local)?;
+                s.connect(target)?;
+                Datagram::Udp(s)
             }
-            Address::Unix(_) => Datagram::Unix(UnixDatagram::unbound()?),
+            Address::Unix(path) => {
+                let s = UnixDatagram::unbound()?;
+                s.connect(path)?;
+                Datagram::Unix(s)
+            }
         });
         Ok(())
     }
@@ -253,19 +259,19 @@ impl Transport for DatagramTransport {
     }
 
     fn send(&mut self, message: &[u8], deadline: &dyn Fn() -> Instant) -> Result<(), SendError> {
-        // A full Unix datagram queue makes `sendto` wait: by slices, up to the deadline.
+        // A full Unix datagram queue makes `send` wait: by slices, up to the deadline.
         let result = loop {
             let Some(timeout) = slice(deadline) else {
                 break Err(timed_out());
             };
-            let sent = match (&self.socket, &self.address) {
-                (Some(Datagram::Udp(s, target)), _) => s
+            let sent = match &self.socket {
+                Some(Datagram::Udp(s)) => s
                     .set_write_timeout(Some(timeout))
-                    .and_then(|()| s.send_to(message, target)),
-                (Some(Datagram::Unix(s)), Address::Unix(path)) => s
+                    .and_then(|()| s.send(message)),
+                Some(Datagram::Unix(s)) => s
                     .set_write_timeout(Some(timeout))
-                    .and_then(|()| s.send_to(message, path)),
-                _ => Err(io::ErrorKind::NotConnected.into()),
+                    .and_then(|()| s.send(message)),
+                None => Err(io::ErrorKind::NotConnected.into()),
             };
             match sent {
                 Err(e) if try_again(&e) => {}
@@ -281,6 +287,63 @@ impl Transport for DatagramTransport {
             // EMSGSIZE: no datagram this large can ever be sent.
             Err(e) if e.raw_os_error() == Some(nix::libc::EMSGSIZE) => Err(SendError::Message(e)),
             Err(e) => Err(SendError::Connection(e)),
+        }
+    }
+}
+
+/// The first of several transports that opens (Python's SysLogHandler on a Unix path with no
+/// `socktype`: a datagram socket, else a stream one). Each connection chooses again.
+pub(crate) struct Fallback {
+    choices: Vec<Box<dyn Transport>>,
+    current: Option<usize>,
+}
+
+impl Fallback {
+    pub(crate) fn new(choices: Vec<Box<dyn Transport>>) -> Fallback {
+        Fallback {
+            choices,
+            current: None,
+        }
+    }
+}
+
+impl Transport for Fallback {
+    fn open(&mut self, timeout: Duration) -> io::Result<()> {
+        self.current = None;
+        let mut last = None;
+        for (i, t) in self.choices.iter_mut().enumerate() {
+            match t.open(timeout) {
+                Ok(()) => {
+                    self.current = Some(i);
+                    return Ok(());
+                }
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| io::ErrorKind::NotConnected.into()))
+    }
+
+    fn is_open(&self) -> bool {
+        self.current.is_some_and(|i| self.choices[i].is_open())
+    }
+
+    fn peer_closed(&mut self) -> bool {
+        match self.current {
+            Some(i) => self.choices[i].peer_closed(),
+            None => false,
+        }
+    }
+
+    fn close(&mut self) {
+        if let Some(i) = self.current.take() {
+            self.choices[i].close();
+        }
+    }
+
+    fn send(&mut self, message: &[u8], deadline: &dyn Fn() -> Instant) -> Result<(), SendError> {
+        match self.current {
+            Some(i) => self.choices[i].send(message, deadline),
+            None => Err(SendError::Connection(io::ErrorKind::NotConnected.into())),
         }
     }
 }

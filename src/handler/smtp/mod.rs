@@ -3,10 +3,14 @@
 //! lettre (the SMTP dialogue, STARTTLS, AUTH) as raw bytes.
 //!
 //! As in Python, each record opens an SMTP session (`EHLO`, optionally `STARTTLS` and
-//! `AUTH`, `MAIL`, `RCPT`, `DATA`, `QUIT`) bounded by the handler's `timeout` (default 5 s);
-//! a failure goes to the handler's error policy. Mail is for the rare record (an `ERROR`
-//! handler); it blocks the caller for one SMTP session, which is why a listener runs it
-//! behind its own output thread.
+//! `AUTH`, `MAIL`, `RCPT`, `DATA`, `QUIT`) bounded by the handler's `timeout` (default 5 s).
+//! Unlike Python, the caller does not wait for it: the message is built (with its `Date`)
+//! when the record is handled and put in the handler's bounded buffer, and the handler's own
+//! output thread holds the sessions, as the other network handlers do (see
+//! [`net`](super::net)). A server that cannot be reached (refused, timed out, a temporary
+//! `4xx` reply) keeps the mail in the buffer and is retried with Python's backoff; a mail the
+//! server refuses for good (`5xx`) is dropped. Every drop is counted
+//! ([`SMTPHandler::stats`]) and reported through the error policy.
 //!
 //! One difference from Python, for safety: `secure` asks for STARTTLS whether or not
 //! credentials are given (Python only honours it with credentials), and the server's
@@ -15,6 +19,7 @@
 
 mod message;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use lettre::address::Envelope;
@@ -23,9 +28,12 @@ use lettre::transport::smtp::client::{
     Certificate, CertificateStore, Identity, Tls, TlsParameters,
 };
 use lettre::{Address, SmtpTransport, Transport};
-use parking_lot::Mutex;
 
 pub use self::message::MessageError;
+use super::net::output::NetOutput;
+use super::net::request::{Request, RequestTransport};
+use super::net::transport::SendError;
+use super::net::{NetOptions, NetStats};
 use super::tls::{TlsError, TlsOptions};
 use super::{Handler, HandlerBase, HandlerError};
 use crate::record::Record;
@@ -80,6 +88,7 @@ pub struct SMTPHandlerBuilder {
     credentials: Option<(String, String)>,
     secure: Option<TlsOptions>,
     timeout: Duration,
+    options: NetOptions,
 }
 
 impl SMTPHandlerBuilder {
@@ -131,6 +140,20 @@ impl SMTPHandlerBuilder {
         self
     }
 
+    /// The buffer bound, backoff, overflow policy and drain timeouts of the output thread
+    /// (see [`net`](crate::handler::net)); the session timeout stays [`Self::timeout`].
+    ///
+    /// ```
+    /// use mplog::handler::net::{NetOptions, Overflow};
+    /// let b = mplog::handler::SMTPHandler::builder("localhost", "a@x.org", ["b@y.org"], "s")
+    ///     .options(NetOptions { overflow: Overflow::Drop, ..NetOptions::default() });
+    /// # drop(b);
+    /// ```
+    pub fn options(mut self, options: NetOptions) -> Self {
+        self.options = options;
+        self
+    }
+
     /// Checks the addresses and subject, reads the TLS files, builds the handler.
     ///
     /// ```
@@ -167,15 +190,31 @@ impl SMTPHandlerBuilder {
         if let Some((user, password)) = &self.credentials {
             transport = transport.credentials(Credentials::new(user.clone(), password.clone()));
         }
-        Ok(SMTPHandler {
-            base: HandlerBase::new(),
+        let mailhost = format!("{}:{port}", self.mailhost);
+        let session = Session {
             transport: transport.build(),
             envelope,
+        };
+        let base = Arc::new(HandlerBase::new());
+        let options = NetOptions {
+            timeout: self.timeout,
+            ..self.options
+        };
+        let output = NetOutput::start(
+            Box::new(RequestTransport::new(session)),
+            format!("smtp {mailhost}"),
+            options,
+            base.clone(),
+        )
+        .map_err(|e| SmtpError::Options(format!("starting the output thread: {e}")))?;
+        Ok(SMTPHandler {
+            base,
+            output,
+            flush_timeout: options.flush_timeout,
             fromaddr: self.fromaddr,
             to,
             subject: self.subject,
-            mailhost: format!("{}:{port}", self.mailhost),
-            buffers: Mutex::new((String::new(), Vec::new())),
+            mailhost,
         })
     }
 }
@@ -220,15 +259,38 @@ fn tls_parameters(host: &str, options: &TlsOptions) -> Result<TlsParameters, Smt
 /// ```
 #[allow(clippy::upper_case_acronyms)]
 pub struct SMTPHandler {
-    base: HandlerBase,
-    transport: SmtpTransport,
-    envelope: Envelope,
+    base: Arc<HandlerBase>,
+    output: NetOutput,
+    flush_timeout: Duration,
     fromaddr: String,
     to: String,
     subject: String,
     mailhost: String,
-    /// The formatted record and the message bytes, reused.
-    buffers: Mutex<(String, Vec<u8>)>,
+}
+
+/// One SMTP session per mail, on the output thread.
+struct Session {
+    transport: SmtpTransport,
+    envelope: Envelope,
+}
+
+impl Request for Session {
+    fn call(&mut self, message: &[u8]) -> Result<(), SendError> {
+        // lettre ends DATA with CRLF "." CRLF whatever the message ends with; smtplib adds
+        // the first CRLF only when missing. The message always ends with one: leave it to
+        // lettre.
+        let message = message.strip_suffix(b"\r\n").unwrap_or(message);
+        match self.transport.send_raw(&self.envelope, message) {
+            Ok(_) => Ok(()),
+            // 5xx, or nothing this client can do (no AUTH mechanism offered in clear): this
+            // mail will never be taken.
+            Err(e) if e.is_permanent() || e.is_client() => {
+                Err(SendError::Message(std::io::Error::other(e)))
+            }
+            // Refused, timed out, 4xx ("try again later"), TLS: the server, not the mail.
+            Err(e) => Err(SendError::Connection(std::io::Error::other(e))),
+        }
+    }
 }
 
 impl std::fmt::Debug for SMTPHandler {
@@ -268,7 +330,18 @@ impl SMTPHandler {
             credentials: None,
             secure: None,
             timeout: DEFAULT_TIMEOUT,
+            options: NetOptions::default(),
         }
+    }
+
+    /// Mails sent, dropped (counted and reported), and waiting in the buffer.
+    ///
+    /// ```
+    /// let h = mplog::handler::SMTPHandler::builder("localhost", "a@x.org", ["b@y.org"], "s").build().unwrap();
+    /// assert_eq!(h.stats().sent, 0);
+    /// ```
+    pub fn stats(&self) -> NetStats {
+        self.output.stats()
     }
 
     /// The message bytes this handler sends for `record` with this `Date` (what a test
@@ -305,23 +378,24 @@ impl Handler for SMTPHandler {
         &self.base
     }
 
+    /// Builds the message (its `Date` now, as Python's) into the buffer; the output thread
+    /// mails it.
     fn emit(&self, record: &Record) -> Result<(), HandlerError> {
-        let mut guard = self.buffers.lock();
-        let (text, bytes) = &mut *guard;
-        text.clear();
-        self.base.format(record, text)?;
-        bytes.clear();
+        let mut text = String::new();
+        self.base.format(record, &mut text)?;
         // email.utils.localtime(): now, in the local zone.
         let date = chrono::Local::now().fixed_offset();
-        message::build(&self.fromaddr, &self.to, &self.subject, date, text, bytes);
-        // lettre ends DATA with CRLF "." CRLF whatever the message ends with; smtplib adds the
-        // first CRLF only when missing. The message always ends with one: leave it to lettre.
-        let message = bytes.strip_suffix(b"\r\n").unwrap_or(bytes);
-        self.transport
-            .send_raw(&self.envelope, message)
-            .map(drop)
-            .map_err(|e| {
-                HandlerError::Other(format!("sending mail through {}: {e}", self.mailhost))
-            })
+        self.output
+            .send(|out| message::build(&self.fromaddr, &self.to, &self.subject, date, &text, out))
+    }
+
+    fn flush(&self) -> std::io::Result<()> {
+        self.output.flush(self.flush_timeout)
+    }
+
+    /// Mails what is buffered within the drain timeout (plus one session's own timeout), the
+    /// rest counted and reported.
+    fn close(&self) {
+        self.output.close();
     }
 }

@@ -15,12 +15,17 @@
 //! (RFC 6587, the default on TLS as RFC 5425 requires) carries any message intact, newlines
 //! included; [`Framing::LineFeed`] is the legacy trailer.
 //!
-//! **When the relay is away.** Connections open at the first record, not at construction (a
-//! relay that starts after the listener is not an error). A stream whose relay closed it is
-//! noticed before the next write (a write into a closed connection "succeeds" into the
-//! kernel's buffer and is lost) and reopened. A record that cannot be sent after one
-//! reconnection goes to the handler's error policy (reported, counted), as Python's
-//! `handleError` does; nothing blocks longer than the handler's `timeout`.
+//! **When the relay is slow or away.** The caller never touches the network: it formats and
+//! encodes its record into the handler's bounded buffer and returns; the handler's own output
+//! thread connects (at the first record: a relay that starts later is not an error), sends,
+//! and reconnects with Python's backoff, exactly as the other network handlers do (see
+//! [`net`](super::net), whose [`NetOptions`] set the buffer bound, the backoff and the overflow
+//! policy: [`SysLogHandlerBuilder::options`]). While the relay restarts, records wait in the
+//! buffer ([`DEFAULT_MAX_PENDING`](super::net::DEFAULT_MAX_PENDING) bytes by default) and are
+//! sent in order once it is back; beyond the bound the oldest are dropped, counted
+//! ([`SysLogHandler::stats`]) and reported through the error policy. A stream the relay closed
+//! is noticed before the next write (a write into a closed connection "succeeds" into the
+//! kernel's buffer and is lost) and reopened.
 //!
 //! Syslog has no acknowledgements: bytes the kernel accepted just before a relay died can
 //! still be lost in transit, a limit of the protocol (RELP exists for that).
@@ -42,25 +47,32 @@ mod priority;
 mod transport;
 mod wire;
 
+use std::cell::RefCell;
 use std::io;
+use std::sync::Arc;
 use std::time::Duration;
 
-use parking_lot::Mutex;
-
 pub use self::priority::{encode_priority, Facility, PriorityError, PriorityMap, Severity};
-use self::transport::{Conn, Connector, TlsTarget};
+use self::transport::TlsTarget;
 pub use self::transport::{
     SockType, SyslogAddress, UnknownSockType, SYSLOG_TCP_PORT, SYSLOG_TLS_PORT, SYSLOG_UDP_PORT,
 };
 use self::wire::{Encoder, Layout};
 pub use self::wire::{Framing, InvalidSdId, Rfc5424, UnknownFraming};
+use super::net::output::NetOutput;
+use super::net::{NetOptions, NetStats};
 #[cfg(feature = "tls")]
 use super::tls::{TlsError, TlsOptions};
 use super::{Handler, HandlerBase, HandlerError};
 use crate::record::Record;
 
-/// How long a connect or a write may block by default.
+/// How long the output thread's connect or write may wait by default.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+
+thread_local! {
+    /// The formatted record and the encoder's scratch, reused by each calling thread.
+    static TEXT: RefCell<(String, Vec<u8>)> = const { RefCell::new((String::new(), Vec::new())) };
+}
 
 /// Why a [`SysLogHandler`] could not be built.
 ///
@@ -106,7 +118,7 @@ pub struct SysLogHandlerBuilder {
     framing: Option<Framing>,
     #[cfg(feature = "tls")]
     tls: Option<TlsOptions>,
-    timeout: Duration,
+    options: NetOptions,
 }
 
 impl SysLogHandlerBuilder {
@@ -219,7 +231,8 @@ impl SysLogHandlerBuilder {
         self
     }
 
-    /// The most a connect or a write may block (default [`DEFAULT_TIMEOUT`]).
+    /// The most the output thread's connect or write may wait (default [`DEFAULT_TIMEOUT`]);
+    /// the caller never waits on the network.
     ///
     /// ```
     /// use mplog::handler::syslog::{SysLogHandler, SyslogAddress};
@@ -227,7 +240,27 @@ impl SysLogHandlerBuilder {
     /// # drop(b);
     /// ```
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
+        self.options.timeout = timeout;
+        self
+    }
+
+    /// The buffer bound, backoff, overflow policy and drain timeouts shared by the network
+    /// handlers (see [`net`](crate::handler::net)); replaces the timeout too (the default
+    /// here is [`DEFAULT_TIMEOUT`], set it after).
+    ///
+    /// ```
+    /// use mplog::handler::net::{NetOptions, Overflow};
+    /// use mplog::handler::syslog::{SysLogHandler, SyslogAddress, DEFAULT_TIMEOUT};
+    /// let b = SysLogHandler::builder(SyslogAddress::default()).options(NetOptions {
+    ///     max_pending: 16 * 1024 * 1024,
+    ///     overflow: Overflow::Drop,
+    ///     timeout: DEFAULT_TIMEOUT,
+    ///     ..NetOptions::default()
+    /// });
+    /// # drop(b);
+    /// ```
+    pub fn options(mut self, options: NetOptions) -> Self {
+        self.options = options;
         self
     }
 
@@ -248,25 +281,15 @@ impl SysLogHandlerBuilder {
             append_nul,
             rfc5424,
             framing,
-            timeout,
+            options,
             ..
         } = self;
-        if timeout.is_zero() {
+        if options.timeout.is_zero() {
             return Err(SyslogError::Options("timeout must be above zero".into()));
         }
-        let connector = Connector {
-            address,
-            socktype: if tls.is_some() {
-                Some(SockType::Stream)
-            } else {
-                socktype
-            },
-            tls,
-            timeout,
-        };
         // An unset socktype on a Unix path may end up a stream (Python's fallback): only an
         // explicit stream or TLS may be framed.
-        let stream = connector.is_stream();
+        let stream = tls.is_some() || socktype == Some(SockType::Stream);
         encoder.framing = match framing {
             Some(f) if f != Framing::None && !stream => {
                 return Err(SyslogError::Options(format!(
@@ -275,18 +298,23 @@ impl SysLogHandlerBuilder {
                 )))
             }
             Some(f) => f,
-            None if connector.tls.is_some() => Framing::OctetCounting,
+            None if tls.is_some() => Framing::OctetCounting,
             None => Framing::None,
         };
         if let Some(fields) = rfc5424 {
             encoder.set_rfc5424(fields)?;
         }
         encoder.append_nul = append_nul.unwrap_or(encoder.layout == Layout::Python);
+        let (transport, peer) = transport::transport(&address, socktype, tls);
+        let base = Arc::new(HandlerBase::new());
+        let output = NetOutput::start(transport, peer, options, base.clone())
+            .map_err(|e| SyslogError::Options(format!("starting the output thread: {e}")))?;
         Ok(SysLogHandler {
-            base: HandlerBase::new(),
+            base,
             encoder,
-            connector,
-            state: Mutex::new(State::default()),
+            address,
+            output,
+            flush_timeout: options.flush_timeout,
         })
     }
 }
@@ -323,34 +351,29 @@ impl SysLogHandlerBuilder {
     }
 }
 
-#[derive(Default)]
-struct State {
-    conn: Option<Conn>,
-    text: String,
-    scratch: Vec<u8>,
-    out: Vec<u8>,
-}
-
-/// Sends each record to a syslog relay (Python's `SysLogHandler`); see the module docs.
+/// Sends each record to a syslog relay (Python's `SysLogHandler`) from its own output thread;
+/// see the module docs.
 ///
 /// ```no_run
 /// use mplog::handler::syslog::{SysLogHandler, SyslogAddress};
 /// use mplog::handler::Handler;
 /// let h = SysLogHandler::new(SyslogAddress::unix("/dev/log")).unwrap();
 /// h.handle(&mplog::Record::new("cron", mplog::Level::WARNING, "backup is late"));
+/// h.flush().unwrap(); // waits (within the flush timeout) until it is sent
 /// ```
 pub struct SysLogHandler {
-    base: HandlerBase,
+    base: Arc<HandlerBase>,
     encoder: Encoder,
-    connector: Connector,
-    state: Mutex<State>,
+    address: SyslogAddress,
+    output: NetOutput,
+    flush_timeout: Duration,
 }
 
 impl std::fmt::Debug for SysLogHandler {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SysLogHandler")
             .field("base", &self.base)
-            .field("connector", &self.connector)
+            .field("address", &self.address)
             .field("facility", &self.encoder.facility)
             .field("framing", &self.encoder.framing)
             .finish_non_exhaustive()
@@ -386,7 +409,10 @@ impl SysLogHandler {
             framing: None,
             #[cfg(feature = "tls")]
             tls: None,
-            timeout: DEFAULT_TIMEOUT,
+            options: NetOptions {
+                timeout: DEFAULT_TIMEOUT,
+                ..NetOptions::default()
+            },
         }
     }
 
@@ -398,7 +424,20 @@ impl SysLogHandler {
     /// assert_eq!(h.address(), &SyslogAddress::unix("/dev/log"));
     /// ```
     pub fn address(&self) -> &SyslogAddress {
-        &self.connector.address
+        &self.address
+    }
+
+    /// Records sent, dropped (counted and reported), and waiting in the buffer.
+    ///
+    /// ```
+    /// use mplog::handler::syslog::{SysLogHandler, SyslogAddress};
+    /// use mplog::handler::Handler;
+    /// let h = SysLogHandler::new(SyslogAddress::unix("/nonexistent/log")).unwrap();
+    /// h.handle(&mplog::Record::new("a", mplog::Level::INFO, "kept while the relay is away"));
+    /// assert_eq!(h.stats().sent, 0);
+    /// ```
+    pub fn stats(&self) -> NetStats {
+        self.output.stats()
     }
 
     /// The framed bytes this handler would send for `record` (for tests and tools that
@@ -416,39 +455,6 @@ impl SysLogHandler {
         self.encoder.encode(record, &text, &mut scratch, &mut out);
         Ok(out)
     }
-
-    /// Sends `state.out`, connecting first if needed; after a failure, once more on a fresh
-    /// connection (Python does so for Unix sockets; a stream broken mid-write needs it too).
-    fn send(&self, state: &mut State) -> io::Result<()> {
-        if let Some(conn) = &mut state.conn {
-            match conn.check_open() {
-                Ok(true) => {}
-                Ok(false) => state.conn = None,
-                Err(e) => {
-                    // The relay ended the connection with an error: say so with this record
-                    // (the ones written just before may not have been kept) and start anew
-                    // at the next.
-                    state.conn = None;
-                    return Err(e);
-                }
-            }
-        }
-        let mut retried = false;
-        loop {
-            let mut conn = match state.conn.take() {
-                Some(c) => c,
-                None => self.connector.connect()?,
-            };
-            match conn.send(&state.out) {
-                Ok(()) => {
-                    state.conn = Some(conn);
-                    return Ok(());
-                }
-                Err(e) if retried => return Err(e),
-                Err(_) => retried = true,
-            }
-        }
-    }
 }
 
 impl Handler for SysLogHandler {
@@ -456,35 +462,26 @@ impl Handler for SysLogHandler {
         &self.base
     }
 
+    /// Formats and encodes the record into the buffer; the output thread sends it.
     fn emit(&self, record: &Record) -> Result<(), HandlerError> {
-        let mut guard = self.state.lock();
-        let state = &mut *guard;
-        state.text.clear();
-        self.base.format(record, &mut state.text)?;
-        state.out.clear();
-        self.encoder
-            .encode(record, &state.text, &mut state.scratch, &mut state.out);
-        self.send(state).map_err(|e| {
-            HandlerError::io(
-                format!("sending to syslog at {}", self.connector.address),
-                e,
-            )
+        TEXT.with(|cell| {
+            let mut guard = cell.borrow_mut();
+            let (text, scratch) = &mut *guard;
+            text.clear();
+            self.base.format(record, text)?;
+            self.output
+                .send(|out| self.encoder.encode(record, text, scratch, out))
         })
     }
 
+    fn flush(&self) -> io::Result<()> {
+        self.output.flush(self.flush_timeout)
+    }
+
+    /// Sends what is buffered within the drain timeout (the rest is counted and reported),
+    /// then closes the connection (TLS: with `close_notify`).
     fn close(&self) {
-        let conn = self.state.lock().conn.take();
-        #[cfg(feature = "tls")]
-        if let Some(Conn::Tls(mut s)) = conn {
-            // A polite end (close_notify); the relay may already be gone, which is no error
-            // of any record's: every one was written before.
-            s.conn.send_close_notify();
-            // Every record was written before this; a relay already gone only misses the
-            // goodbye.
-            drop(s.conn.complete_io(&mut s.sock));
-        }
-        #[cfg(not(feature = "tls"))]
-        drop(conn);
+        self.output.close();
     }
 }
 
@@ -504,18 +501,37 @@ mod tests {
             .build()
             .unwrap();
         assert!(h.handle(&Record::new("a", Level::WARNING, "low disk")));
+        h.flush().unwrap();
         let mut buf = [0u8; 64];
         let n = server.recv(&mut buf).unwrap();
         assert_eq!(&buf[..n], b"<12>app: low disk\0");
         assert_eq!(h.base().error_count(), 0);
+        assert_eq!(h.stats().sent, 1);
     }
 
     #[test]
-    fn a_missing_socket_is_reported_not_panicked() {
+    fn a_missing_socket_keeps_the_record_reports_and_sends_once_there() {
         let dir = tempfile::tempdir().unwrap();
-        let h = SysLogHandler::new(SyslogAddress::unix(dir.path().join("none"))).unwrap();
+        let path = dir.path().join("log");
+        let h = SysLogHandler::builder(SyslogAddress::unix(&path))
+            .options(NetOptions {
+                retry_start: Duration::from_millis(10),
+                retry_max: Duration::from_millis(50),
+                flush_timeout: Duration::from_millis(100),
+                ..NetOptions::default()
+            })
+            .build()
+            .unwrap();
         h.handle(&Record::new("a", Level::ERROR, "m"));
-        assert_eq!(h.base().error_count(), 1);
+        assert!(h.flush().is_err());
+        assert_eq!(h.stats().pending, 1);
+        assert!(h.base().reports()[0].contains("records are kept"));
+        // Python's fallback: no datagram socket there, a stream one is taken.
+        let server = std::os::unix::net::UnixListener::bind(&path).unwrap();
+        let (mut conn, _) = server.accept().unwrap();
+        let mut buf = [0u8; 6];
+        std::io::Read::read_exact(&mut conn, &mut buf).unwrap();
+        assert_eq!(&buf, b"<11>m\0");
     }
 
     #[cfg(feature = "tls")]
