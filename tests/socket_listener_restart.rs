@@ -76,7 +76,7 @@ fn child() {
             format!("w{w} {count} {}", common::PAYLOAD),
         );
         count += 1;
-        if count % 256 == 0 {
+        if count.is_multiple_of(256) {
             if stop.exists() {
                 break;
             }

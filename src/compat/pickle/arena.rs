@@ -257,7 +257,7 @@ impl Arena {
             Node::List(v) | Node::Tuple(v) | Node::Set(v) | Node::FrozenSet(v) => v.get(i).copied(),
             Node::Dict(pairs) => pairs
                 .get(i / 2)
-                .map(|&(k, v)| if i % 2 == 0 { k } else { v }),
+                .map(|&(k, v)| if i.is_multiple_of(2) { k } else { v }),
             _ => None,
         }
     }

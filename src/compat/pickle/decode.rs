@@ -278,7 +278,7 @@ impl Machine<'_> {
     }
 
     fn set_items(&mut self, target: Id, items: Vec<Id>) -> Result<(), PickleError> {
-        if items.len() % 2 != 0 {
+        if !items.len().is_multiple_of(2) {
             return Err(self.malformed("odd number of items for a dict"));
         }
         if items.chunks(2).any(|kv| self.unhashable(kv[0])) {

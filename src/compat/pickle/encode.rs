@@ -62,7 +62,7 @@ pub fn encode_record(record: &Record, out: &mut Vec<u8>) {
         if written % BATCH == 0 || written == items {
             p.out.push(SETITEMS);
         }
-        if written == items && items % BATCH == 0 {
+        if written == items && items.is_multiple_of(BATCH) {
             p.out.extend_from_slice(&[MARK, SETITEMS]);
         }
     };

@@ -116,7 +116,7 @@ fn accept_loop(listener: Listener, ctx: Ctx) -> Vec<JoinHandle<()>> {
             }
             Err(e) => {
                 failures += 1;
-                if failures <= 3 || failures % 1000 == 0 {
+                if failures <= 3 || failures.is_multiple_of(1000) {
                     ctx.notice(Level::ERROR, format!("Python input: accept failed: {e}"));
                 }
                 std::thread::sleep(Duration::from_millis(10));

@@ -117,7 +117,7 @@ pub(crate) fn accept_loop(acceptor: Arc<dyn Acceptor>, ctx: Context) -> Vec<Join
             Err(e) => {
                 // EMFILE and friends: say so, back off a little, keep serving.
                 failures += 1;
-                if failures <= 3 || failures % 1000 == 0 {
+                if failures <= 3 || failures.is_multiple_of(1000) {
                     ctx.notice(Level::ERROR, format!("accept failed: {e}"));
                 }
                 std::thread::sleep(Duration::from_millis(10));

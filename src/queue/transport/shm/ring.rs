@@ -294,7 +294,7 @@ impl Ring {
     }
 
     fn atomic_u32(&self, off: usize) -> &AtomicU32 {
-        debug_assert!(off % 4 == 0 && off + 4 <= HEADER_LEN);
+        debug_assert!(off.is_multiple_of(4) && off + 4 <= HEADER_LEN);
         // SAFETY: `off` is one of the header constants: 4-aligned (the mapping is page
         // aligned) and inside the mapping, which lives as long as `self`. The word is only
         // ever accessed atomically, by both processes.
@@ -302,7 +302,7 @@ impl Ring {
     }
 
     fn atomic_u64(&self, off: usize) -> &AtomicU64 {
-        debug_assert!(off % 8 == 0 && off + 8 <= HEADER_LEN);
+        debug_assert!(off.is_multiple_of(8) && off + 8 <= HEADER_LEN);
         // SAFETY: as for `atomic_u32`, with 8-byte alignment.
         unsafe { AtomicU64::from_ptr(self.base.as_ptr().add(off).cast::<u64>()) }
     }
@@ -423,7 +423,7 @@ impl Ring {
                 return Ok(false);
             }
             let avail = tail.wrapping_sub(*pos);
-            if tail < *pos || avail > cap || *pos % ALIGN as u64 != 0 {
+            if tail < *pos || avail > cap || !pos.is_multiple_of(ALIGN as u64) {
                 return corrupt(*pos, format!("tail {tail}"));
             }
             let off = (*pos & (cap - 1)) as usize;
