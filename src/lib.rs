@@ -17,8 +17,9 @@
 //! ```
 //!
 //! Map of the crate: [`level`], [`record`], [`filter`], [`format`](mod@format), [`handler`], [`logger`],
-//! [`macros`], [`basic_config`], [`config`] (dictConfig files, listener reload), [`queue`],
-//! [`compat`] (the `log` facade and `tracing`).
+//! [`macros`], [`basic_config`], [`config`] (dictConfig and fileConfig files, a registry of a
+//! program's own classes, listener reload), [`queue`] (workers, transports, and the listener:
+//! inputs, dispatch, outputs), [`compat`] (the `log` facade, `tracing`, Python's pickled records).
 
 #![warn(missing_docs)]
 // Unsafe code is allowed, item by item, only where the standard library and nix leave no safe
