@@ -35,41 +35,14 @@ pub(crate) fn convert_tree(tree: &mut Value) -> Result<(), ConfigError> {
     }
     let original = tree.clone();
     let mut budget = MAX_NODES;
-    walk(tree, &original, &mut String::new(), &mut budget)
-}
-
-fn walk(
-    value: &mut Value,
-    root: &Value,
-    path: &mut String,
-    budget: &mut usize,
-) -> Result<(), ConfigError> {
-    match value {
-        Value::String(s) if s.starts_with("cfg://") || s.starts_with("ext://") => {
-            *value = resolve(s, root, path, budget, 0)?;
-        }
-        Value::Array(items) => {
-            for (i, item) in items.iter_mut().enumerate() {
-                let len = path.len();
-                path.push_str(&format!("[{i}]"));
-                walk(item, root, path, budget)?;
-                path.truncate(len);
+    super::value::each_string(tree, &mut String::new(), &mut |value, path| {
+        if let Value::String(s) = value {
+            if s.starts_with("cfg://") || s.starts_with("ext://") {
+                *value = resolve(s, &original, path, &mut budget, 0)?;
             }
         }
-        Value::Object(map) => {
-            for (key, item) in map.iter_mut() {
-                let len = path.len();
-                if !path.is_empty() {
-                    path.push('.');
-                }
-                path.push_str(key);
-                walk(item, root, path, budget)?;
-                path.truncate(len);
-            }
-        }
-        _ => {}
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 /// The value `s` stands for, itself converted.

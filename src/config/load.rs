@@ -192,32 +192,14 @@ fn expand_tree(
     path: &mut String,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<(), ConfigError> {
-    match value {
-        Value::String(s) if s.contains('$') && !is_format_string(path) => {
-            *s = expand(s, env).map_err(|kind| ConfigError::new(path.clone(), kind))?;
-        }
-        Value::Array(items) => {
-            for (i, item) in items.iter_mut().enumerate() {
-                let len = path.len();
-                path.push_str(&format!("[{i}]"));
-                expand_tree(item, path, env)?;
-                path.truncate(len);
+    super::value::each_string(value, path, &mut |value, path| {
+        if let Value::String(s) = value {
+            if s.contains('$') && !is_format_string(path) {
+                *s = expand(s, env).map_err(|kind| ConfigError::new(path.to_owned(), kind))?;
             }
         }
-        Value::Object(map) => {
-            for (key, item) in map.iter_mut() {
-                let len = path.len();
-                if !path.is_empty() {
-                    path.push('.');
-                }
-                path.push_str(key);
-                expand_tree(item, path, env)?;
-                path.truncate(len);
-            }
-        }
-        _ => {}
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 /// Expands `${VAR}` and `${VAR:-default}` (the default when VAR is unset or empty, as in the

@@ -8,6 +8,39 @@ use serde_json::{Map, Value};
 
 use super::error::{ConfigError, ConfigWarning, ErrorKind};
 use crate::level::Level;
+/// Visits every string of `tree` with its key path (`handlers.h.args[0]`), letting `visit`
+/// rewrite it in place. Parsed trees are depth-bounded ([`MAX_DEPTH`](super::load::MAX_DEPTH)), so the
+/// recursion is too.
+pub(crate) fn each_string<E>(
+    tree: &mut Value,
+    path: &mut String,
+    visit: &mut dyn FnMut(&mut Value, &str) -> Result<(), E>,
+) -> Result<(), E> {
+    match tree {
+        Value::String(_) => visit(tree, path)?,
+        Value::Array(items) => {
+            for (i, item) in items.iter_mut().enumerate() {
+                let len = path.len();
+                path.push_str(&format!("[{i}]"));
+                each_string(item, path, visit)?;
+                path.truncate(len);
+            }
+        }
+        Value::Object(map) => {
+            for (key, item) in map.iter_mut() {
+                let len = path.len();
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(key);
+                each_string(item, path, visit)?;
+                path.truncate(len);
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
 
 /// `maxBytes` -> `max_bytes`; snake_case stays as it is.
 pub(crate) fn snake(key: &str) -> String {
